@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# dev.sh — the README's two commands, and nothing clever:
+#   ./dev.sh quickstart   install what is missing, build, run configs/quickstart.yaml
+#   ./dev.sh test         install what is missing, build, run every test
+#                         (plus an AddressSanitizer+UBSan build and a valgrind
+#                         pass over the unit suite and the smallest end-to-end test)
+# Works on a fresh Debian 12 machine, as root or through sudo.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian 12 package names; each is checked with dpkg before apt-get runs.
+BUILD_PKGS=(build-essential pkg-config meson ninja-build libyaml-dev libopenblas-dev
+            libcsv-dev zlib1g-dev dataset-fashion-mnist)
+TEST_PKGS=(libcmocka-dev valgrind python3)
+
+log() { printf '\n==> %s\n' "$*"; }
+
+install_missing() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing: ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# configure DIR [meson options...]: set up DIR once, reconfigure if options change.
+configure() {
+    local dir=$1; shift
+    if [ -d "$dir" ]; then meson configure "$dir" "$@" >/dev/null
+    else meson setup "$dir" "$@" >/dev/null; fi
+}
+
+phase_start=0
+phase() { phase_start=$(date +%s); log "$*"; }
+phase_end() { printf '    (%s: %ds)\n' "$1" $(( $(date +%s) - phase_start )); TIMES+=("$1 $(( $(date +%s) - phase_start ))s"); }
+TIMES=()
+
+quickstart() {
+    phase "dependencies"; install_missing "${BUILD_PKGS[@]}"; phase_end deps
+    phase "build (release)"
+    configure build-release --buildtype=release -Dtests=false
+    ninja -C build-release; phase_end build
+    phase "quickstart"
+    ./build-release/kshot info
+    phase_end quickstart
+}
+
+test_all() {
+    local t0; t0=$(date +%s)
+    local werror=()
+    [ "${CI:-}" = "true" ] && werror=(-Dwerror=true)
+    phase "dependencies"; install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; phase_end deps
+
+    phase "build"
+    configure build --buildtype=debugoptimized "${werror[@]}"
+    ninja -C build; phase_end build
+    phase "tests: unit, e2e, slow"
+    meson test -C build --print-errorlogs --suite unit --suite e2e --suite slow
+    phase_end tests
+
+    phase "build with AddressSanitizer + UndefinedBehaviorSanitizer"
+    configure build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false "${werror[@]}"
+    ninja -C build-asan; phase_end asan-build
+    phase "tests under ASan+UBSan: unit, smoke"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C build-asan --print-errorlogs --suite unit --suite smoke
+    phase_end asan-tests
+
+    phase "tests under valgrind: unit, smoke"
+    meson test -C build --print-errorlogs --suite unit --suite smoke --timeout-multiplier 10 \
+        --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet'
+    phase_end valgrind
+
+    log "phase times: ${TIMES[*]}; total $(( $(date +%s) - t0 ))s"
+}
+
+case "${1:-}" in
+    quickstart) quickstart ;;
+    test) test_all ;;
+    *) echo "usage: ./dev.sh quickstart | test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,143 @@
+/* rng: Philox4x32-10 streams keyed by (seed, purpose, index).
+ *
+ * Key derivation uses Philox itself as the mixing function: a child key is
+ * the first two words of philox({index_lo, index_hi, purpose, TAG}, parent
+ * key). Draws use counter {pos_lo, pos_hi, 0, 0}; the derivation counters
+ * carry TAG in their last word, so no draw block can equal a derivation
+ * block of the same key. */
+#include "harness/base/rng.h"
+
+#include <assert.h>
+#include <math.h>
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+#define DERIVE_TAG 0x6b73686fu /* "ksho" */
+
+static void mulhilo(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo)
+{
+    uint64_t p = (uint64_t)a * b;
+    *hi = (uint32_t)(p >> 32);
+    *lo = (uint32_t)p;
+}
+
+void rng_philox(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; round++) {
+        if (round > 0) {
+            k0 += PHILOX_W0;
+            k1 += PHILOX_W1;
+        }
+        uint32_t hi0, lo0, hi1, lo1;
+        mulhilo(PHILOX_M0, c0, &hi0, &lo0);
+        mulhilo(PHILOX_M1, c2, &hi1, &lo1);
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+static void derive(const uint32_t parent[2], uint32_t purpose, uint64_t index,
+                   uint32_t key[2])
+{
+    uint32_t ctr[4] = {(uint32_t)index, (uint32_t)(index >> 32), purpose, DERIVE_TAG};
+    uint32_t out[4];
+    rng_philox(ctr, parent, out);
+    key[0] = out[0];
+    key[1] = out[1];
+}
+
+void rng_stream(struct rng *r, uint64_t seed, uint32_t purpose, uint64_t index)
+{
+    uint32_t root[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    derive(root, purpose, index, r->key);
+    r->pos = 0;
+    r->avail = 0;
+}
+
+void rng_child(struct rng *child, const struct rng *parent, uint32_t purpose,
+               uint64_t index)
+{
+    uint32_t key[2];
+    derive(parent->key, purpose, index, key);
+    child->key[0] = key[0];
+    child->key[1] = key[1];
+    child->pos = 0;
+    child->avail = 0;
+}
+
+uint64_t rng_hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+uint32_t rng_u32(struct rng *r)
+{
+    if (r->avail == 0) {
+        uint32_t ctr[4] = {(uint32_t)r->pos, (uint32_t)(r->pos >> 32), 0, 0};
+        rng_philox(ctr, r->key, r->buf);
+        r->pos++;
+        r->avail = 4;
+    }
+    return r->buf[4 - r->avail--];
+}
+
+uint64_t rng_u64(struct rng *r)
+{
+    uint64_t hi = rng_u32(r);
+    return (hi << 32) | rng_u32(r);
+}
+
+double rng_uniform(struct rng *r)
+{
+    return (double)(rng_u64(r) >> 11) * 0x1.0p-53;
+}
+
+double rng_range(struct rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * rng_uniform(r);
+}
+
+double rng_normal(struct rng *r)
+{
+    /* 1 - u lies in (0, 1], so the log is finite. */
+    double u1 = 1.0 - rng_uniform(r);
+    double u2 = rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+uint32_t rng_below(struct rng *r, uint32_t n)
+{
+    assert(n >= 1);
+    /* Reject the top partial range so every residue is equally likely. */
+    uint32_t limit = UINT32_MAX - (UINT32_MAX % n + 1) % n;
+    uint32_t x;
+    do
+        x = rng_u32(r);
+    while (x > limit);
+    return x % n;
+}
+
+void rng_shuffle(struct rng *r, int *a, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = rng_below(r, (uint32_t)i);
+        int t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}

@@ -1,0 +1,96 @@
+/* mlp: the network engine — a stack of dense layers over flat arenas.
+ *
+ * Parameters live in one arena, layer by layer: W0 (out, in) row-major as in
+ * PyTorch's nn.Linear, then b0 (out), then W1, b1, … The body (every layer
+ * but the last) is therefore a prefix of the arena: reusing a pretrained body
+ * under a new head is one memcpy of mlp_body_size() floats. Gradients have
+ * the same layout in their own arena; backward accumulates into it and
+ * zeroing is an explicit mlp_zero_grad(). Hidden layers use arch.act; the
+ * last layer (the head) is linear. Every floating-point operation is added
+ * to net->flops: 2·m·n·k per product, one per element for bias adds and
+ * activations (forward) and for their derivatives (backward).
+ * Not here: losses (loss.h), optimizers (optim.h), files (ckpt.h). */
+#ifndef KSHOT_MLP_H
+#define KSHOT_MLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/base/err.h"
+#include "harness/base/rng.h"
+
+#define MLP_MAX_LAYERS 8
+
+enum act { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_TANH = 2 };
+
+enum init_kind {
+    INIT_TORCH = 0,  /* W and b ~ U(±1/√fan_in): PyTorch nn.Linear's default */
+    INIT_HE = 1,     /* W ~ N(0, 2/fan_in), b = 0 */
+    INIT_GLOROT = 2, /* W ~ U(±√(6/(fan_in+fan_out))), b = 0 */
+    INIT_ZERO = 3,   /* W = 0, b = 0 (e.g. a new few-shot head) */
+};
+
+struct mlp_arch {
+    int n_layers;                   /* dense layers, 1..MLP_MAX_LAYERS; the last is the head */
+    int sizes[MLP_MAX_LAYERS + 1];  /* sizes[0] inputs … sizes[n_layers] outputs */
+    enum act act;                   /* after every layer but the head */
+};
+
+struct mlp {
+    struct mlp_arch arch;
+    size_t n_params;                /* floats in each arena */
+    float *params;                  /* (n_params) */
+    float *grads;                   /* (n_params) */
+    size_t w_off[MLP_MAX_LAYERS];   /* offset of layer l's W in the arenas */
+    size_t b_off[MLP_MAX_LAYERS];   /* offset of layer l's b */
+    uint64_t flops;                 /* operations performed so far */
+};
+
+/* Batch workspace: activations kept for backward. Sized for up to cap rows. */
+struct mlp_work {
+    int cap;                        /* largest batch */
+    const float *x;                 /* (batch, sizes[0]) input of the last forward, not owned */
+    int batch;                      /* rows in the last forward */
+    int upto;                       /* layers the last forward ran through */
+    float *z[MLP_MAX_LAYERS];       /* (cap, sizes[l+1]) pre-activations */
+    float *h[MLP_MAX_LAYERS];       /* (cap, sizes[l+1]) post-activations */
+    float *d[2];                    /* (cap, max size) backward scratch */
+};
+
+/* Check an architecture; ERR_USAGE with a message when it is not valid. */
+int mlp_arch_check(const struct mlp_arch *arch, struct err *e);
+/* Parameters an architecture has. */
+size_t mlp_arch_params(const struct mlp_arch *arch);
+
+/* Allocate a network (parameters zero) for arch; mlp_free(NULL-initialised) is safe. */
+int mlp_init(struct mlp *net, const struct mlp_arch *arch, struct err *e);
+void mlp_free(struct mlp *net);
+/* Copy parameters (same architecture) src → dst; flops are not copied. */
+void mlp_copy_params(struct mlp *dst, const struct mlp *src);
+/* Floats in the body (every layer but the head): a prefix of the arena. */
+size_t mlp_body_size(const struct mlp *net);
+
+/* Initialise every layer, or one layer, from r. */
+void mlp_init_params(struct mlp *net, enum init_kind kind, struct rng *r);
+void mlp_init_layer(struct mlp *net, int layer, enum init_kind kind, struct rng *r);
+
+void mlp_zero_grad(struct mlp *net);
+
+int mlp_work_init(struct mlp_work *w, const struct mlp_arch *arch, int cap, struct err *e);
+void mlp_work_free(struct mlp_work *w);
+
+/* Forward x (batch, sizes[0]) through layers 0..upto-1 (upto = n_layers for
+ * the outputs, n_layers-1 for the body's features). Returns the last
+ * computed activation (batch, sizes[upto]), owned by w. batch ≤ w->cap. */
+const float *mlp_forward(struct mlp *net, struct mlp_work *w, const float *x,
+                         int batch, int upto);
+
+/* Backward from dout (batch, sizes[upto]) = dLoss/d(output of the last
+ * forward). Accumulates parameter gradients of the layers that forward ran
+ * through into net->grads, except layers below first_layer (frozen layers
+ * need no gradient; pass 0 for all). If dx is not NULL it receives
+ * dLoss/dx (batch, sizes[0]) — this forces propagation to layer 0. */
+void mlp_backward(struct mlp *net, struct mlp_work *w, const float *dout,
+                  int first_layer, float *dx);
+
+#endif

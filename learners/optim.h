@@ -1,0 +1,52 @@
+/* optim: SGD (momentum, weight decay) and Adam over flat parameter arrays.
+ *
+ * Both follow PyTorch's torch.optim update rules exactly (so kshot can be
+ * cross-checked against PyTorch): weight decay is L2 added to the gradient;
+ * SGD momentum buffer starts as the first gradient; Adam uses bias-corrected
+ * step lr/(1−β1ᵗ) and denominator √v/√(1−β2ᵗ) + eps. A step may be limited
+ * to spans of the arena (frozen layers are simply not listed). */
+#ifndef KSHOT_OPTIM_H
+#define KSHOT_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/base/err.h"
+
+enum optim_kind { OPTIM_SGD = 0, OPTIM_ADAM = 1 };
+
+struct optim_settings {
+    enum optim_kind kind;  /* OPTIM_ADAM */
+    double lr;             /* 0.001 */
+    double momentum;       /* 0 (SGD only) */
+    double weight_decay;   /* 0 */
+    double beta1;          /* 0.9 (Adam) */
+    double beta2;          /* 0.999 (Adam) */
+    double eps;            /* 1e-8 (Adam) */
+};
+
+void optim_defaults(struct optim_settings *s);
+
+struct span {
+    size_t off;  /* first float */
+    size_t n;    /* floats */
+};
+
+struct optim {
+    struct optim_settings s;
+    size_t n;    /* arena size */
+    float *m;    /* (n) momentum buffer / Adam first moment */
+    float *v;    /* (n) Adam second moment; NULL for SGD */
+    long t;      /* steps taken */
+};
+
+int optim_init(struct optim *o, const struct optim_settings *s, size_t n, struct err *e);
+void optim_free(struct optim *o);
+/* Forget the state (moments, step count), keep the settings. */
+void optim_reset(struct optim *o);
+/* One step on params from grads over the given spans (NULL, 0: the whole
+ * arena). Adds the elementwise work to *flops when not NULL. */
+void optim_step(struct optim *o, float *params, const float *grads,
+                const struct span *spans, int n_spans, uint64_t *flops);
+
+#endif
