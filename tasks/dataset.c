@@ -1,0 +1,79 @@
+/* dataset: lifetime, per-batch conversion and checksum of a loaded dataset. */
+#include "tasks/dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+void dataset_init(struct dataset *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+void dataset_free(struct dataset *d)
+{
+    if (!d)
+        return;
+    if (d->class_names)
+        for (int c = 0; c < d->n_classes; c++)
+            free(d->class_names[c]);
+    free(d->class_names);
+    free(d->name);
+    free(d->x_u8);
+    free(d->x_f32);
+    free(d->labels);
+    free(d->targets);
+    dataset_init(d);
+}
+
+void dataset_rows(const struct dataset *d, const int *idx, size_t count,
+                  const float *mul, const float *add, float *out)
+{
+    const size_t dim = d->dim;
+    for (size_t i = 0; i < count; i++) {
+        float *o = out + i * dim;
+        size_t row = (size_t)idx[i];
+        if (d->storage == DATASET_U8) {
+            const uint8_t *x = d->x_u8 + row * dim;
+            for (size_t j = 0; j < dim; j++)
+                o[j] = (float)x[j];
+        } else {
+            memcpy(o, d->x_f32 + row * dim, dim * sizeof *o);
+        }
+        if (mul)
+            for (size_t j = 0; j < dim; j++)
+                o[j] *= mul[j];
+        if (add)
+            for (size_t j = 0; j < dim; j++)
+                o[j] += add[j];
+    }
+}
+
+/* crc32() takes a uInt length: feed large arrays in chunks. */
+static uLong crc_bytes(uLong crc, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    while (len > 0) {
+        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        crc = crc32(crc, b, chunk);
+        b += chunk;
+        len -= chunk;
+    }
+    return crc;
+}
+
+void dataset_checksum(struct dataset *d)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    size_t cells = d->n * d->dim;
+    if (d->storage == DATASET_U8)
+        crc = crc_bytes(crc, d->x_u8, cells);
+    else
+        crc = crc_bytes(crc, d->x_f32, cells * sizeof(float));
+    if (d->labels)
+        crc = crc_bytes(crc, d->labels, d->n * sizeof(int));
+    if (d->targets)
+        crc = crc_bytes(crc, d->targets, d->n * d->n_targets * sizeof(float));
+    d->checksum = (uint32_t)crc;
+}
