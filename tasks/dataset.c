@@ -50,6 +50,21 @@ void dataset_rows(const struct dataset *d, const int *idx, size_t count,
     }
 }
 
+int dataset_class_lookup(const struct dataset *d, const char *label)
+{
+    if (d->class_names) {
+        for (int c = 0; c < d->n_classes; c++)
+            if (strcmp(d->class_names[c], label) == 0)
+                return c;
+        return -1;
+    }
+    char *end;
+    long v = strtol(label, &end, 10);
+    if (end == label || *end != '\0' || v < 0 || v >= d->n_classes)
+        return -1;
+    return (int)v;
+}
+
 /* crc32() takes a uInt length: feed large arrays in chunks. */
 static uLong crc_bytes(uLong crc, const void *p, size_t len)
 {

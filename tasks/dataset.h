@@ -42,6 +42,11 @@ void dataset_free(struct dataset *d);
 void dataset_rows(const struct dataset *d, const int *idx, size_t count,
                   const float *mul, const float *add, float *out);
 
+/* Class id of a label as written by a user (config `classes:`): a class
+ * name when d->class_names is set, else a decimal integer in
+ * [0, n_classes). Returns -1 when there is no such class. */
+int dataset_class_lookup(const struct dataset *d, const char *label);
+
 /* Recompute d->checksum over the stored values and labels/targets. */
 void dataset_checksum(struct dataset *d);
 
