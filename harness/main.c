@@ -1,11 +1,17 @@
 /* main: kshot's command line — parses the subcommand, runs it, maps errors to
  * exit statuses. The only file in kshot that prints errors or calls exit(). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness/base/err.h"
 #include "harness/blas.h"
+#include "harness/config.h"
+#include "harness/runner.h"
+
+static int g_argc;
+static char **g_argv;
 
 struct command {
     const char *name;
@@ -14,12 +20,17 @@ struct command {
 };
 
 static int cmd_help(int argc, char **argv, struct err *e);
+static void run_usage(FILE *out);
 static int cmd_version(int argc, char **argv, struct err *e);
 static int cmd_info(int argc, char **argv, struct err *e);
+static int cmd_run(int argc, char **argv, struct err *e);
+static int cmd_plan(int argc, char **argv, struct err *e);
 
 static const struct command commands[] = {
+    {"run", cmd_run, "run an experiment: kshot run FILE.yaml [KEY=VALUE ...] [-o DIR] [-j N] [-q]"},
+    {"plan", cmd_plan, "validate an experiment and list its units without running them"},
     {"info", cmd_info, "print the BLAS kernel, CPU vector units and run the BLAS self-test"},
-    {"help", cmd_help, "print this help"},
+    {"help", cmd_help, "print this help; `kshot help config` lists every experiment key"},
     {"version", cmd_version, "print kshot's version"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -48,6 +59,18 @@ static void usage(FILE *out)
 
 static int cmd_help(int argc, char **argv, struct err *e)
 {
+    if (argc >= 2 && strcmp(argv[1], "config") == 0) {
+        bool md = argc >= 3 && strcmp(argv[2], "--markdown") == 0;
+        config_help(stdout, md);
+        return ERR_OK;
+    }
+    if (argc >= 2 && strcmp(argv[1], "run") == 0) {
+        run_usage(stdout);
+        return ERR_OK;
+    }
+    if (argc >= 2)
+        return err_set(e, ERR_USAGE, "no help on '%s' (try: kshot help, kshot help config, "
+                       "kshot help run)", argv[1]);
     usage(stdout);
     return ERR_OK;
 }
@@ -80,12 +103,122 @@ static int cmd_info(int argc, char **argv, struct err *e)
     return ERR_OK;
 }
 
+static void run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kshot run FILE.yaml [KEY.PATH=VALUE ...] [options]\n"
+            "       kshot plan FILE.yaml [KEY.PATH=VALUE ...]\n"
+            "\n"
+            "Runs every unit of the experiment that is not already done and writes\n"
+            "episodes.csv, summary.csv, pretrain.csv, costs.csv and run.yaml to\n"
+            "results/<name>/. KEY.PATH=VALUE overrides a key of the file, e.g.\n"
+            "targets.heldout.episodes=100 or seeds=[0,1]. Rerunning the same command\n"
+            "reuses finished units; a changed config recomputes only what changed.\n"
+            "\n"
+            "options:\n"
+            "  -o DIR        results directory (default: output.dir, or results/<name>)\n"
+            "  -j N          worker threads (default: the number of CPUs); results do not\n"
+            "                depend on N\n"
+            "  -q            quiet: no progress line, no summary table\n"
+            "  --shard I/N   run only shard I of N (0 <= I < N) of the evaluation units\n"
+            "  -h, --help    print this help\n");
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Shared by run and plan: FILE, overrides and options in any order. */
+static int parse_run_args(int argc, char **argv, struct run_opts *o, bool *help, struct err *e)
+{
+    static char *ovr[256];
+    o->overrides = ovr;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            *help = true;
+            return ERR_OK;
+        } else if (strcmp(a, "-q") == 0) {
+            o->quiet = true;
+        } else if (strcmp(a, "-o") == 0) {
+            if (!val)
+                return err_set(e, ERR_USAGE, "-o needs a directory");
+            o->out_dir = argv[++i];
+        } else if (strcmp(a, "-j") == 0) {
+            if (!val || parse_int(val, 1, 256, &o->jobs))
+                return err_set(e, ERR_USAGE, "-j needs a number of workers from 1 to 256");
+            i++;
+        } else if (strcmp(a, "--shard") == 0) {
+            char *slash = val ? strchr(val, '/') : NULL;
+            if (!slash)
+                return err_set(e, ERR_USAGE, "--shard needs I/N with 0 <= I < N, e.g. --shard 0/4");
+            *slash = '\0';
+            int bad = parse_int(val, 0, 1 << 20, &o->shard_i) || parse_int(slash + 1, 1, 1 << 20, &o->shard_n);
+            *slash = '/';
+            if (bad || o->shard_i >= o->shard_n)
+                return err_set(e, ERR_USAGE, "--shard %s: expected I/N with 0 <= I < N", val);
+            i++;
+        } else if (a[0] == '-') {
+            return err_set(e, ERR_USAGE, "unknown option '%s' (see kshot help run)", a);
+        } else if (strchr(a, '=')) {
+            if (o->n_overrides == 256)
+                return err_set(e, ERR_USAGE, "at most 256 overrides");
+            ovr[o->n_overrides++] = argv[i];
+        } else if (!o->config) {
+            o->config = a;
+        } else {
+            return err_set(e, ERR_USAGE, "'%s': only one experiment file (an override is "
+                           "KEY.PATH=VALUE)", a);
+        }
+    }
+    if (!o->config)
+        return err_set(e, ERR_USAGE, "no experiment file given (usage: kshot %s FILE.yaml)", argv[0]);
+    return ERR_OK;
+}
+
+static int cmd_run(int argc, char **argv, struct err *e)
+{
+    struct run_opts o;
+    runner_defaults(&o);
+    bool help = false;
+    int rc = parse_run_args(argc, argv, &o, &help, e);
+    if (rc || help) {
+        if (help)
+            run_usage(stdout);
+        return rc;
+    }
+    o.argc = g_argc, o.argv = g_argv;
+    return runner_run(&o, e);
+}
+
+static int cmd_plan(int argc, char **argv, struct err *e)
+{
+    struct run_opts o;
+    runner_defaults(&o);
+    bool help = false;
+    int rc = parse_run_args(argc, argv, &o, &help, e);
+    if (rc || help) {
+        if (help)
+            run_usage(stdout);
+        return rc;
+    }
+    return runner_plan(&o, e);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
+    g_argc = argc, g_argv = argv;
     const char *name = argv[1];
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0)
         name = "help";

@@ -2,7 +2,17 @@
  *
  * Both compute in double internally and write the gradient of the *mean*
  * loss with respect to their input when the gradient pointer is not NULL,
- * adding their elementwise work to *flops when flops is not NULL. */
+ * adding their elementwise work to *flops when flops is not NULL.
+ *
+ * FLOPs added (B = batch, C = classes, D = dim; comparisons not counted):
+ *   loss_xent  3·B·C + 4·B + 2 for the value (shift, exp, sum per element;
+ *              log, add max, subtract label logit, accumulate per row; 1/B
+ *              and the mean once), and 3·B·C + 2·B more with dlogits (shift,
+ *              exp, scale per element; the row's scale and the one-hot
+ *              subtraction per row).
+ *   loss_mse   3·B·D + 1 for the value (difference, square, sum; the mean)
+ *              and B·D + 1 more with dpred (scale per element; 2/(B·D) once).
+ * batch and classes/dim must be ≥ 1 (asserted). */
 #ifndef KSHOT_LOSS_H
 #define KSHOT_LOSS_H
 

@@ -9,6 +9,24 @@
  * last layer (the head) is linear. Every floating-point operation is added
  * to net->flops: 2·m·n·k per product, one per element for bias adds and
  * activations (forward) and for their derivatives (backward).
+ *
+ * FLOP convention, exactly as counted (B = batch, layer l maps in → out):
+ *   forward, per layer run:  2·B·in·out (product) + B·out (bias add)
+ *                            + B·out if the layer is hidden and act is relu
+ *                              or tanh (ACT_IDENTITY and the head cost 0)
+ *   backward, per layer visited, top down:
+ *     B·out   activation derivative (same rule as the activation above)
+ *     2·out·in·B + B·out  dW and db, only for layers ≥ first_layer
+ *     2·B·out·in  propagation to the layer below, only when something
+ *                 below still needs it (a layer ≥ first_layer, or dx)
+ *   A layer is visited when it is ≥ first_layer, or always when dx is
+ *   requested. tanh counts as one operation, like ReLU.
+ *
+ * Initialisation draws from the struct rng given, layer by layer, W
+ * row-major then b; kinds whose b is 0 draw nothing for b, INIT_ZERO draws
+ * nothing. The same stream therefore always gives the same parameters.
+ * Workspace: h[l] is the same buffer as z[l] when layer l is linear (the
+ * head, or every layer under ACT_IDENTITY).
  * Not here: losses (loss.h), optimizers (optim.h), files (ckpt.h). */
 #ifndef KSHOT_MLP_H
 #define KSHOT_MLP_H

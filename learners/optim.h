@@ -45,7 +45,15 @@ void optim_free(struct optim *o);
 /* Forget the state (moments, step count), keep the settings. */
 void optim_reset(struct optim *o);
 /* One step on params from grads over the given spans (NULL, 0: the whole
- * arena). Adds the elementwise work to *flops when not NULL. */
+ * arena). Spans must lie inside the arena and not overlap; parameters and
+ * state outside them are not touched. t counts calls, so Adam's bias
+ * correction assumes every listed element has been stepped since the last
+ * reset (a learner that unfreezes layers mid-run starts a fresh optimizer).
+ * Adds the elementwise work to *flops when not NULL, per element stepped:
+ * SGD 2 (lr·d, subtract), +2 with momentum (μ·buf, add); Adam 13 (first
+ * moment 3, second moment 4, denominator √v/√bc2 + eps 3, update 3); weight
+ * decay adds 2 (wd·p, add) to either. Scalars formed once per step are not
+ * counted. */
 void optim_step(struct optim *o, float *params, const float *grads,
                 const struct span *spans, int n_spans, uint64_t *flops);
 

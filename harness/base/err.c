@@ -28,7 +28,12 @@ int err_prefix(struct err *e, const char *fmt, ...)
     int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
     size_t used = n < 0 ? 0 : (size_t)n < sizeof e->msg ? (size_t)n : sizeof e->msg - 1;
-    snprintf(e->msg + used, sizeof e->msg - used, ": %s", old);
+    /* Append ": old", truncating at the buffer's end. */
+    const char *parts[2] = {": ", old};
+    for (int i = 0; i < 2; i++)
+        for (const char *c = parts[i]; *c && used + 1 < sizeof e->msg; c++)
+            e->msg[used++] = *c;
+    e->msg[used] = '\0';
     return e->code;
 }
 

@@ -1,0 +1,147 @@
+/* config: the experiment file — one schema table, parsed and validated into plain structs.
+ *
+ * Every key kshot accepts is declared once in config.c's schema table (type,
+ * bounds, default, destination, help); parsing, validation, `kshot help
+ * config`, the README's key list and the "unknown key, did you mean" error all
+ * read it. An experiment is loaded from a YAML tree (yamltree.h) after the
+ * command line's KEY=VALUE overrides were applied to that tree, and a sweep
+ * is resolved by applying each variant's values the same way. Errors are
+ * located: `FILE:LINE:COL: key.path: what is wrong (expected …)`.
+ * Not here: loading the data a config names (runner), planning units (plan). */
+#ifndef KSHOT_CONFIG_H
+#define KSHOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "harness/base/err.h"
+#include "harness/yamltree.h"
+#include "learners/learner.h"
+#include "learners/mlp.h"
+
+#define CFG_MAX_LIST 64
+
+enum data_format { FMT_IDX, FMT_CSV, FMT_SINUSOID, FMT_CLUSTERS };
+
+
+
+
+/* Where a value came from, for errors found after parsing (e.g. a class
+ * that the data does not have). */
+struct cfg_where {
+    char file[256];            /* a copy: the YAML tree may be gone */
+    int line, col;
+};
+
+struct cfg_labels {            /* a list of class labels as written (ids or names) */
+    int n;                     /* 0: every class of the data */
+    char *v[CFG_MAX_LIST];
+    struct cfg_where where;
+};
+
+struct cfg_data {
+    char *name;                /* key under data: */
+    int format;                /* enum data_format */
+    char *dir;                 /* idx: directory with train-/t10k- files */
+    char *images, *labels;     /* idx: explicit train files */
+    char *test_images, *test_labels;
+    char *path;                /* csv */
+    char *label;               /* csv: label column (name or index) */
+    int n_targets;             /* csv regression targets */
+    char *targets[CFG_MAX_LIST];
+    int n_features;            /* csv features (0: all other columns) */
+    char *features[CFG_MAX_LIST];
+    double scale;              /* divide features by this (0: no scaling) */
+    bool standardise;          /* per-feature z-score from the source rows */
+    double amplitude[2], phase[2], x[2];  /* sinusoid ranges */
+    long size;                 /* sinusoid: points per pretraining epoch */
+    long classes, dim, per_class;         /* clusters */
+    double separation;
+    struct cfg_where where;
+};
+
+struct cfg_train {
+    long epochs;
+    long batch;
+    int optimizer;             /* enum optim_kind */
+    double lr, momentum, weight_decay;
+};
+
+struct cfg_source {
+    char *data;
+    char *split;
+    struct cfg_labels classes;
+    struct cfg_train train;
+    struct cfg_where where;
+};
+
+struct cfg_target {
+    char *name;
+    char *data;
+    char *split;
+    struct cfg_labels classes;
+    long ways;
+    int n_shots;
+    long shots[CFG_MAX_LIST];
+    long queries;
+    long episodes;
+    bool allow_overlap;        /* classes may overlap the source's */
+    bool permute;              /* a fixed pixel permutation for this target */
+    double rotate;             /* degrees */
+    double noise;              /* std of additive Gaussian noise */
+    struct cfg_where where;
+};
+
+struct cfg_learner {
+    char *name;                /* key under learners: (the CSV's learner column) */
+    struct learner_settings s; /* kind and everything it adapts with */
+    struct cfg_where where;
+};
+
+struct cfg_sweep {
+    char *path;                /* dotted key path */
+    int n_values;
+    char *values[CFG_MAX_LIST];/* flow-YAML text of each value */
+};
+
+struct experiment {
+    char *file;                /* the experiment file as given */
+    char *name;
+    int n_seeds;
+    long seeds[CFG_MAX_LIST];
+    int n_data;
+    struct cfg_data data[CFG_MAX_LIST];
+    long hidden[MLP_MAX_LAYERS];
+    int n_hidden;
+    int activation;            /* enum act */
+    int init;                  /* enum init_kind */
+    struct cfg_source source;
+    int n_targets;
+    struct cfg_target targets[CFG_MAX_LIST];
+    int n_learners;
+    struct cfg_learner learners[CFG_MAX_LIST];
+    int n_sweep;
+    struct cfg_sweep sweep[8];
+    char *output_dir;          /* NULL: results/<name> */
+};
+
+/* Parse and validate a loaded tree into x (zeroed first). */
+int config_from_tree(const struct yt_doc *doc, struct experiment *x, struct err *e);
+
+/* Load file, apply overrides ("a.b=v", argno counts from 1), parse. On
+ * success *doc_out (if not NULL) keeps the resolved tree for run.yaml. */
+int config_load(const char *path, char *const *overrides, int n_overrides,
+                struct experiment *x, struct yt_doc *doc_out, struct err *e);
+
+void config_free(struct experiment *x);
+
+/* Lookups by key; NULL when absent. */
+const struct cfg_data *config_data(const struct experiment *x, const char *name);
+/* Whether a data source is a regression family (sinusoid, csv with targets). */
+bool config_data_regression(const struct cfg_data *d);
+
+/* `kshot help config`: every key with type, default and help, as text;
+ * markdown = true writes the README's table. */
+void config_help(FILE *out, bool markdown);
+
+#endif

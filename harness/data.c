@@ -1,0 +1,450 @@
+/* data: loading, preprocessing and class resolution for one experiment.
+ *
+ * Preprocessing is per data source: `scale` divides every feature, or
+ * `standardise` z-scores each feature with statistics of the source task's
+ * rows (source split and classes) when the source uses this data, else of
+ * the data's train split — never of target rows. Standardising makes a
+ * scale irrelevant, so with both only the z-score applies. */
+#include "harness/data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "harness/base/rng.h"
+#include "tasks/csvdata.h"
+#include "tasks/idx.h"
+
+static bool synthetic(const struct cfg_data *c)
+{
+    return c->format == FMT_SINUSOID || c->format == FMT_CLUSTERS;
+}
+
+static struct store_entry *find_entry(const struct store *s, const char *name, const char *split,
+                                      long seed)
+{
+    for (int i = 0; i < s->n; i++) {
+        struct store_entry *en = &s->entries[i];
+        if (strcmp(en->cfg->name, name) == 0 && strcmp(en->split, split) == 0 &&
+            (en->seed == -1 || en->seed == seed))
+            return en;
+    }
+    return NULL;
+}
+
+const struct dataset *data_get(const struct store *s, const char *name, const char *split, long seed)
+{
+    struct store_entry *en = find_entry(s, name, split, seed);
+    return en ? &en->d : NULL;
+}
+
+const struct preprocess *data_pre(const struct store *s, const char *name, long seed)
+{
+    for (int i = 0; i < s->n_pre; i++)
+        if (strcmp(s->pres[i].cfg->name, name) == 0 && s->pres[i].seed == seed)
+            return &s->pres[i].p;
+    return NULL;
+}
+
+const struct target_view *data_view(const struct store *s, long seed, int target)
+{
+    for (int i = 0; i < s->n_views; i++)
+        if (s->views[i].seed == seed && s->views[i].cfg == &s->x->targets[target])
+            return &s->views[i];
+    return NULL;
+}
+
+static int load_idx(const struct cfg_data *c, const char *split, struct dataset *d,
+                    const char *user, struct err *e)
+{
+    if (c->dir)
+        return idx_load_dir(c->dir, split, d, e);
+    bool train = strcmp(split, "train") == 0;
+    const char *img = train ? c->images : c->test_images, *lab = train ? c->labels : c->test_labels;
+    if (!img || !lab)
+        return err_set(e, ERR_USAGE, "%s:%d:%d: %s: data source \"%s\" has no %s split (give "
+                       "data.%s.%s and %s, or dir)", c->where.file, c->where.line, c->where.col,
+                       user, c->name, split, c->name, train ? "images" : "test_images",
+                       train ? "labels" : "test_labels");
+    return idx_load(img, lab, d, e);
+}
+
+static int load_entry(const struct cfg_data *c, const char *split, long seed, struct dataset *d,
+                      const char *user, struct err *e)
+{
+    switch (c->format) {
+    case FMT_IDX:
+        return load_idx(c, split, d, user, e);
+    case FMT_CSV: {
+        if (strcmp(split, "train") != 0)
+            return err_set(e, ERR_USAGE, "%s: data source \"%s\" is a CSV file, which has only a "
+                           "train split (set split: train)", user, c->name);
+        struct csvdata_options o = {c->label, (const char *const *)c->targets, c->n_targets,
+                                    (const char *const *)c->features, c->n_features};
+        return csvdata_load(c->path, &o, d, e);
+    }
+    case FMT_SINUSOID: {
+        struct sinusoid p = {c->amplitude[0], c->amplitude[1], c->phase[0], c->phase[1], c->x[0], c->x[1]};
+        return synth_sinusoid_dataset(&p, (uint64_t)seed, (size_t)c->size, d, e);
+    }
+    case FMT_CLUSTERS: {
+        struct clusters p = {(int)c->classes, (int)c->dim, c->separation, (int)c->per_class};
+        return synth_clusters_dataset(&p, (uint64_t)seed, strcmp(split, "test") == 0, d, e);
+    }
+    }
+    return ERR_OK;
+}
+
+/* Make sure (c, split, seed) is loaded; user names the key that asked. */
+static int need(struct store *s, const struct cfg_data *c, const char *split, long seed,
+                const char *user, struct err *e)
+{
+    long key = synthetic(c) ? seed : -1;
+    if (find_entry(s, c->name, split, key))
+        return ERR_OK;
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 8;
+        struct store_entry *p = realloc(s->entries, sizeof *p * (size_t)cap);
+        if (!p)
+            return err_set(e, ERR_NOMEM, "out of memory for data sets");
+        s->entries = p, s->cap = cap;
+    }
+    struct store_entry *en = &s->entries[s->n];
+    memset(en, 0, sizeof *en);
+    dataset_init(&en->d);
+    en->cfg = c, en->seed = key;
+    snprintf(en->split, sizeof en->split, "%s", split);
+    int rc = load_entry(c, split, seed, &en->d, user, e);
+    if (rc) {
+        dataset_free(&en->d);
+        return rc;
+    }
+    s->n++;
+    return ERR_OK;
+}
+
+/* Resolve labels as written into class ids of d (empty: every class d has). */
+static int resolve_classes(const struct dataset *d, const struct cfg_labels *l,
+                           const struct cfg_where *owner, const char *path,
+                           const char *data_name, int *ids, int *n, struct err *e)
+{
+    *n = 0;
+    if (l->n == 0) {
+        int *count = calloc((size_t)d->n_classes, sizeof *count);
+        if (!count)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < d->n; i++)
+            count[d->labels[i]]++;
+        for (int c = 0; c < d->n_classes; c++) {
+            if (count[c] && *n == CFG_MAX_LIST) {
+                free(count);
+                return err_set(e, ERR_USAGE, "%s:%d:%d: %s: data source \"%s\" has more than %d "
+                               "classes; list the ones to use", owner->file, owner->line,
+                               owner->col, path, data_name, CFG_MAX_LIST);
+            }
+            if (count[c])
+                ids[(*n)++] = c;
+        }
+        free(count);
+        return ERR_OK;
+    }
+    for (int i = 0; i < l->n; i++) {
+        int id = dataset_class_lookup(d, l->v[i]);
+        if (id < 0)
+            return err_set(e, ERR_USAGE, "%s:%d:%d: %s: data source \"%s\" has no class \"%s\" (%s)",
+                           l->where.file, l->where.line, l->where.col, path, data_name, l->v[i],
+                           d->class_names ? "its classes are named in the label column"
+                                          : "class ids start at 0");
+        for (int j = 0; j < *n; j++)
+            if (ids[j] == id)
+                return err_set(e, ERR_USAGE, "%s:%d:%d: %s: class \"%s\" is listed twice",
+                               l->where.file, l->where.line, l->where.col, path, l->v[i]);
+        ids[(*n)++] = id;
+    }
+    return ERR_OK;
+}
+
+static int source_classes(const struct store *s, long seed, const struct dataset **d, int *ids,
+                          int *n, struct err *e)
+{
+    const struct cfg_source *src = &s->x->source;
+    *d = data_get(s, src->data, src->split, seed);
+    if ((*d)->kind != DATASET_CLASSIFICATION) {
+        *n = 0;
+        return ERR_OK;
+    }
+    return resolve_classes(*d, &src->classes, &src->where, "source.classes", src->data, ids, n, e);
+}
+
+int data_source_rows(const struct store *s, long seed, const struct dataset **d,
+                     int **rows, int **labels, int *n_rows, int *n_classes, int **class_ids,
+                     struct err *e)
+{
+    int ids[CFG_MAX_LIST], n;
+    int rc = source_classes(s, seed, d, ids, &n, e);
+    if (rc)
+        return rc;
+    *rows = malloc(sizeof **rows * ((*d)->n ? (*d)->n : 1));
+    *labels = malloc(sizeof **labels * ((*d)->n ? (*d)->n : 1));
+    *class_ids = malloc(sizeof **class_ids * (size_t)(n ? n : 1));
+    if (!*rows || !*labels || !*class_ids)
+        return err_set(e, ERR_NOMEM, "out of memory for the source rows");
+    memcpy(*class_ids, ids, sizeof *ids * (size_t)n);
+    *n_classes = n;
+    *n_rows = 0;
+    for (size_t i = 0; i < (*d)->n; i++) {
+        int label = 0;
+        if (n > 0) {
+            label = -1;
+            for (int c = 0; c < n; c++)
+                if ((*d)->labels[i] == ids[c])
+                    label = c;
+            if (label < 0)
+                continue;
+        }
+        (*rows)[*n_rows] = (int)i;
+        (*labels)[(*n_rows)++] = label;
+    }
+    return ERR_OK;
+}
+
+static int make_pre(struct store *s, const struct cfg_data *c, long seed, struct err *e)
+{
+    if (data_pre(s, c->name, seed))
+        return ERR_OK;
+    struct store_pre *p = &s->pres[s->n_pre];
+    p->cfg = c, p->seed = seed;
+    preprocess_init(&p->p);
+    int rc = ERR_OK;
+    if (c->standardise) {
+        const struct dataset *d;
+        int *rows = NULL, *labels = NULL, *ids = NULL, n = 0, k;
+        if (s->x->source.data && strcmp(s->x->source.data, c->name) == 0) {
+            rc = data_source_rows(s, seed, &d, &rows, &labels, &n, &k, &ids, e);
+        } else {
+            d = data_get(s, c->name, "train", seed);
+            if (!d && !(rc = need(s, c, "train", seed, "standardise", e)))
+                d = data_get(s, c->name, "train", seed);
+            if (!rc && !(rows = malloc(sizeof *rows * d->n)))
+                rc = err_set(e, ERR_NOMEM, "out of memory");
+            for (size_t i = 0; !rc && i < d->n; i++)
+                rows[n++] = (int)i;
+        }
+        if (!rc)
+            rc = preprocess_standardise(&p->p, d, rows, (size_t)n, e);
+        free(rows), free(labels), free(ids);
+    } else if (c->scale > 0) {
+        const struct store_entry *en = NULL;
+        for (int i = 0; i < s->n && !en; i++)
+            if (s->entries[i].cfg == c)
+                en = &s->entries[i];
+        if (en)
+            rc = preprocess_scale(&p->p, en->d.dim, c->scale, e);
+    }
+    if (rc) {
+        preprocess_free(&p->p);
+        return rc;
+    }
+    s->n_pre++;
+    return ERR_OK;
+}
+
+static int check_overlap(const struct cfg_target *t, const int *src, int n_src, const int *ids,
+                         int n, const struct dataset *d, struct err *e)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n_src; j++)
+            if (ids[i] == src[j]) {
+                const struct cfg_where *w = t->classes.n ? &t->classes.where : &t->where;
+                char name[64];
+                snprintf(name, sizeof name, "%d", ids[i]);
+                return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.classes: class \"%s\" is also a "
+                               "source class, so the target is not held out (list disjoint "
+                               "classes, or set allow_overlap: true if you mean it)", w->file,
+                               w->line, w->col, t->name, d->class_names ? d->class_names[ids[i]] : name);
+            }
+    return ERR_OK;
+}
+
+static int view_transforms(struct target_view *v, struct err *e)
+{
+    const struct cfg_target *t = v->cfg;
+    int rc = ERR_OK;
+    for (int i = 0; i < 3; i++)
+        transform_init(&v->transforms[i]);
+    if (t->permute)
+        rc = transform_permutation_init(&v->transforms[0], (size_t)v->dim, (uint64_t)v->seed, v->key, e);
+    if (!rc && t->rotate != 0) {
+        if (v->d->rows * v->d->cols != v->dim || v->d->rows == 0)
+            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.rotate: the data are not images",
+                           t->where.file, t->where.line, t->where.col, t->name);
+        rc = transform_rotation_init(&v->transforms[1], v->d->rows, v->d->cols, t->rotate, e);
+    }
+    if (!rc && t->noise > 0)
+        rc = transform_noise_init(&v->transforms[2], (size_t)v->dim, t->noise, (uint64_t)v->seed,
+                                  v->key, e);
+    return rc;
+}
+
+static int check_shapes(const struct target_view *v, struct err *e)
+{
+    const struct cfg_target *t = v->cfg;
+    if (t->ways > v->sampler.n_classes)
+        return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.ways: %ld ways need at least %ld classes, "
+                       "the target has %d", t->where.file, t->where.line, t->where.col, t->name,
+                       t->ways, t->ways, v->sampler.n_classes);
+    for (int i = 0; i < t->n_shots; i++) {
+        int rc = sampler_check(&v->sampler, (int)t->shots[i], (int)t->queries, e);
+        if (rc)
+            return err_prefix(e, "%s:%d:%d: targets.%s (split %s)", t->where.file, t->where.line,
+                              t->where.col, t->name, t->split);
+    }
+    return ERR_OK;
+}
+
+static int make_view(struct store *s, long seed, int ti, struct err *e)
+{
+    const struct cfg_target *t = &s->x->targets[ti];
+    const struct cfg_data *c = config_data(s->x, t->data);
+    struct target_view *v = &s->views[s->n_views++];
+    memset(v, 0, sizeof *v);
+    v->cfg = t, v->seed = seed, v->key = rng_hash_str(t->name);
+    v->pre = data_pre(s, c->name, seed);
+    if (c->format == FMT_SINUSOID) {
+        v->sine = (struct sinusoid){c->amplitude[0], c->amplitude[1], c->phase[0], c->phase[1],
+                                    c->x[0], c->x[1]};
+        v->dim = 1;
+        return view_transforms(v, e);
+    }
+    v->d = data_get(s, c->name, t->split, seed);
+    v->dim = (int)v->d->dim;
+    if (v->d->kind != DATASET_CLASSIFICATION)
+        return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s: few-shot regression targets must be "
+                       "sinusoid data; \"%s\" is a regression table", t->where.file, t->where.line,
+                       t->where.col, t->name, c->name);
+    int ids[CFG_MAX_LIST], n, src[CFG_MAX_LIST], n_src = 0;
+    char path[300];
+    snprintf(path, sizeof path, "targets.%s.classes", t->name);
+    int rc = resolve_classes(v->d, &t->classes, &t->where, path, c->name, ids, &n, e);
+    if (!rc && s->x->source.data && strcmp(s->x->source.data, c->name) == 0 && !t->allow_overlap) {
+        const struct dataset *sd;
+        rc = source_classes(s, seed, &sd, src, &n_src, e);
+        if (!rc)
+            rc = check_overlap(t, src, n_src, ids, n, v->d, e);
+    }
+    if (!rc)
+        rc = sampler_init(&v->sampler, v->d, ids, n, e);
+    if (!rc)
+        rc = check_shapes(v, e);
+    if (!rc)
+        rc = view_transforms(v, e);
+    return rc;
+}
+
+static bool has_test(const struct cfg_data *c)
+{
+    return (c->format == FMT_IDX && (c->dir || (c->test_images && c->test_labels))) ||
+           c->format == FMT_CLUSTERS;
+}
+
+/* Every dataset of one seed. */
+static int load_seed(struct store *s, long seed, struct err *e)
+{
+    const struct experiment *x = s->x;
+    int rc = ERR_OK;
+    if (x->source.data) {
+        const struct cfg_data *c = config_data(x, x->source.data);
+        rc = need(s, c, x->source.split, seed, "source.split", e);
+        if (!rc && has_test(c))
+            rc = need(s, c, "test", seed, "source", e);
+    }
+    for (int t = 0; !rc && t < x->n_targets; t++) {
+        const struct cfg_data *c = config_data(x, x->targets[t].data);
+        char user[300];
+        snprintf(user, sizeof user, "targets.%s.split", x->targets[t].name);
+        if (c->format != FMT_SINUSOID)
+            rc = need(s, c, x->targets[t].split, seed, user, e);
+    }
+    for (int i = 0; !rc && i < x->n_data; i++)
+        rc = make_pre(s, &x->data[i], seed, e);
+    for (int t = 0; !rc && t < x->n_targets; t++)
+        rc = make_view(s, seed, t, e);
+    return rc;
+}
+
+static int check_dims(const struct store *s, long seed, struct err *e)
+{
+    const struct experiment *x = s->x;
+    if (!x->source.data)
+        return ERR_OK;
+    const struct dataset *sd = data_get(s, x->source.data, x->source.split, seed);
+    for (int t = 0; t < x->n_targets; t++) {
+        const struct target_view *v = data_view(s, seed, t);
+        bool reg = v->d == NULL || v->d->kind == DATASET_REGRESSION;
+        if ((int)sd->dim != v->dim)
+            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s: inputs have %d features but the "
+                           "source's have %zu", v->cfg->where.file, v->cfg->where.line,
+                           v->cfg->where.col, v->cfg->name, v->dim, sd->dim);
+        if (reg != (sd->kind == DATASET_REGRESSION))
+            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s: a %s target needs a %s source",
+                           v->cfg->where.file, v->cfg->where.line, v->cfg->where.col,
+                           v->cfg->name, reg ? "regression" : "classification",
+                           reg ? "regression" : "classification");
+    }
+    return ERR_OK;
+}
+
+int data_prepare(struct store *s, const struct experiment *x, struct err *e)
+{
+    memset(s, 0, sizeof *s);
+    s->x = x;
+    s->pres = calloc((size_t)x->n_seeds * (size_t)x->n_data, sizeof *s->pres);
+    s->views = calloc((size_t)x->n_seeds * (size_t)x->n_targets, sizeof *s->views);
+    if (!s->pres || !s->views)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    int rc = ERR_OK;
+    for (int i = 0; !rc && i < x->n_seeds; i++)
+        rc = load_seed(s, x->seeds[i], e);
+    for (int i = 0; !rc && i < x->n_seeds; i++)
+        rc = check_dims(s, x->seeds[i], e);
+    if (rc)
+        data_free(s);
+    return rc;
+}
+
+void data_free(struct store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_views; i++) {
+        sampler_free(&s->views[i].sampler);
+        for (int j = 0; j < 3; j++)
+            transform_free(&s->views[i].transforms[j]);
+    }
+    for (int i = 0; i < s->n_pre; i++)
+        preprocess_free(&s->pres[i].p);
+    for (int i = 0; i < s->n; i++)
+        dataset_free(&s->entries[i].d);
+    free(s->views), free(s->pres), free(s->entries);
+    memset(s, 0, sizeof *s);
+}
+
+uint32_t data_fingerprint(const struct store *s, const char *name, long seed)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (int i = 0; i < s->n; i++) {
+        const struct store_entry *en = &s->entries[i];
+        if (strcmp(en->cfg->name, name) != 0 || (en->seed != -1 && en->seed != seed))
+            continue;
+        crc = crc32(crc, (const Bytef *)en->split, (uInt)strlen(en->split));
+        crc = crc32(crc, (const Bytef *)&en->d.checksum, sizeof en->d.checksum);
+    }
+    const struct preprocess *p = data_pre(s, name, seed);
+    if (p && p->dim) {
+        crc = crc32(crc, (const Bytef *)p->mul, (uInt)(p->dim * sizeof(float)));
+        crc = crc32(crc, (const Bytef *)p->add, (uInt)(p->dim * sizeof(float)));
+    }
+    return (uint32_t)crc;
+}

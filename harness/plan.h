@@ -1,0 +1,71 @@
+/* plan: the ordered list of units an experiment consists of, each with a stable id.
+ *
+ * A sweep's variants are expanded first (each a full experiment parsed from
+ * the resolved tree with the variant's values applied). Then, per variant
+ * and seed: the pretrain unit (if any learner reuses a pretrained network)
+ * and one eval unit per (target, learner, shots) covering all its episodes.
+ * A unit's id is a 128-bit hash (32 hex digits) of a canonical text of
+ * everything that determines its numbers: format version, BLAS core, data
+ * fingerprints, preprocessing, resolved settings, seed, and for eval units
+ * the names their rows carry. Equal ids across variants are one unit (a
+ * sweep over a learner's lr shares the pretraining). Planning is pure: it
+ * reads the prepared data but computes nothing. */
+#ifndef KSHOT_PLAN_H
+#define KSHOT_PLAN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "harness/base/err.h"
+#include "harness/config.h"
+#include "harness/data.h"
+#include "harness/yamltree.h"
+
+#define PLAN_FORMAT 1   /* bump when a unit's numbers or rows change meaning */
+
+enum unit_kind { UNIT_PRETRAIN, UNIT_EVAL };
+
+struct variant {
+    char name[512];        /* "base", or "path=value,path=value" */
+    struct experiment x;
+    struct store store;    /* its data, loaded by plan_prepare */
+};
+
+struct unit {
+    int kind;              /* enum unit_kind */
+    char id[33];           /* 32 hex digits */
+    int variant;           /* index into plan.variants (the first that needs it) */
+    long seed;
+    int target, learner;   /* eval: indices into the variant's experiment */
+    long shots;            /* eval */
+    int pretrain;          /* eval: index of the pretrain unit it reuses, or -1 */
+    uint64_t flops;        /* estimated operations */
+};
+
+struct plan {
+    int n_variants;
+    struct variant *variants;
+    int n_units, cap;
+    struct unit *units;
+    char core[64];         /* BLAS core the ids were made for */
+};
+
+/* Expand the sweep of base (parsed from doc) into variants. */
+int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experiment *base,
+                  struct err *e);
+/* Load every variant's data (data_prepare). */
+int plan_prepare(struct plan *p, struct err *e);
+/* Build the units; core names the BLAS kernel in use. */
+int plan_build(struct plan *p, const char *core, struct err *e);
+void plan_free(struct plan *p);
+
+/* Pretrain units needed by any learner of x? */
+bool plan_needs_pretrain(const struct experiment *x);
+
+/* Print the plan as `kshot plan` shows it; gflops is the measured rate. */
+void plan_print(const struct plan *p, FILE *out, double gflops);
+
+/* Closed-form operation counts the estimates use (per example). */
+uint64_t plan_forward_flops(const struct mlp_arch *a);
+
+#endif

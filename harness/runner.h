@@ -1,0 +1,35 @@
+/* runner: `kshot run` and `kshot plan` — load, plan, run the units a pool of workers, rebuild results.
+ *
+ * Workers are threads, each with single-threaded BLAS, pulling units from
+ * one queue: pretrain units first, then eval units. A unit's numbers depend
+ * only on its id's inputs, never on the worker or the order, so any -j and
+ * any --shard give the same files. SIGINT/SIGTERM stop the workers between
+ * minibatches or episodes; finished units are already on disk, so the run
+ * exits with status 3 and the same command finishes the rest. */
+#ifndef KSHOT_RUNNER_H
+#define KSHOT_RUNNER_H
+
+#include <stdbool.h>
+
+#include "harness/base/err.h"
+
+struct run_opts {
+    const char *config;     /* experiment file */
+    char **overrides;       /* KEY=VALUE */
+    int n_overrides;
+    const char *out_dir;    /* -o; NULL: output.dir or results/<name> */
+    int jobs;               /* workers; 0: the number of CPUs */
+    bool quiet;             /* -q: no progress, no table */
+    int shard_i, shard_n;   /* --shard I/N; N = 1: everything */
+    int argc;               /* the command line, for run.yaml */
+    char **argv;
+};
+
+void runner_defaults(struct run_opts *o);
+
+int runner_run(const struct run_opts *o, struct err *e);
+
+/* Validate and print the units without running anything. */
+int runner_plan(const struct run_opts *o, struct err *e);
+
+#endif

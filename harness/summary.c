@@ -1,0 +1,593 @@
+/* summary: episodes.csv rows hashed into per-seed value arrays, summarised, pooled and printed.
+ *
+ * episodes.csv may hold millions of rows, so a row finds its values array
+ * with one hash lookup on (cell key, seed), plus one on the cell key the
+ * first time a seed shows up in a cell: no scan over cells or seeds. A key
+ * is its fields joined by NUL bytes, which no field contains (csvin rejects
+ * them), so the joining is unambiguous and the stored key splits back into
+ * C strings.
+ *
+ * Not here: the statistics (stats), quoting and number text (csvout),
+ * atomic replacement (fsutil). The printed table is for reading, not for
+ * parsing: summary.csv is the contract, the table's layout may change. */
+#include "harness/summary.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/csvout.h"
+#include "harness/fsutil.h"
+#include "harness/stats.h"
+#include "harness/unit.h"
+
+const char *const summary_columns[] = {
+    "experiment", "variant", "source", "target", "learner", "ways", "shots", "step",
+    "probe", "param", "metric", "seed", "n", "n_failed", "mean", "std", "ci95",
+};
+const int summary_n_columns = 17;
+
+/* summary_columns[0..N_KEY) are the cell key, named as in episodes.csv. */
+enum { N_KEY = 11, COL_METRIC = 10, COL_SEED = 11, COL_N = 12, COL_MEAN = 14, COL_CI95 = 16 };
+
+/* p resized to hold need elements of elem bytes (capacity doubles), or NULL
+ * when out of memory; p is then unchanged and still the caller's. */
+static void *reserve(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t c = *cap ? *cap : 4;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(p, c * elem);
+    if (q)
+        *cap = c;
+    return q;
+}
+
+/* The double text spells: all of it one number in strtod's syntax ('.' as
+ * the decimal point: kshot never calls setlocale), not NaN, no blanks. */
+static int parse_number(const char *text, double *v)
+{
+    char *end;
+    if (text[0] == '\0' || isspace((unsigned char)text[0]))
+        return -1;
+    *v = strtod(text, &end);
+    return *end == '\0' && !isnan(*v) ? 0 : -1;
+}
+
+/* ---- keymap: byte strings to dense ids 0, 1, … in order of insertion ---- */
+
+struct key_span {
+    size_t off, len;        /* key id is text[off..off+len), NUL after it */
+};
+
+struct slot {
+    uint64_t hash;
+    size_t id1;             /* id + 1; 0 marks an empty slot */
+};
+
+struct keymap {
+    char *text;             /* every key back to back, each NUL-terminated */
+    size_t text_len, text_cap;
+    struct key_span *keys;  /* (n) */
+    size_t n, keys_cap;
+    struct slot *slots;     /* (n_slots) open addressing, linear probing; n_slots a
+                             * power of two, at most half full */
+    size_t n_slots;
+};
+
+static void keymap_free(struct keymap *m)
+{
+    free(m->text);
+    free(m->keys);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static const char *keymap_key(const struct keymap *m, size_t id)
+{
+    assert(id < m->n);
+    return m->text + m->keys[id].off;
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+/* Double the slot table and reinsert every key by its stored hash. */
+static int keymap_rehash(struct keymap *m)
+{
+    size_t n_slots = m->n_slots ? 2 * m->n_slots : 64, mask = n_slots - 1;
+    struct slot *slots = calloc(n_slots, sizeof *slots);
+    if (!slots)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < m->n_slots; i++) {
+        if (!m->slots[i].id1)
+            continue;
+        size_t j = m->slots[i].hash & mask;
+        while (slots[j].id1)
+            j = (j + 1) & mask;
+        slots[j] = m->slots[i];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->n_slots = n_slots;
+    return 0;
+}
+
+/* Store key[0..len) as id m->n into slot j. */
+static int keymap_append(struct keymap *m, const char *key, size_t len, uint64_t h, size_t j)
+{
+    char *text = reserve(m->text, &m->text_cap, m->text_len + len + 1, 1);
+    if (!text)
+        return ERR_NOMEM;
+    m->text = text;
+    struct key_span *keys = reserve(m->keys, &m->keys_cap, m->n + 1, sizeof *keys);
+    if (!keys)
+        return ERR_NOMEM;
+    m->keys = keys;
+    memcpy(text + m->text_len, key, len);
+    text[m->text_len + len] = '\0';
+    keys[m->n] = (struct key_span){m->text_len, len};
+    m->text_len += len + 1;
+    m->slots[j] = (struct slot){h, m->n + 1};
+    m->n++;
+    return 0;
+}
+
+/* *id of key[0..len): returns 0 when it was there, 1 when it is new (id
+ * m->n − 1 afterwards), ERR_NOMEM. */
+static int keymap_put(struct keymap *m, const char *key, size_t len, size_t *id)
+{
+    if (2 * (m->n + 1) > m->n_slots && keymap_rehash(m) != 0)
+        return ERR_NOMEM;
+    uint64_t h = hash_bytes(key, len);
+    size_t mask = m->n_slots - 1, j = h & mask;
+    for (; m->slots[j].id1; j = (j + 1) & mask) {
+        const struct key_span *k = &m->keys[m->slots[j].id1 - 1];
+        if (m->slots[j].hash == h && k->len == len && memcmp(m->text + k->off, key, len) == 0) {
+            *id = m->slots[j].id1 - 1;
+            return 0;
+        }
+    }
+    if (keymap_append(m, key, len, h, j) != 0)
+        return ERR_NOMEM;
+    *id = m->n - 1;
+    return 1;
+}
+
+/* ---- grouping episodes.csv ---- */
+
+struct sample {             /* one seed's values in one cell */
+    double *v;              /* (n) non-empty values, in file order */
+    size_t n, cap;
+    long n_failed;          /* empty values */
+};
+
+struct group {              /* one cell key */
+    size_t *samples;        /* (n) sample ids, seeds in order of first appearance */
+    size_t n, cap;
+};
+
+struct builder {
+    const char *path;
+    int col_key[N_KEY], col_seed, col_value;   /* columns of episodes.csv */
+    struct keymap group_ids;    /* cell key → group id */
+    struct keymap sample_ids;   /* cell key NUL seed → sample id */
+    struct group *groups;       /* (n_groups) */
+    size_t n_groups, groups_cap;
+    struct sample *samples;     /* (n_samples) */
+    size_t n_samples, samples_cap;
+    char *key;                  /* the current record's key (scratch) */
+    size_t key_cap;
+};
+
+static void builder_free(struct builder *b)
+{
+    for (size_t i = 0; i < b->n_groups; i++)
+        free(b->groups[i].samples);
+    for (size_t i = 0; i < b->n_samples; i++)
+        free(b->samples[i].v);
+    free(b->groups);
+    free(b->samples);
+    free(b->key);
+    keymap_free(&b->group_ids);
+    keymap_free(&b->sample_ids);
+}
+
+static int episode_column(const char *name)
+{
+    for (int i = 0; i < unit_n_episode_columns; i++)
+        if (strcmp(unit_episode_columns[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Locate the key, seed and value columns in unit_episode_columns. */
+static int builder_init(struct builder *b, const char *path, struct err *e)
+{
+    memset(b, 0, sizeof *b);
+    b->path = path;
+    for (int k = 0; k < N_KEY; k++)
+        b->col_key[k] = episode_column(summary_columns[k]);
+    b->col_seed = episode_column("seed");
+    b->col_value = episode_column("value");
+    for (int k = 0; k < N_KEY; k++)
+        if (b->col_key[k] < 0)
+            return err_set(e, ERR_IO, "%s: episodes.csv has no column '%s'", path,
+                           summary_columns[k]);
+    if (b->col_seed < 0 || b->col_value < 0)
+        return err_set(e, ERR_IO, "%s: episodes.csv has no seed or value column", path);
+    return 0;
+}
+
+/* b->key = the record's key fields, then seed, each followed by a NUL;
+ * *key_len its length without the last NUL, *group_len the length of the
+ * cell key alone (without the NUL before the seed). */
+static int build_key(struct builder *b, const char *const *f, size_t *key_len, size_t *group_len)
+{
+    size_t len = 0;
+    for (int k = 0; k <= N_KEY; k++) {
+        const char *s = f[k < N_KEY ? b->col_key[k] : b->col_seed];
+        size_t n = strlen(s);
+        char *key = reserve(b->key, &b->key_cap, len + n + 1, 1);
+        if (!key)
+            return ERR_NOMEM;
+        b->key = key;
+        if (k == N_KEY)
+            *group_len = len - 1;
+        memcpy(key + len, s, n + 1);
+        len += n + 1;
+    }
+    *key_len = len - 1;
+    return 0;
+}
+
+/* Sample id (just added to sample_ids) for b->key: add it to its group,
+ * making the group if the cell key is new. */
+static int new_sample(struct builder *b, size_t id, size_t group_len)
+{
+    assert(id == b->n_samples);
+    struct sample *samples = reserve(b->samples, &b->samples_cap, id + 1, sizeof *samples);
+    if (!samples)
+        return ERR_NOMEM;
+    b->samples = samples;
+    samples[b->n_samples++] = (struct sample){0};
+    size_t g;
+    int added = keymap_put(&b->group_ids, b->key, group_len, &g);
+    if (added < 0)
+        return ERR_NOMEM;
+    if (added) {
+        struct group *groups = reserve(b->groups, &b->groups_cap, g + 1, sizeof *groups);
+        if (!groups)
+            return ERR_NOMEM;
+        b->groups = groups;
+        groups[b->n_groups++] = (struct group){0};
+    }
+    struct group *gr = &b->groups[g];
+    size_t *ids = reserve(gr->samples, &gr->cap, gr->n + 1, sizeof *ids);
+    if (!ids)
+        return ERR_NOMEM;
+    gr->samples = ids;
+    ids[gr->n++] = id;
+    return 0;
+}
+
+/* csvin callback: file one episodes.csv record under its cell and seed. */
+static int add_record(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+{
+    struct builder *b = ctx;
+    const char *text = f[b->col_value];
+    double v = 0;
+    if (text[0] != '\0' && parse_number(text, &v) != 0)
+        return err_set(e, ERR_IO, "%s: record %ld: value '%s' is not a number (expected a "
+                       "decimal number, or empty for a failed episode)", b->path, record, text);
+    size_t key_len, group_len, id = 0;
+    int added = build_key(b, f, &key_len, &group_len);
+    if (added == 0)
+        added = keymap_put(&b->sample_ids, b->key, key_len, &id);
+    if (added == 1)
+        added = new_sample(b, id, group_len);
+    if (added < 0)
+        return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", b->path, record);
+    struct sample *s = &b->samples[id];
+    if (text[0] == '\0') {
+        s->n_failed++;
+        return 0;
+    }
+    double *x = reserve(s->v, &s->cap, s->n + 1, sizeof *x);
+    if (!x)
+        return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", b->path, record);
+    s->v = x;
+    x[s->n++] = v;
+    return 0;
+}
+
+/* ---- writing summary.csv ---- */
+
+/* One summary.csv row; key is the group's stored key (N_KEY C strings back to back). */
+static int write_row(FILE *fp, struct csvout_row *r, const char *key, const char *seed,
+                     const struct stats_summary *s, long n_failed)
+{
+    csvout_reset(r);
+    for (int k = 0; k < N_KEY; k++, key += strlen(key) + 1)
+        csvout_str(r, key);
+    csvout_str(r, seed);
+    csvout_int(r, s->n);
+    csvout_int(r, n_failed);
+    csvout_f32(r, s->mean);
+    csvout_f32(r, s->std);
+    csvout_f32(r, s->ci95);
+    return csvout_write_row(fp, r);
+}
+
+/* Group g's rows: one per seed, then the pooled one. per_seed is scratch. */
+static int write_group(const struct builder *b, size_t g, FILE *fp, struct csvout_row *r,
+                       struct stats_summary **per_seed, size_t *cap)
+{
+    const struct group *gr = &b->groups[g];
+    const char *key = keymap_key(&b->group_ids, g);
+    size_t group_len = b->group_ids.keys[g].len;
+    assert(gr->n > 0 && gr->n <= INT_MAX);
+    struct stats_summary *ps = reserve(*per_seed, cap, gr->n, sizeof *ps);
+    if (!ps)
+        return ERR_NOMEM;
+    *per_seed = ps;
+    long failed = 0;
+    for (size_t i = 0; i < gr->n; i++) {
+        const struct sample *s = &b->samples[gr->samples[i]];
+        const char *seed = keymap_key(&b->sample_ids, gr->samples[i]) + group_len + 1;
+        stats_summarise(s->v, (long)s->n, &ps[i]);
+        failed += s->n_failed;
+        int rc = write_row(fp, r, key, seed, &ps[i], s->n_failed);
+        if (rc)
+            return rc;
+    }
+    struct stats_summary pooled;
+    stats_pool_seeds(ps, (int)gr->n, &pooled);
+    return write_row(fp, r, key, "all", &pooled, failed);
+}
+
+int summary_write(const char *episodes_path, const char *summary_path, struct err *e)
+{
+    struct builder b;
+    struct afile f = {0};
+    struct csvout_row r;
+    struct stats_summary *per_seed = NULL;
+    size_t per_seed_cap = 0;
+    csvout_init(&r);
+    int rc = builder_init(&b, episodes_path, e);
+    if (rc)
+        goto fail;
+    rc = csvin_read(episodes_path, unit_episode_columns, unit_n_episode_columns, add_record,
+                    &b, e);
+    if (rc)
+        goto fail;
+    rc = afile_open(&f, summary_path, e);
+    if (rc)
+        goto fail;
+    rc = csvout_write_header(f.fp, summary_columns, summary_n_columns);
+    for (size_t g = 0; g < b.n_groups && rc == 0; g++)
+        rc = write_group(&b, g, f.fp, &r, &per_seed, &per_seed_cap);
+    if (rc) {
+        rc = err_set(e, rc, "%s: cannot write: %s", summary_path,
+                     rc == ERR_NOMEM ? "out of memory" : strerror(errno));
+        goto fail;
+    }
+    rc = afile_commit(&f, e);
+fail:
+    afile_abort(&f);
+    free(per_seed);
+    csvout_free(&r);
+    builder_free(&b);
+    return rc;
+}
+
+/* ---- the printed table ---- */
+
+/* Text columns of a printed row, and their summary.csv columns. */
+enum { T_VARIANT, T_TARGET, T_LEARNER, T_SHOTS, T_STEP, T_PROBE, T_PARAM, N_TEXT };
+static const int text_col[N_TEXT] = {1, 3, 4, 6, 7, 8, 9};
+/* Displayed columns: the text ones, then n; "mean ± ci95" follows, unpadded. */
+enum { D_N = N_TEXT, N_DISPLAY };
+static const char *const display_name[N_DISPLAY] = {
+    "variant", "target", "learner", "shots", "step", "probe", "param", "n",
+};
+static const bool display_right[N_DISPLAY] = {0, 0, 0, 1, 1, 0, 0, 1};
+
+struct printed {
+    char *text[N_TEXT];     /* owned copies */
+    char n[24], mean[32], ci95[32];
+    double mean_v, ci95_v;  /* NaN when empty */
+    int rank[3];            /* first-appearance order of variant, target, learner */
+    size_t order;           /* row number in the file */
+};
+
+struct table {
+    const char *path, *metric;
+    struct printed *rows;   /* (n) */
+    size_t n, cap;
+};
+
+static void table_free(struct table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        for (int c = 0; c < N_TEXT; c++)
+            free(t->rows[i].text[c]);
+    free(t->rows);
+}
+
+/* A statistic column: a number, or NaN for an empty field. */
+static int parse_stat(const struct table *t, const char *const *f, int col, long record,
+                      double *v, struct err *e)
+{
+    *v = NAN;
+    if (f[col][0] == '\0' || parse_number(f[col], v) == 0)
+        return 0;
+    return err_set(e, ERR_IO, "%s: record %ld: %s is '%s' (expected a number or empty)",
+                   t->path, record, summary_columns[col], f[col]);
+}
+
+/* csvin callback: keep the pooled rows of t->metric. */
+static int add_pooled(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+{
+    struct table *t = ctx;
+    if (strcmp(f[COL_SEED], "all") != 0 || strcmp(f[COL_METRIC], t->metric) != 0)
+        return 0;
+    char *end;
+    long n = strtol(f[COL_N], &end, 10);
+    if (f[COL_N][0] == '\0' || *end != '\0' || n < 0)
+        return err_set(e, ERR_IO, "%s: record %ld: n is '%s' (expected a count)", t->path,
+                       record, f[COL_N]);
+    double mean, ci95;
+    int rc = parse_stat(t, f, COL_MEAN, record, &mean, e);
+    if (rc == 0)
+        rc = parse_stat(t, f, COL_CI95, record, &ci95, e);
+    if (rc)
+        return rc;
+    struct printed *rows = reserve(t->rows, &t->cap, t->n + 1, sizeof *rows);
+    if (!rows)
+        return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", t->path, record);
+    t->rows = rows;
+    struct printed *p = &rows[t->n++];
+    *p = (struct printed){.mean_v = mean, .ci95_v = ci95, .order = t->n};
+    snprintf(p->n, sizeof p->n, "%ld", n);
+    for (int c = 0; c < N_TEXT; c++)
+        if (!(p->text[c] = strdup(f[text_col[c]])))
+            return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", t->path, record);
+    return 0;
+}
+
+/* rank[k] of every row = order of first appearance of its text in column col. */
+static int rank_column(struct table *t, int col, int k)
+{
+    const char **seen = malloc(t->n * sizeof *seen);
+    if (!seen)
+        return ERR_NOMEM;
+    size_t n_seen = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const char *s = t->rows[i].text[col];
+        size_t j = 0;
+        while (j < n_seen && strcmp(seen[j], s) != 0)
+            j++;
+        if (j == n_seen)
+            seen[n_seen++] = s;
+        t->rows[i].rank[k] = (int)j;
+    }
+    free(seen);
+    return 0;
+}
+
+static int by_rank(const void *pa, const void *pb)
+{
+    const struct printed *a = pa, *b = pb;
+    for (int k = 0; k < 3; k++)
+        if (a->rank[k] != b->rank[k])
+            return a->rank[k] < b->rank[k] ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/* Four decimals, unless a mean is too small or too large to read that way. */
+static void format_stats(struct table *t)
+{
+    const char *fmt = "%.4f";
+    for (size_t i = 0; i < t->n; i++) {
+        double m = fabs(t->rows[i].mean_v);
+        if (isfinite(m) && m != 0 && (m < 1e-3 || m >= 1e5))
+            fmt = "%.4e";
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        struct printed *p = &t->rows[i];
+        snprintf(p->mean, sizeof p->mean, isnan(p->mean_v) ? "-" : fmt, p->mean_v);
+        if (!isnan(p->ci95_v))
+            snprintf(p->ci95, sizeof p->ci95, fmt, p->ci95_v);
+    }
+}
+
+static const char *display_text(const struct printed *p, int c)
+{
+    return c == D_N ? p->n : p->text[c];
+}
+
+/* Which columns show, and the widths of all (header names included). */
+static void layout(const struct table *t, bool show[N_DISPLAY], int width[N_DISPLAY + 2])
+{
+    for (int c = 0; c < N_DISPLAY; c++) {
+        show[c] = c != T_VARIANT && c != T_STEP && c != T_PROBE && c != T_PARAM;
+        width[c] = (int)strlen(display_name[c]);
+    }
+    width[N_DISPLAY] = width[N_DISPLAY + 1] = 0;   /* mean, ci95 parts */
+    for (size_t i = 0; i < t->n; i++) {
+        const struct printed *p = &t->rows[i];
+        show[T_VARIANT] |= strcmp(p->text[T_VARIANT], "base") != 0;
+        for (int c = T_STEP; c <= T_PARAM; c++)
+            show[c] |= p->text[c][0] != '\0';
+        for (int c = 0; c < N_DISPLAY; c++) {
+            int w = (int)strlen(display_text(p, c));
+            width[c] = w > width[c] ? w : width[c];
+        }
+        int wm = (int)strlen(p->mean), wc = (int)strlen(p->ci95);
+        width[N_DISPLAY] = wm > width[N_DISPLAY] ? wm : width[N_DISPLAY];
+        width[N_DISPLAY + 1] = wc > width[N_DISPLAY + 1] ? wc : width[N_DISPLAY + 1];
+    }
+}
+
+static void print_table(const struct table *t, FILE *out)
+{
+    bool show[N_DISPLAY];
+    int w[N_DISPLAY + 2];
+    layout(t, show, w);
+    fprintf(out, "%s (mean ± 95%% CI over seeds' means, or over episodes with one seed)\n",
+            t->metric);
+    for (int c = 0; c < N_DISPLAY; c++)
+        if (show[c])
+            fprintf(out, display_right[c] ? "%*s  " : "%-*s  ", w[c], display_name[c]);
+    fputs("mean ± ci95\n", out);
+    for (size_t i = 0; i < t->n; i++) {
+        const struct printed *p = &t->rows[i];
+        for (int c = 0; c < N_DISPLAY; c++)
+            if (show[c])
+                fprintf(out, display_right[c] ? "%*s  " : "%-*s  ", w[c], display_text(p, c));
+        fprintf(out, "%*s", w[N_DISPLAY], p->mean);
+        if (p->ci95[0])
+            fprintf(out, " ± %*s", w[N_DISPLAY + 1], p->ci95);
+        putc('\n', out);
+    }
+}
+
+int summary_print(const char *summary_path, FILE *out, const char *metric, struct err *e)
+{
+    struct table t = {.path = summary_path, .metric = metric};
+    int rc = csvin_read(summary_path, summary_columns, summary_n_columns, add_pooled, &t, e);
+    if (rc || t.n == 0)
+        goto fail;
+    for (int k = 0; k < 3 && rc == 0; k++)
+        rc = rank_column(&t, k, k);   /* T_VARIANT, T_TARGET, T_LEARNER are 0, 1, 2 */
+    if (rc) {
+        rc = err_set(e, ERR_NOMEM, "%s: out of memory", summary_path);
+        goto fail;
+    }
+    qsort(t.rows, t.n, sizeof *t.rows, by_rank);
+    format_stats(&t);
+    print_table(&t, out);
+    if (ferror(out))
+        rc = err_set(e, ERR_IO, "%s: cannot print the %s table: %s", summary_path, metric,
+                     strerror(errno));
+fail:
+    table_free(&t);
+    return rc;
+}

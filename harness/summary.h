@@ -1,0 +1,49 @@
+/* summary: summary.csv from episodes.csv, and the table of it printed at the end of a run.
+ *
+ * A cell is every episodes.csv row sharing (experiment, variant, source,
+ * target, learner, ways, shots, step, probe, param, metric). summary.csv
+ * holds, per cell, one row per seed and then the pooled row (seed = all),
+ * cells in order of their first row in episodes.csv and seeds in order of
+ * their first row within the cell (DESIGN.md "Outputs"):
+ *   experiment,variant,source,target,learner,ways,shots,step,probe,param,
+ *   metric,seed,n,n_failed,mean,std,ci95
+ * n counts the values summarised; an empty value (a diverged episode, or a
+ * value that does not apply) is left out of n, mean, std and ci95 and
+ * counted in n_failed instead. The pooled row's n and n_failed are sums over
+ * the seeds; its statistics are stats_pool_seeds' (see harness/stats.h).
+ * mean, std and ci95 are printed "%.9g", empty when they do not apply.
+ *
+ * Not here: which rows episodes.csv holds (results), the statistics
+ * themselves (stats), the row status column (only the value's emptiness
+ * counts). */
+#ifndef KSHOT_SUMMARY_H
+#define KSHOT_SUMMARY_H
+
+#include <stdio.h>
+
+#include "harness/base/err.h"
+
+/* The summary.csv header (the CSV contract). */
+extern const char *const summary_columns[];
+extern const int summary_n_columns;
+
+/* Read episodes_path (its header must be unit_episode_columns) and write
+ * summary_path atomically (fsutil's afile). Values are parsed with strtod in
+ * the C locale's notation ('.' decimal point); anything else than a number
+ * or an empty field is an ERR_IO error naming the file and the record.
+ * Memory is proportional to the number of values; time is linear in the
+ * number of rows (cells and seeds are found by hashing). */
+int summary_write(const char *episodes_path, const char *summary_path, struct err *e);
+
+/* Print the pooled rows (seed = all) of one metric of summary_path to out
+ * as an aligned text table under a title line: columns variant (left out
+ * when every variant is "base"), target, learner, shots, step, probe and
+ * param (each of the last three left out when empty in every row), n and
+ * "mean ± ci95". Rows keep the file's order except that they are grouped
+ * by variant, then target, then learner, each in order of first
+ * appearance. Prints nothing when the file has no pooled row of metric.
+ * Returns 0, or ERR_IO naming the file (and record) when it cannot be read
+ * or out cannot be written. */
+int summary_print(const char *summary_path, FILE *out, const char *metric, struct err *e);
+
+#endif

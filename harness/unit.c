@@ -1,0 +1,444 @@
+/* unit: supervised pretraining and episode evaluation, one unit at a time.
+ *
+ * Randomness: initialisation from (seed, RNG_INIT, 0); minibatch order of
+ * epoch k from (seed, RNG_SHUFFLE, k); episodes from the sampler's
+ * (seed, target, shots, episode) stream; whatever a learner draws from
+ * (seed, RNG_LEARNER, target) → shots → episode. Nothing depends on the
+ * worker, the order of units or the learner's name, so two learners with
+ * the same settings give the same numbers. */
+#include "harness/unit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness/csvout.h"
+#include "learners/ckpt.h"
+#include "learners/learner.h"
+#include "learners/loss.h"
+#include "learners/optim.h"
+
+const char *const unit_episode_columns[] = {
+    "experiment", "variant", "seed", "source", "target", "learner", "ways", "shots",
+    "episode", "step", "probe", "param", "metric", "value", "status",
+};
+const int unit_n_episode_columns = 15;
+const char *const unit_pretrain_columns[] = {
+    "experiment", "unit", "seed", "source", "classes", "examples", "train_loss",
+    "source_test_accuracy", "status",
+};
+const int unit_n_pretrain_columns = 9;
+
+static double now(clockid_t clock)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static struct mlp_arch make_arch(const struct experiment *x, int dim, int out)
+{
+    struct mlp_arch a = {.n_layers = x->n_hidden + 1, .act = (enum act)x->activation};
+    a.sizes[0] = dim;
+    for (int i = 0; i < x->n_hidden; i++)
+        a.sizes[i + 1] = (int)x->hidden[i];
+    a.sizes[a.n_layers] = out;
+    return a;
+}
+
+/* Rows as floats, preprocessed. */
+static void rows_to_floats(const struct dataset *d, const struct preprocess *pre, const int *idx,
+                           int n, float *out)
+{
+    bool id = !pre || pre->dim == 0;
+    dataset_rows(d, idx, (size_t)n, id ? NULL : pre->mul, id ? NULL : pre->add, out);
+}
+
+/* ---- pretraining ---- */
+
+struct trainer {
+    struct mlp *net;
+    struct mlp_work w;
+    struct optim o;
+    float *xb, *tb, *dout;   /* (B, dim), (B, out) regression targets, (B, out) */
+    int *idx, *yb;           /* (B) */
+};
+
+static void trainer_free(struct trainer *t)
+{
+    mlp_work_free(&t->w);
+    optim_free(&t->o);
+    free(t->xb), free(t->tb), free(t->dout), free(t->idx), free(t->yb);
+}
+
+static int trainer_init(struct trainer *t, struct mlp *net, const struct cfg_train *c, int batch,
+                        struct err *e)
+{
+    memset(t, 0, sizeof *t);
+    t->net = net;
+    int dim = net->arch.sizes[0], out = net->arch.sizes[net->arch.n_layers];
+    struct optim_settings s;
+    optim_defaults(&s);
+    s.kind = (enum optim_kind)c->optimizer, s.lr = c->lr, s.momentum = c->momentum;
+    s.weight_decay = c->weight_decay;
+    int rc = mlp_work_init(&t->w, &net->arch, batch, e);
+    if (!rc)
+        rc = optim_init(&t->o, &s, net->n_params, e);
+    t->xb = malloc(sizeof *t->xb * (size_t)batch * dim);
+    t->tb = malloc(sizeof *t->tb * (size_t)batch * out);
+    t->dout = malloc(sizeof *t->dout * (size_t)batch * out);
+    t->idx = malloc(sizeof *t->idx * (size_t)batch);
+    t->yb = malloc(sizeof *t->yb * (size_t)batch);
+    if (!rc && (!t->xb || !t->tb || !t->dout || !t->idx || !t->yb))
+        rc = err_set(e, ERR_NOMEM, "out of memory for pretraining batches");
+    return rc;
+}
+
+/* One minibatch step; returns the batch's mean loss. */
+static double train_step(struct trainer *t, const struct dataset *d, const struct preprocess *pre,
+                         int m)
+{
+    struct mlp *net = t->net;
+    int out = net->arch.sizes[net->arch.n_layers];
+    rows_to_floats(d, pre, t->idx, m, t->xb);
+    const float *y = mlp_forward(net, &t->w, t->xb, m, net->arch.n_layers);
+    double loss;
+    if (d->kind == DATASET_CLASSIFICATION) {
+        loss = loss_xent(y, t->yb, m, out, t->dout, NULL, &net->flops);
+    } else {
+        for (int i = 0; i < m; i++)
+            memcpy(t->tb + (size_t)i * out, d->targets + (size_t)t->idx[i] * d->n_targets,
+                   sizeof(float) * (size_t)out);
+        loss = loss_mse(y, t->tb, m, out, t->dout, &net->flops);
+    }
+    mlp_zero_grad(net);
+    mlp_backward(net, &t->w, t->dout, 0, NULL);
+    optim_step(&t->o, net->params, net->grads, NULL, 0, &net->flops);
+    return loss;
+}
+
+/* Accuracy of net on the source classes of the test split (NaN if none). */
+static double source_test_accuracy(const struct variant *v, long seed, struct mlp *net,
+                                   const int *ids, int k, struct err *e)
+{
+    const struct cfg_source *s = &v->x.source;
+    const struct dataset *td = data_get(&v->store, s->data, "test", seed);
+    if (!td || strcmp(s->split, "test") == 0 || td->kind != DATASET_CLASSIFICATION || k == 0)
+        return NAN;
+    enum { CHUNK = 256 };
+    struct mlp_work w = {0};
+    float *xb = malloc(sizeof *xb * CHUNK * td->dim);
+    int idx[CHUNK], lab[CHUNK], m = 0;
+    long correct = 0, total = 0;
+    if (!xb || mlp_work_init(&w, &net->arch, CHUNK, e)) {
+        free(xb);
+        mlp_work_free(&w);
+        return NAN;
+    }
+    const struct preprocess *pre = data_pre(&v->store, s->data, seed);
+    for (size_t i = 0; i <= td->n; i++) {
+        if (i < td->n)
+            for (int c = 0; c < k; c++)
+                if (td->labels[i] == ids[c])
+                    idx[m] = (int)i, lab[m++] = c;
+        if (m == CHUNK || (i == td->n && m > 0)) {
+            rows_to_floats(td, pre, idx, m, xb);
+            const float *y = mlp_forward(net, &w, xb, m, net->arch.n_layers);
+            int ok = 0;
+            loss_xent(y, lab, m, k, NULL, &ok, &net->flops);
+            correct += ok, total += m, m = 0;
+        }
+    }
+    free(xb);
+    mlp_work_free(&w);
+    return total ? (double)correct / (double)total : NAN;
+}
+
+static int pretrain_rows(const struct plan *p, const struct unit *u, int k, const int *ids,
+                         const struct dataset *d, long examples, double loss, double acc,
+                         const char *status, char **rows, struct err *e)
+{
+    const struct experiment *x = &p->variants[u->variant].x;
+    size_t len = 0;
+    FILE *f = open_memstream(rows, &len);
+    if (!f)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    char classes[1024] = "";
+    for (int c = 0; c < k; c++) {
+        size_t n = strlen(classes);
+        char num[16];
+        snprintf(num, sizeof num, "%d", ids[c]);
+        snprintf(classes + n, sizeof classes - n, "%s%s", c ? " " : "",
+                 d->class_names ? d->class_names[ids[c]] : num);
+    }
+    struct csvout_row r;
+    csvout_init(&r);
+    csvout_str(&r, x->name), csvout_str(&r, u->id), csvout_int(&r, u->seed);
+    csvout_str(&r, x->source.data), csvout_str(&r, classes), csvout_int(&r, examples);
+    csvout_f32(&r, loss), csvout_f32(&r, acc), csvout_str(&r, status);
+    int rc = csvout_write_row(f, &r);
+    csvout_free(&r);
+    fclose(f);
+    return rc ? err_set(e, ERR_NOMEM, "out of memory for the pretrain row") : ERR_OK;
+}
+
+int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_path,
+                  struct mlp *net, char **rows, struct unit_costs *c,
+                  volatile sig_atomic_t *stop, struct err *e)
+{
+    const struct variant *v = &p->variants[u->variant];
+    const struct experiment *x = &v->x;
+    const struct cfg_train *tc = &x->source.train;
+    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+    const struct dataset *d;
+    int *rows_ = NULL, *labels = NULL, *ids = NULL, *order = NULL, n = 0, k = 0;
+    struct trainer t = {0};
+    memset(net, 0, sizeof *net);
+    int rc = data_source_rows(&v->store, u->seed, &d, &rows_, &labels, &n, &k, &ids, e);
+    if (rc)
+        goto done;
+    bool reg = d->kind == DATASET_REGRESSION;
+    struct mlp_arch a = make_arch(x, (int)d->dim, reg ? (int)d->n_targets : k);
+    int batch = (int)(tc->batch < n ? tc->batch : n);
+    if ((rc = mlp_init(net, &a, e)) || (rc = trainer_init(&t, net, tc, batch, e)))
+        goto done;
+    struct rng r;
+    rng_stream(&r, (uint64_t)u->seed, RNG_INIT, 0);
+    mlp_init_params(net, (enum init_kind)x->init, &r);
+    const struct preprocess *pre = data_pre(&v->store, x->source.data, u->seed);
+    if (!(order = malloc(sizeof *order * (size_t)n))) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    long examples = 0;
+    double loss_sum = 0;
+    const char *status = "ok";
+    for (long ep = 0; ep < tc->epochs && !strcmp(status, "ok"); ep++) {
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        rng_stream(&r, (uint64_t)u->seed, RNG_SHUFFLE, (uint64_t)ep);
+        rng_shuffle(&r, order, (size_t)n);
+        loss_sum = 0;
+        for (int b = 0; b < n; b += batch) {
+            int m = n - b < batch ? n - b : batch;
+            for (int j = 0; j < m; j++)
+                t.idx[j] = rows_[order[b + j]], t.yb[j] = labels[order[b + j]];
+            double loss = train_step(&t, d, pre, m);
+            examples += m;
+            loss_sum += loss * m;
+            if (!isfinite(loss)) {
+                status = "diverged";
+                break;
+            }
+            if (*stop) {
+                rc = err_set(e, ERR_STOPPED, "stopped");
+                goto done;
+            }
+        }
+    }
+    double acc = strcmp(status, "ok") ? NAN : source_test_accuracy(v, u->seed, net, ids, k, e);
+    if ((rc = ckpt_write(ckpt_path, net, u->id, NULL, 0, e)))
+        goto done;
+    rc = pretrain_rows(p, u, k, ids, d, examples, n ? loss_sum / n : NAN, acc, status, rows, e);
+done:
+    c->flops = net->flops;
+    c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;
+    c->wall_s = now(CLOCK_MONOTONIC) - t0;
+    trainer_free(&t);
+    free(order), free(rows_), free(labels), free(ids);
+    if (rc)
+        mlp_free(net);
+    return rc;
+}
+
+/* ---- evaluation ---- */
+
+/* One episode as the learner sees it, plus what scoring needs. */
+struct episode_data {
+    struct fewshot t;
+    float *xs, *xq, *ts, *tq;   /* (S, dim), (Q, dim), (S, 1), (Q, 1) */
+    int *yq;                    /* (Q) query labels */
+    struct episode ep;
+};
+
+struct recorder {
+    const struct plan *p;
+    const struct unit *u;
+    const struct episode_data *ed;
+    long episode;
+    struct csvout_row row;
+    FILE *out;
+    int n_rows;
+};
+
+static void row_head(struct recorder *rc, int step)
+{
+    const struct variant *v = &rc->p->variants[rc->u->variant];
+    const struct experiment *x = &v->x;
+    struct csvout_row *r = &rc->row;
+    csvout_reset(r);
+    csvout_str(r, x->name), csvout_str(r, v->name), csvout_int(r, rc->u->seed);
+    csvout_str(r, x->source.data), csvout_str(r, x->targets[rc->u->target].name);
+    csvout_str(r, x->learners[rc->u->learner].name);
+    if (rc->ed->t.ways > 0)
+        csvout_int(r, rc->ed->t.ways);
+    else
+        csvout_empty(r);
+    csvout_int(r, rc->u->shots), csvout_int(r, rc->episode);
+    if (step >= 0)
+        csvout_int(r, step);
+    else
+        csvout_empty(r);
+    csvout_empty(r), csvout_empty(r);  /* probe, param: clean inputs */
+}
+
+static int put(struct recorder *rc, int step, const char *metric, double value, const char *status)
+{
+    row_head(rc, step);
+    csvout_str(&rc->row, metric);
+    csvout_f32(&rc->row, value);
+    csvout_str(&rc->row, status);
+    rc->n_rows++;
+    return csvout_write_row(rc->out, &rc->row) ? ERR_NOMEM : ERR_OK;
+}
+
+static int record(void *arg, int step, const float *scores, bool logits)
+{
+    struct recorder *rc = arg;
+    const struct fewshot *t = &rc->ed->t;
+    size_t n = (size_t)t->n_query * (size_t)t->out_dim;
+    bool finite = true;
+    for (size_t i = 0; i < n; i++)
+        finite &= isfinite(scores[i]) != 0;
+    const char *status = finite ? "ok" : "diverged";
+    if (t->ways == 0)
+        return put(rc, step, "mse", finite ? loss_mse(scores, rc->ed->tq, t->n_query, 1, NULL, NULL)
+                                           : NAN, status);
+    int correct = 0;
+    double loss = NAN;
+    if (finite)
+        loss = loss_xent(scores, rc->ed->yq, t->n_query, t->ways, NULL, &correct, NULL);
+    int r = put(rc, step, "accuracy", finite ? (double)correct / t->n_query : NAN, status);
+    if (!r && logits)
+        r = put(rc, step, "loss", loss, status);
+    return r;
+}
+
+static void episode_data_free(struct episode_data *ed)
+{
+    free(ed->xs), free(ed->xq), free(ed->ts), free(ed->tq), free(ed->yq);
+    episode_free(&ed->ep);
+}
+
+static int episode_data_init(struct episode_data *ed, const struct target_view *tv, long shots,
+                             struct err *e)
+{
+    memset(ed, 0, sizeof *ed);
+    episode_init(&ed->ep);
+    const struct cfg_target *t = tv->cfg;
+    bool reg = tv->d == NULL;
+    int ways = reg ? 0 : (int)t->ways, mult = reg ? 1 : ways;
+    ed->t = (struct fewshot){.ways = ways, .out_dim = reg ? 1 : ways, .dim = tv->dim,
+                             .n_support = mult * (int)shots, .n_query = mult * (int)t->queries};
+    ed->xs = malloc(sizeof(float) * (size_t)ed->t.n_support * (size_t)tv->dim);
+    ed->xq = malloc(sizeof(float) * (size_t)ed->t.n_query * (size_t)tv->dim);
+    ed->ts = malloc(sizeof(float) * (size_t)ed->t.n_support);
+    ed->tq = malloc(sizeof(float) * (size_t)ed->t.n_query);
+    ed->yq = malloc(sizeof(int) * (size_t)ed->t.n_query);
+    if (!ed->xs || !ed->xq || !ed->ts || !ed->tq || !ed->yq)
+        return err_set(e, ERR_NOMEM, "out of memory for an episode");
+    ed->t.xs = ed->xs, ed->t.xq = ed->xq, ed->t.ts = ed->ts;
+    return ERR_OK;
+}
+
+static int transform_all(const struct target_view *tv, float *x, const int *rows, int n,
+                         struct err *e)
+{
+    static const int order[3] = {1, 0, 2};  /* rotate, then permute, then add noise */
+    for (int i = 0; i < 3; i++) {
+        const struct transform *tr = &tv->transforms[order[i]];
+        if (tr->kind != TRANSFORM_IDENTITY) {
+            int rc = transform_apply(tr, x, rows, n, e);
+            if (rc)
+                return rc;
+        }
+    }
+    return ERR_OK;
+}
+
+/* Draw episode i into ed: matrices for the learner, labels for scoring. */
+static int draw(struct episode_data *ed, const struct target_view *tv, long shots, long i,
+                struct err *e)
+{
+    const struct cfg_target *t = tv->cfg;
+    uint64_t seed = (uint64_t)tv->seed;
+    if (tv->d == NULL) {
+        synth_sinusoid_episode(&tv->sine, seed, tv->key, (int)shots, (int)t->queries, (uint64_t)i,
+                               ed->xs, ed->ts, ed->xq, ed->tq, NULL, NULL);
+        return ERR_OK;
+    }
+    int rc = sampler_episode(&tv->sampler, seed, tv->key, (int)t->ways, (int)shots,
+                             (int)t->queries, (uint64_t)i, &ed->ep, e);
+    if (rc)
+        return rc;
+    rows_to_floats(tv->d, tv->pre, ed->ep.support, ed->t.n_support, ed->xs);
+    rows_to_floats(tv->d, tv->pre, ed->ep.query, ed->t.n_query, ed->xq);
+    memcpy(ed->yq, ed->ep.query_y, sizeof(int) * (size_t)ed->t.n_query);
+    ed->t.ys = ed->ep.support_y;
+    if ((rc = transform_all(tv, ed->xs, ed->ep.support, ed->t.n_support, e)))
+        return rc;
+    return transform_all(tv, ed->xq, ed->ep.query, ed->t.n_query, e);
+}
+
+int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pretrained,
+              char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e)
+{
+    const struct variant *v = &p->variants[u->variant];
+    const struct experiment *x = &v->x;
+    const struct target_view *tv = data_view(&v->store, u->seed, u->target);
+    const struct cfg_learner *l = &x->learners[u->learner];
+    const struct learner_kind *kind = &learner_kinds[l->s.kind];
+    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+    struct episode_data ed;
+    struct recorder rc = {.p = p, .u = u, .ed = &ed};
+    size_t len = 0;
+    csvout_init(&rc.row);
+    *rows = NULL;
+    int r = episode_data_init(&ed, tv, u->shots, e);
+    if (!r && !(rc.out = open_memstream(rows, &len)))
+        r = err_set(e, ERR_NOMEM, "out of memory");
+    struct rng base;
+    rng_stream(&base, (uint64_t)u->seed, RNG_LEARNER, tv->key);
+    rng_child(&base, &base, RNG_LEARNER, (uint64_t)u->shots);
+    c->flops = 0;
+    for (long i = 0; !r && i < tv->cfg->episodes; i++) {
+        if (*stop) {
+            r = err_set(e, ERR_STOPPED, "stopped");
+            break;
+        }
+        if ((r = draw(&ed, tv, u->shots, i, e)))
+            break;
+        struct learner_ctx ctx = {.pretrained = pretrained,
+                                  .arch = make_arch(x, tv->dim, ed.t.out_dim),
+                                  .init = x->init};
+        rng_child(&ctx.rng, &base, RNG_LEARNER, (uint64_t)i);
+        rc.episode = i;
+        r = kind->adapt(&l->s, &ed.t, &ctx, record, &rc, e);
+        if (r == ERR_NOMEM && !e->msg[0])
+            err_set(e, ERR_NOMEM, "out of memory writing rows");
+        c->flops += ctx.flops;
+        c->episodes = i + 1;
+    }
+    if (rc.out && fclose(rc.out) && !r)
+        r = err_set(e, ERR_NOMEM, "out of memory for rows");
+    csvout_free(&rc.row);
+    episode_data_free(&ed);
+    c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;
+    c->wall_s = now(CLOCK_MONOTONIC) - t0;
+    if (r) {
+        free(*rows);
+        *rows = NULL;
+    }
+    return r;
+}

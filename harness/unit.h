@@ -1,0 +1,44 @@
+/* unit: running one unit of a plan — a pretraining or a block of evaluated episodes.
+ *
+ * A unit computes in memory and hands back its CSV rows as text; the runner
+ * writes them as parts/<id>.csv in one atomic step, so a unit's rows appear
+ * whole or not at all. Both kinds poll *stop between minibatches or
+ * episodes and return ERR_STOPPED when it is set. Nothing here writes
+ * files except the checkpoint the pretraining leaves (atomically, through
+ * ckpt_write). */
+#ifndef KSHOT_UNIT_H
+#define KSHOT_UNIT_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "harness/base/err.h"
+#include "harness/plan.h"
+#include "learners/mlp.h"
+
+/* Column lists of the files kshot writes (the CSV contract). */
+extern const char *const unit_episode_columns[];
+extern const int unit_n_episode_columns;
+extern const char *const unit_pretrain_columns[];
+extern const int unit_n_pretrain_columns;
+
+struct unit_costs {
+    double cpu_s, wall_s;   /* this thread's CPU time and wall time */
+    uint64_t flops;         /* operations counted by the engine */
+    long episodes;          /* eval: episodes adapted */
+};
+
+/* Pretrain unit u of plan p: train, write the checkpoint to ckpt_path, put
+ * its pretrain.csv row (with header-less CSV text) in *rows. net receives
+ * the trained network (mlp_free it). */
+int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_path,
+                  struct mlp *net, char **rows, struct unit_costs *c,
+                  volatile sig_atomic_t *stop, struct err *e);
+
+/* Eval unit u: every episode, every recorded step; *rows gets the
+ * episodes.csv rows (no header). pretrained is NULL for learners without
+ * pretraining. */
+int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pretrained,
+              char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e);
+
+#endif

@@ -1,0 +1,321 @@
+/* mlp: dense layers over flat arenas — forward, backward, initialisation.
+ *
+ * Every product goes through gemm(); everything else is a plain loop whose
+ * operation count is added to net->flops by the convention in mlp.h. The
+ * workspace keeps each layer's pre- and post-activation so backward needs
+ * nothing recomputed. Not here: losses, optimizers, checkpoints, threads
+ * (one network and one workspace belong to one worker). */
+#include "learners/mlp.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "learners/gemm.h"
+
+/* Widest layer accepted: keeps every int product of a size with a batch
+ * far from overflow and refuses a typo like 2560000 before it allocates. */
+#define MLP_MAX_WIDTH (1 << 20)
+
+/* ---- architecture ---------------------------------------------------- */
+
+int mlp_arch_check(const struct mlp_arch *arch, struct err *e)
+{
+    if (arch->n_layers < 1 || arch->n_layers > MLP_MAX_LAYERS)
+        return err_set(e, ERR_USAGE, "network: %d layers (expected 1 to %d)",
+                       arch->n_layers, MLP_MAX_LAYERS);
+    for (int l = 0; l <= arch->n_layers; l++)
+        if (arch->sizes[l] < 1 || arch->sizes[l] > MLP_MAX_WIDTH)
+            return err_set(e, ERR_USAGE, "network: size %d of layer boundary %d "
+                           "(expected 1 to %d)", arch->sizes[l], l, MLP_MAX_WIDTH);
+    if (arch->act != ACT_IDENTITY && arch->act != ACT_RELU && arch->act != ACT_TANH)
+        return err_set(e, ERR_USAGE, "network: activation %d (expected identity, "
+                       "relu or tanh)", (int)arch->act);
+    return 0;
+}
+
+size_t mlp_arch_params(const struct mlp_arch *arch)
+{
+    size_t n = 0;
+    for (int l = 0; l < arch->n_layers; l++)
+        n += (size_t)arch->sizes[l + 1] * ((size_t)arch->sizes[l] + 1);
+    return n;
+}
+
+/* ---- network --------------------------------------------------------- */
+
+int mlp_init(struct mlp *net, const struct mlp_arch *arch, struct err *e)
+{
+    memset(net, 0, sizeof *net);
+    int rc = mlp_arch_check(arch, e);
+    if (rc)
+        return rc;
+    net->arch = *arch;
+    size_t off = 0;
+    for (int l = 0; l < arch->n_layers; l++) {
+        net->w_off[l] = off;
+        off += (size_t)arch->sizes[l + 1] * (size_t)arch->sizes[l];
+        net->b_off[l] = off;
+        off += (size_t)arch->sizes[l + 1];
+    }
+    net->n_params = off;
+    net->params = calloc(off, sizeof *net->params);
+    net->grads = calloc(off, sizeof *net->grads);
+    if (!net->params || !net->grads) {
+        rc = err_set(e, ERR_NOMEM, "network: cannot allocate %zu parameters", off);
+        goto fail;
+    }
+    return 0;
+fail:
+    mlp_free(net);
+    return rc;
+}
+
+void mlp_free(struct mlp *net)
+{
+    if (!net)
+        return;
+    free(net->params);
+    free(net->grads);
+    net->params = NULL;
+    net->grads = NULL;
+    net->n_params = 0;
+}
+
+void mlp_copy_params(struct mlp *dst, const struct mlp *src)
+{
+    assert(dst->n_params == src->n_params);
+    assert(dst->arch.n_layers == src->arch.n_layers);
+    if (dst != src)
+        memcpy(dst->params, src->params, sizeof *dst->params * src->n_params);
+}
+
+size_t mlp_body_size(const struct mlp *net)
+{
+    /* The head's W starts right after the last body parameter. */
+    return net->w_off[net->arch.n_layers - 1];
+}
+
+void mlp_zero_grad(struct mlp *net)
+{
+    memset(net->grads, 0, sizeof *net->grads * net->n_params);
+}
+
+/* ---- initialisation -------------------------------------------------- */
+
+/* Draw order (part of the reproducibility contract): W row-major, then b;
+ * kinds that set b to 0 draw nothing for it, INIT_ZERO draws nothing. */
+void mlp_init_layer(struct mlp *net, int layer, enum init_kind kind, struct rng *r)
+{
+    assert(layer >= 0 && layer < net->arch.n_layers);
+    int fan_in = net->arch.sizes[layer], fan_out = net->arch.sizes[layer + 1];
+    size_t nw = (size_t)fan_in * (size_t)fan_out;
+    float *w = net->params + net->w_off[layer];   // (out, in)
+    float *b = net->params + net->b_off[layer];   // (out)
+    double torch = 1.0 / sqrt((double)fan_in);
+    double he = sqrt(2.0 / fan_in);
+    double glorot = sqrt(6.0 / (fan_in + fan_out));
+    memset(b, 0, sizeof *b * (size_t)fan_out);
+    switch (kind) {
+    case INIT_TORCH:
+        for (size_t i = 0; i < nw; i++)
+            w[i] = (float)rng_range(r, -torch, torch);
+        for (int i = 0; i < fan_out; i++)
+            b[i] = (float)rng_range(r, -torch, torch);
+        break;
+    case INIT_HE:
+        for (size_t i = 0; i < nw; i++)
+            w[i] = (float)(he * rng_normal(r));
+        break;
+    case INIT_GLOROT:
+        for (size_t i = 0; i < nw; i++)
+            w[i] = (float)rng_range(r, -glorot, glorot);
+        break;
+    case INIT_ZERO:
+        memset(w, 0, sizeof *w * nw);
+        break;
+    default:
+        assert(!"unknown init kind");
+    }
+}
+
+void mlp_init_params(struct mlp *net, enum init_kind kind, struct rng *r)
+{
+    for (int l = 0; l < net->arch.n_layers; l++)
+        mlp_init_layer(net, l, kind, r);
+}
+
+/* ---- workspace ------------------------------------------------------- */
+
+/* h[l] aliases z[l] when layer l's output is not transformed (the head, or
+ * any layer under ACT_IDENTITY): nothing is copied and nothing freed twice. */
+static bool layer_is_linear(const struct mlp_arch *arch, int l)
+{
+    return l == arch->n_layers - 1 || arch->act == ACT_IDENTITY;
+}
+
+int mlp_work_init(struct mlp_work *w, const struct mlp_arch *arch, int cap, struct err *e)
+{
+    memset(w, 0, sizeof *w);
+    int rc = mlp_arch_check(arch, e);
+    if (rc)
+        return rc;
+    if (cap < 1)
+        return err_set(e, ERR_USAGE, "network: batch capacity %d (expected at least 1)",
+                       cap);
+    w->cap = cap;
+    int widest = 0;
+    for (int l = 0; l <= arch->n_layers; l++)
+        widest = arch->sizes[l] > widest ? arch->sizes[l] : widest;
+    for (int l = 0; l < arch->n_layers; l++) {
+        size_t n = (size_t)cap * (size_t)arch->sizes[l + 1];
+        w->z[l] = malloc(sizeof *w->z[l] * n);
+        w->h[l] = layer_is_linear(arch, l) ? w->z[l] : malloc(sizeof *w->h[l] * n);
+        if (!w->z[l] || !w->h[l])
+            goto nomem;
+    }
+    for (int i = 0; i < 2; i++)
+        if (!(w->d[i] = malloc(sizeof *w->d[i] * (size_t)cap * (size_t)widest)))
+            goto nomem;
+    return 0;
+nomem:
+    rc = err_set(e, ERR_NOMEM, "network: cannot allocate the workspace for %d rows", cap);
+    mlp_work_free(w);
+    return rc;
+}
+
+void mlp_work_free(struct mlp_work *w)
+{
+    if (!w)
+        return;
+    for (int l = 0; l < MLP_MAX_LAYERS; l++) {
+        if (w->h[l] != w->z[l])
+            free(w->h[l]);
+        free(w->z[l]);
+        w->h[l] = w->z[l] = NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        free(w->d[i]);
+        w->d[i] = NULL;
+    }
+    w->cap = w->batch = w->upto = 0;
+    w->x = NULL;
+}
+
+/* ---- forward --------------------------------------------------------- */
+
+/* h = act(z) over n elements. ReLU is written so that NaN passes through
+ * (a diverged run must not look healthy). */
+static void act_forward(enum act act, const float *z, float *h, size_t n)
+{
+    if (act == ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            h[i] = z[i] < 0.0f ? 0.0f : z[i];
+    else if (act == ACT_TANH)
+        for (size_t i = 0; i < n; i++)
+            h[i] = tanhf(z[i]);
+}
+
+/* z (batch, out) = in (batch, in)·Wᵀ + b, then h = act(z) unless linear. */
+static void layer_forward(struct mlp *net, struct mlp_work *w, int l,
+                          const float *in, int batch)
+{
+    int nin = net->arch.sizes[l], out = net->arch.sizes[l + 1];
+    const float *wt = net->params + net->w_off[l];  // (out, in)
+    const float *b = net->params + net->b_off[l];   // (out)
+    float *z = w->z[l];                             // (batch, out)
+    gemm(false, true, batch, out, nin, 1.0f, in, nin, wt, nin, 0.0f, z, out, &net->flops);
+    for (int i = 0; i < batch; i++)
+        for (int j = 0; j < out; j++)
+            z[(size_t)i * out + j] += b[j];
+    size_t n = (size_t)batch * (size_t)out;
+    net->flops += n;
+    if (!layer_is_linear(&net->arch, l)) {
+        act_forward(net->arch.act, z, w->h[l], n);
+        net->flops += n;
+    }
+}
+
+const float *mlp_forward(struct mlp *net, struct mlp_work *w, const float *x,
+                         int batch, int upto)
+{
+    assert(batch >= 0 && batch <= w->cap);
+    assert(upto >= 1 && upto <= net->arch.n_layers);
+    w->x = x;
+    w->batch = batch;
+    w->upto = upto;
+    const float *in = x;  // (batch, sizes[l])
+    for (int l = 0; l < upto; l++) {
+        layer_forward(net, w, l, in, batch);
+        in = w->h[l];
+    }
+    return in;
+}
+
+/* ---- backward -------------------------------------------------------- */
+
+/* g ← g ⊙ act'(z) in place, from the stored z (ReLU: 1 where z > 0, so 0 at
+ * the kink) or h (tanh: 1 − h²). */
+static void act_backward(enum act act, const float *z, const float *h, float *g, size_t n)
+{
+    if (act == ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            g[i] = z[i] > 0.0f ? g[i] : 0.0f;
+    else if (act == ACT_TANH)
+        for (size_t i = 0; i < n; i++)
+            g[i] *= 1.0f - h[i] * h[i];
+}
+
+/* dW (out, in) += dzᵀ·h_{l−1}; db (out) += Σ_rows dz. */
+static void layer_grads(struct mlp *net, const struct mlp_work *w, int l, const float *dz)
+{
+    int nin = net->arch.sizes[l], out = net->arch.sizes[l + 1], batch = w->batch;
+    const float *in = l == 0 ? w->x : w->h[l - 1];  // (batch, in)
+    float *gw = net->grads + net->w_off[l];         // (out, in)
+    float *gb = net->grads + net->b_off[l];         // (out)
+    gemm(true, false, out, nin, batch, 1.0f, dz, out, in, nin, 1.0f, gw, nin, &net->flops);
+    for (int i = 0; i < batch; i++)
+        for (int j = 0; j < out; j++)
+            gb[j] += dz[(size_t)i * out + j];
+    net->flops += (uint64_t)batch * (uint64_t)out;
+}
+
+void mlp_backward(struct mlp *net, struct mlp_work *w, const float *dout,
+                  int first_layer, float *dx)
+{
+    int top = w->upto, batch = w->batch;
+    assert(top >= 1 && top <= net->arch.n_layers);
+    assert(first_layer >= 0 && first_layer <= top);
+    int lowest = dx ? 0 : first_layer;  // deepest layer delta must reach
+    /* g is dLoss/d(output of layer l); slot says which scratch holds it
+     * (−1: still the caller's dout, which is never written). */
+    const float *g = dout;
+    int slot = -1;
+    for (int l = top - 1; l >= lowest; l--) {
+        int nin = net->arch.sizes[l], out = net->arch.sizes[l + 1];
+        size_t n = (size_t)batch * (size_t)out;
+        if (!layer_is_linear(&net->arch, l)) {
+            if (slot < 0) {
+                slot = 0;
+                memcpy(w->d[0], g, sizeof *g * n);
+            }
+            float *dz = w->d[slot];  // (batch, out)
+            act_backward(net->arch.act, w->z[l], w->h[l], dz, n);
+            net->flops += n;
+            g = dz;
+        }
+        if (l >= first_layer)
+            layer_grads(net, w, l, g);
+        if (l > lowest || dx) {  /* a layer below learns, or dx is wanted */
+            /* dLoss/dh_{l−1} (batch, in) = dz (batch, out)·W (out, in). */
+            int next = slot == 0 ? 1 : 0;
+            float *dst = l == 0 ? dx : w->d[next];
+            gemm(false, false, batch, nin, out, 1.0f, g, out,
+                 net->params + net->w_off[l], nin, 0.0f, dst, nin, &net->flops);
+            g = dst;
+            slot = next;
+        }
+    }
+}

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""check_summary: recompute every row of a kshot summary.csv from its episodes.csv.
+
+Usage: check_summary.py EPISODES_CSV SUMMARY_CSV [--ok-only]
+       check_summary.py --self-test
+
+An independent reference for harness/stats.c, written with the Python
+standard library only (csv, statistics, math); see DESIGN.md "Outputs".
+
+Cells. The key of a cell is every column of summary.csv except seed, n,
+n_failed, mean, std and ci95 (so at least variant, target, learner, shots,
+step, probe, param, metric; columns such as experiment or source that the
+writer may add are part of the key too and must exist in episodes.csv).
+Values are the `value` column of episodes.csv; an empty value (a diverged
+episode, or a value that does not apply) is not a measurement: it is left
+out of n, mean, std and ci95 and counted in n_failed instead. With
+--ok-only, rows whose status is not `ok` are counted as failed whatever
+their value (use it if the writer summarises only ok rows).
+Values are read as the doubles their text denotes; a summary computed from
+the unrounded values instead (e.g. float32 values printed with %.9g and
+parsed as doubles here) still matches unless a cell's spread is below about
+1e-3 of its magnitude.
+
+Expected rows, per cell:
+  - per seed: n = number of values, n_failed = number of failed rows,
+    mean, std = sample std (n - 1), ci95 = 1.96 * std / sqrt(n); std and
+    ci95 empty when n < 2, mean too when n = 0.
+  - seed = all: with s >= 2 seeds that have values, n = total values,
+    mean = mean of the seed means, std = sample std of the seed means,
+    ci95 = t(0.975, s - 1) * std / sqrt(s); with one seed, that seed's row.
+    n_failed = the sum over all seeds.
+  Every seed of a cell has a row, also one whose rows all failed (n = 0,
+  empty mean, std and ci95), and every cell has its pooled row.
+
+The t quantile is found by bisection on the closed-form t distribution
+function for integer degrees of freedom (Abramowitz & Stegun 26.7.3-4) —
+a different method from the C code's incomplete beta function.
+
+Exit status: 0 when every row matches (relative difference at most 1e-6,
+or absolute at most 1e-12), 1 on the first mismatch or missing/extra row
+(with a message saying which), 2 when a file cannot be read or lacks a
+column.
+"""
+import csv
+import math
+import statistics
+import sys
+
+STAT_COLS = ("n", "n_failed", "mean", "std", "ci95")
+REQUIRED_KEYS = ("variant", "target", "learner", "shots", "step", "probe", "param", "metric")
+REL_TOL, ABS_TOL = 1e-6, 1e-12
+
+
+class Mismatch(Exception):
+    pass
+
+
+class BadInput(Exception):
+    pass
+
+
+# ---- Student t ----
+
+def t_cdf(t, df):
+    """P(T <= t) for integer df >= 1 (A&S 26.7.3 odd df, 26.7.4 even df)."""
+    theta = math.atan(abs(t) / math.sqrt(df))
+    s, c = math.sin(theta), math.cos(theta)
+    if df % 2:
+        term = c
+        acc = c if df > 1 else 0.0
+        for k in range(3, df - 1, 2):
+            term *= c * c * (k - 1) / k
+            acc += term
+        a = 2 / math.pi * (theta + s * acc)
+    else:
+        term = acc = 1.0
+        for k in range(2, df - 1, 2):
+            term *= c * c * (k - 1) / k
+            acc += term
+        a = s * acc
+    return 0.5 + math.copysign(a, t) / 2
+
+
+_t_cache = {}
+
+
+def t_quantile(p, df):
+    """The t with P(T <= t) = p, for 0.5 < p < 1, by bisection to the last bit."""
+    if (p, df) not in _t_cache:
+        lo, hi = 0.0, 1.0
+        while t_cdf(hi, df) < p:
+            lo, hi = hi, 2 * hi
+        while True:
+            mid = (lo + hi) / 2
+            if mid in (lo, hi):
+                break
+            if t_cdf(mid, df) < p:
+                lo = mid
+            else:
+                hi = mid
+        _t_cache[(p, df)] = (lo + hi) / 2
+    return _t_cache[(p, df)]
+
+
+# ---- expected rows ----
+
+def per_seed(values, failed=0):
+    """(n, n_failed, mean, std, ci95) with None for what does not apply."""
+    n = len(values)
+    if n == 0:
+        return (0, failed, None, None, None)
+    mean = statistics.mean(values)
+    if n < 2:
+        return (n, failed, mean, None, None)
+    std = statistics.stdev(values)
+    return (n, failed, mean, std, 1.96 * std / math.sqrt(n))
+
+
+def pooled(seed_rows):
+    failed = sum(r[1] for r in seed_rows)
+    rows = [r for r in seed_rows if r[0] > 0]
+    if not rows:
+        return (0, failed, None, None, None)
+    if len(rows) == 1:
+        return (rows[0][0], failed) + rows[0][2:]
+    s = len(rows)
+    means = [r[2] for r in rows]
+    std = statistics.stdev(means)
+    return (sum(r[0] for r in rows), failed, statistics.mean(means), std,
+            t_quantile(0.975, s - 1) * std / math.sqrt(s))
+
+
+# ---- reading ----
+
+def read_csv(path):
+    """Header and list of (line number, row dict)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                raise BadInput(f"{path}: empty file")
+            rows = []
+            for fields in reader:
+                if len(fields) != len(header):
+                    raise BadInput(f"{path}:{reader.line_num}: {len(fields)} fields "
+                                   f"(expected {len(header)})")
+                rows.append((reader.line_num, dict(zip(header, fields))))
+            return header, rows
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: {exc}")
+
+
+def need(header, cols, path):
+    missing = [c for c in cols if c not in header]
+    if missing:
+        raise BadInput(f"{path}: missing column(s) {', '.join(missing)}")
+
+
+def number(text, where):
+    try:
+        return float(text)
+    except ValueError:
+        raise BadInput(f"{where}: '{text}' is not a number")
+
+
+def group_episodes(path, keys, ok_only):
+    """{key tuple: {seed: ([values], number of failed rows)}}."""
+    header, rows = read_csv(path)
+    need(header, list(keys) + ["seed", "value", "status"], path)
+    cells = {}
+    for line, row in rows:
+        seeds = cells.setdefault(tuple(row[k] for k in keys), {})
+        values, failed = seeds.setdefault(row["seed"], ([], [0]))
+        if row["value"] == "" or (ok_only and row["status"] != "ok"):
+            failed[0] += 1
+        else:
+            values.append(number(row["value"], f"{path}:{line}"))
+    return {key: {seed: (v, f[0]) for seed, (v, f) in seeds.items()}
+            for key, seeds in cells.items()}
+
+
+# ---- comparing ----
+
+def close(got, want):
+    return abs(got - want) <= max(ABS_TOL, REL_TOL * max(abs(got), abs(want)))
+
+
+def compare(got_row, want, where):
+    for col, w in zip(STAT_COLS[:2], want[:2]):
+        text = got_row[col]
+        if not text.isdigit() or int(text) != w:
+            raise Mismatch(f"{where}: {col} is '{text}' but the episodes give {w}")
+    for col, w in zip(STAT_COLS[2:], want[2:]):
+        text = got_row[col]
+        if w is None:
+            if text != "":
+                raise Mismatch(f"{where}: {col} is '{text}' but should be empty (n = {want[0]})")
+            continue
+        if text == "":
+            raise Mismatch(f"{where}: {col} is empty but the episodes give {w!r}")
+        g = number(text, where)
+        if not close(g, w):
+            raise Mismatch(f"{where}: {col} is {g!r} but the episodes give {w!r} "
+                           f"(relative difference {abs(g - w) / max(abs(w), 1e-300):.3g})")
+
+
+def check(episodes_path, summary_path, ok_only=False):
+    """Number of summary rows checked; raises Mismatch or BadInput."""
+    header, rows = read_csv(summary_path)
+    need(header, ("seed",) + STAT_COLS + REQUIRED_KEYS, summary_path)
+    keys = tuple(c for c in header if c not in ("seed",) + STAT_COLS)
+    cells = group_episodes(episodes_path, keys, ok_only)
+    seen = set()
+    for line, row in rows:
+        key, seed = tuple(row[k] for k in keys), row["seed"]
+        label = ", ".join(f"{k}={v}" for k, v in zip(keys, key))
+        where = f"{summary_path}:{line} ({label}, seed={seed})"
+        if (key, seed) in seen:
+            raise Mismatch(f"{where}: duplicate row")
+        seen.add((key, seed))
+        if key not in cells:
+            raise Mismatch(f"{where}: no episodes have this key")
+        seeds = cells[key]
+        if seed == "all":
+            want = pooled([per_seed(*v) for v in seeds.values()])
+        elif seed in seeds:
+            want = per_seed(*seeds[seed])
+        else:
+            raise Mismatch(f"{where}: no episodes have this seed")
+        compare(row, want, where)
+    for key, seeds in cells.items():
+        label = ", ".join(f"{k}={v}" for k, v in zip(keys, key))
+        for seed in list(seeds) + ["all"]:
+            if (key, seed) not in seen:
+                raise Mismatch(f"{summary_path}: missing row ({label}, seed={seed})")
+    return len(rows)
+
+
+def self_test():
+    """t quantiles against the standard table and closed forms."""
+    table = {1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 9: 2.2622, 29: 2.0452, 100: 1.9840}
+    for df, t in table.items():
+        assert abs(t_quantile(0.975, df) - t) < 5e-5, (df, t_quantile(0.975, df))
+    for p in (0.6, 0.9, 0.975, 0.999):
+        assert close(t_quantile(p, 1), -1 / math.tan(math.pi * p))
+        assert close(t_quantile(p, 2), (2 * p - 1) / math.sqrt(2 * p * (1 - p)))
+    assert close(pooled([(5, 0, 0.652, 0.05, 0.04), (7, 1, 0.56, 0.04, 0.03),
+                         (6, 2, 0.72, 0.03, 0.02)])[4], 0.1994748661416326)
+    assert pooled([(0, 3, None, None, None), (4, 1, 0.5, 0.1, 0.2)]) == (4, 4, 0.5, 0.1, 0.2)
+    print("check_summary self-test: ok")
+
+
+def main(argv):
+    if argv[1:] == ["--self-test"]:
+        self_test()
+        return 0
+    args = [a for a in argv[1:] if a != "--ok-only"]
+    if len(args) != 2:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    try:
+        n = check(args[0], args[1], ok_only="--ok-only" in argv)
+    except BadInput as exc:
+        print(f"check_summary: {exc}", file=sys.stderr)
+        return 2
+    except Mismatch as exc:
+        print(f"check_summary: mismatch: {exc}", file=sys.stderr)
+        return 1
+    print(f"check_summary: {n} summary rows match {args[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

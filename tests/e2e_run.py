@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `kshot run` on a small experiment.
+
+Usage: e2e_run.py KSHOT CONFIG [--full]
+
+Runs CONFIG into a scratch directory and checks what a user relies on:
+exit status, the CSV files and their columns, row counts computed from the
+config, paired episodes across learners, values in range, summary.csv
+recomputed independently (tests/check_summary.py), a rerun that does
+nothing and changes nothing, and (--full) that -j 1 and -j 2 give identical
+episodes.csv and that changing one learner reruns only its units.
+Prints one line per failed check and a closing 'N passed, M failed'.
+"""
+import csv
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EPISODE_COLUMNS = ("experiment,variant,seed,source,target,learner,ways,shots,episode,"
+                   "step,probe,param,metric,value,status").split(",")
+
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
+
+
+def run(kshot, args, cwd=None):
+    p = subprocess.run([kshot] + args, capture_output=True, text=True, cwd=cwd)
+    return p.returncode, p.stdout, p.stderr
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def expected_rows(cfg):
+    """Rows episodes.csv must have: per seed, target, learner, shots, episode, one row per metric
+    per recorded step (accuracy + loss for logit learners, accuracy for knn, mse for regression)."""
+    total = 0
+    for t in cfg["targets"].values():
+        regression = t.get("regression", False)
+        for lname, l in cfg["learners"].items():
+            kind = l["kind"]
+            records = len(l.get("record_steps", [])) or 1 if kind in ("scratch", "finetune") else 1
+            metrics = 1 if regression or kind == "knn" else 2
+            total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * records * metrics
+    return total
+
+
+def check_files(out, cfg):
+    for name in ("episodes.csv", "summary.csv", "costs.csv", "cost_summary.csv", "run.yaml"):
+        check(f"{name} exists", os.path.isfile(os.path.join(out, name)))
+    header, rows = read_csv(os.path.join(out, "episodes.csv"))
+    check("episodes.csv columns", header == EPISODE_COLUMNS, str(header))
+    want = expected_rows(cfg)
+    check("episodes.csv row count", len(rows) == want, f"{len(rows)} rows, expected {want}")
+    # Paired: every learner has exactly the same (seed, target, shots, episode) keys.
+    keys = {}
+    for r in rows:
+        keys.setdefault(r["learner"], set()).add((r["seed"], r["target"], r["shots"], r["episode"]))
+    sets = list(keys.values())
+    check("learners see the same episodes", all(s == sets[0] for s in sets), str({k: len(v) for k, v in keys.items()}))
+    check("every learner has rows", set(keys) == set(cfg["learners"]), str(sorted(keys)))
+    bad = [r for r in rows if r["status"] != "ok"]
+    check("no diverged episodes", not bad, str(bad[:2]))
+    for r in rows:
+        v = float(r["value"])
+        if r["metric"] == "accuracy" and not 0.0 <= v <= 1.0:
+            check("accuracy in [0, 1]", False, str(r))
+            break
+        if r["metric"] in ("loss", "mse") and not v >= 0.0:
+            check(f"{r['metric']} >= 0", False, str(r))
+            break
+    else:
+        check("values in range", True)
+    p = subprocess.run([sys.executable, os.path.join(HERE, "check_summary.py"),
+                        os.path.join(out, "episodes.csv"), os.path.join(out, "summary.csv")],
+                       capture_output=True, text=True)
+    check("summary.csv recomputed independently", p.returncode == 0, p.stdout + p.stderr)
+    return rows
+
+
+def main():
+    kshot, config = sys.argv[1], sys.argv[2]
+    full = "--full" in sys.argv
+    cfg = load_expectations(config)
+    tmp = tempfile.mkdtemp(prefix="kshot-e2e-")
+    try:
+        out = os.path.join(tmp, "a")
+        code, so, se = run(kshot, ["run", config, "-o", out, "-q", "-j", "2"])
+        check("run exits 0", code == 0, se)
+        if code == 0:
+            check_files(out, cfg)
+            before = open(os.path.join(out, "episodes.csv"), "rb").read()
+            code, so, se = run(kshot, ["run", config, "-o", out, "-j", "2"])
+            check("rerun exits 0", code == 0, se)
+            check("rerun computes nothing", " 0 to run " in se, se)
+            check("rerun leaves episodes.csv identical",
+                  open(os.path.join(out, "episodes.csv"), "rb").read() == before)
+        if full and code == 0:
+            out1 = os.path.join(tmp, "b")
+            code, so, se = run(kshot, ["run", config, "-o", out1, "-q", "-j", "1"])
+            check("-j 1 exits 0", code == 0, se)
+            check("-j 1 and -j 2 give identical episodes.csv",
+                  filecmp.cmp(os.path.join(out, "episodes.csv"), os.path.join(out1, "episodes.csv"), shallow=False))
+            parts = set(os.listdir(os.path.join(out, "parts")))
+            lname = cfg["change_learner"]
+            code, so, se = run(kshot, ["run", config, "-o", out, "-q", "-j", "2", f"learners.{lname}.lr=0.0123"])
+            check("changed run exits 0", code == 0, se)
+            new = set(os.listdir(os.path.join(out, "parts"))) - parts
+            t = cfg["targets"]
+            want = 2 * len(cfg["seeds"]) * sum(len(x["shots"]) for x in t.values())  # part + cost part
+            check("changing one learner reruns only its units", len(new) == want,
+                  f"{len(new)} new part files, expected {want}")
+            _, rows = read_csv(os.path.join(out, "episodes.csv"))
+            _, old = read_csv(os.path.join(out1, "episodes.csv"))
+            same = [a == b for a, b in zip(rows, old) if a["learner"] != lname]
+            check("other learners' rows unchanged", len(rows) == len(old) and all(same))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def load_expectations(config):
+    """The few numbers the checks need, read from the experiment file with a tiny reader of the
+    flow/block subset our configs use (PyYAML is not a dependency)."""
+    import ast
+    import re
+    text = open(config).read()
+    cfg = {"seeds": [0], "targets": {}, "learners": {}}
+    section, current = None, None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        key, _, val = line.strip().partition(":")
+        val = val.strip()
+        if indent == 0:
+            section = key
+            if key == "seeds":
+                cfg["seeds"] = ast.literal_eval(val)
+            continue
+        if section == "targets" and indent == 2:
+            current = cfg["targets"].setdefault(key, {"shots": [1, 5], "episodes": 600})
+            if val.startswith("{"):
+                current.update(flow(val))
+        elif section == "targets" and indent == 4 and current is not None:
+            current.update(flow("{" + f"{key}: {val}" + "}"))
+        elif section == "learners" and indent == 2:
+            cfg["learners"][key] = flow(val)
+        elif section == "data" and indent == 2 and "sinusoid" in val:
+            cfg.setdefault("regression_data", set()).add(key)
+    for t in cfg["targets"].values():
+        t["regression"] = t.get("data") in cfg.get("regression_data", set())
+    cfg["change_learner"] = next(n for n, l in cfg["learners"].items() if l["kind"] in ("scratch", "finetune"))
+    return cfg
+
+
+def flow(text):
+    """Parse a one-line YAML flow map of scalars and lists of scalars."""
+    import re
+    text = text.strip()[1:-1]
+    out, depth, cur = {}, 0, ""
+    items = []
+    for ch in text:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        items.append(cur)
+    for it in items:
+        k, _, v = it.partition(":")
+        v = v.strip()
+        if v.startswith("["):
+            out[k.strip()] = [scalar(x) for x in v[1:-1].split(",") if x.strip()]
+        else:
+            out[k.strip()] = scalar(v)
+    return out
+
+
+def scalar(v):
+    v = v.strip()
+    for f in (int, float):
+        try:
+            return f(v)
+        except ValueError:
+            pass
+    return v
+
+
+if __name__ == "__main__":
+    sys.exit(main())
