@@ -125,11 +125,13 @@ struct experiment {
     char *output_dir;          /* NULL: results/<name> */
 };
 
-/* Parse and validate a loaded tree into x (zeroed first). */
+/* Parse and validate a loaded tree into x (zeroed first). On failure x is
+ * left zeroed, everything it held freed (config_free on it is harmless). */
 int config_from_tree(const struct yt_doc *doc, struct experiment *x, struct err *e);
 
 /* Load file, apply overrides ("a.b=v", argno counts from 1), parse. On
- * success *doc_out (if not NULL) keeps the resolved tree for run.yaml. */
+ * success *doc_out (if not NULL) keeps the resolved tree for run.yaml; on
+ * failure x and *doc_out are left empty. */
 int config_load(const char *path, char *const *overrides, int n_overrides,
                 struct experiment *x, struct yt_doc *doc_out, struct err *e);
 

@@ -297,12 +297,12 @@ static int add_record(void *ctx, const char *const *f, int n_fields, long record
         return err_set(e, ERR_IO, "%s: record %ld: value '%s' is not a number (expected a "
                        "decimal number, or empty for a failed episode)", b->path, record, text);
     size_t key_len, group_len, id = 0;
-    int added = build_key(b, f, &key_len, &group_len);
-    if (added == 0)
-        added = keymap_put(&b->sample_ids, b->key, key_len, &id);
-    if (added == 1)
-        added = new_sample(b, id, group_len);
-    if (added < 0)
+    int rc = build_key(b, f, &key_len, &group_len);
+    if (rc == 0)
+        rc = keymap_put(&b->sample_ids, b->key, key_len, &id);
+    if (rc == 1)   /* a seed new to its cell */
+        rc = new_sample(b, id, group_len);
+    if (rc < 0)
         return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", b->path, record);
     struct sample *s = &b->samples[id];
     if (text[0] == '\0') {

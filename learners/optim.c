@@ -110,25 +110,34 @@ static void sgd_span(struct optim *o, float *p, const float *g, size_t off, size
     }
 }
 
-/* Adam over [off, off+n) at step t (already incremented, ≥ 1). */
-static void adam_span(struct optim *o, float *p, const float *g, size_t off, size_t n)
+/* Adam over [off, off+n) at step t (already incremented, ≥ 1). The four
+ * arrays never overlap (restrict), so the compiler vectorises the loop;
+ * elementwise IEEE operations give the same bits vectorised or not. */
+static void adam_span(struct optim *o, float *p_, const float *g_, size_t off, size_t n)
 {
     const struct optim_settings *s = &o->s;
     double bc1 = 1.0 - pow(s->beta1, (double)o->t);
     double bc2 = 1.0 - pow(s->beta2, (double)o->t);
-    float step = (float)(s->lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    float b1 = (float)s->beta1, b2 = (float)s->beta2;
-    float c1 = (float)(1.0 - s->beta1), c2 = (float)(1.0 - s->beta2);
-    float wd = (float)s->weight_decay, eps = (float)s->eps;
-    float *m = o->m, *v = o->v;
-    for (size_t i = off; i < off + n; i++) {
+    const float step = (float)(s->lr / bc1), bc2_sqrt = (float)sqrt(bc2);
+    const float b1 = (float)s->beta1, b2 = (float)s->beta2;
+    const float c1 = (float)(1.0 - s->beta1), c2 = (float)(1.0 - s->beta2);
+    const float wd = (float)s->weight_decay, eps = (float)s->eps;
+    float *restrict p = p_ + off, *restrict m = o->m + off, *restrict v = o->v + off;
+    const float *restrict g = g_ + off;
+    if (wd != 0.0f) {
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * p[i];
+            m[i] = b1 * m[i] + c1 * d;
+            v[i] = b2 * v[i] + c2 * (d * d);
+            p[i] -= step * (m[i] / (sqrtf(v[i]) / bc2_sqrt + eps));
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
         float d = g[i];
-        if (wd != 0.0f)
-            d = d + wd * p[i];
         m[i] = b1 * m[i] + c1 * d;
         v[i] = b2 * v[i] + c2 * (d * d);
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-        p[i] -= step * (m[i] / denom);
+        p[i] -= step * (m[i] / (sqrtf(v[i]) / bc2_sqrt + eps));
     }
 }
 

@@ -24,6 +24,33 @@ check unknown 2 "$kshot" frobnicate
 contains unknown-names-valid "unknown command 'frobnicate'; valid commands:" "$kshot" frobnicate
 check info 0 "$kshot" info
 contains info-core "blas: OpenBLAS, core " "$kshot" info
+# run and plan: usage errors are exit 2, found before any work.
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+check run-no-file 2 "$kshot" run
+contains run-no-file-msg "no experiment file given" "$kshot" run
+check run-missing-file 2 "$kshot" run "$tmp/none.yaml"
+contains run-missing-file-msg "$tmp/none.yaml: no such file" "$kshot" run "$tmp/none.yaml"
+check run-bad-option 2 "$kshot" run configs/smoke.yaml --frobnicate
+check run-bad-j 2 "$kshot" run configs/smoke.yaml -j 0
+check run-bad-shard 2 "$kshot" run configs/smoke.yaml --shard 3/3
+contains run-help "--shard I/N" "$kshot" run --help
+check bad-override 2 "$kshot" run configs/smoke.yaml targets.heldout.episodes=abc -o "$tmp/r"
+contains bad-override-msg '<command line>:1:26: targets.heldout.episodes: expected an integer' \
+    "$kshot" run configs/smoke.yaml targets.heldout.episodes=abc -o "$tmp/r"
+printf 'name: x\ndata:\n  d: {format: idx, dir: %s/nodata}\ntargets:\n  t: {data: d}\nlearners:\n  s: {kind: scratch}\n' "$tmp" > "$tmp/nodata.yaml"
+check missing-data-dir 2 "$kshot" run "$tmp/nodata.yaml" -o "$tmp/r"
+contains missing-data-dir-msg "no such file" "$kshot" run "$tmp/nodata.yaml" -o "$tmp/r"
+mkdir -p "$tmp/bad"
+printf 'not an idx file' | gzip > "$tmp/bad/train-images-idx3-ubyte.gz"
+printf 'not an idx file' | gzip > "$tmp/bad/train-labels-idx1-ubyte.gz"
+sed "s#nodata#bad#" "$tmp/nodata.yaml" | sed 's/t: {data: d}/t: {data: d, split: train}/' > "$tmp/bad.yaml"
+check damaged-data 1 "$kshot" run "$tmp/bad.yaml" -o "$tmp/r"
+contains damaged-data-msg "train-images-idx3-ubyte.gz" "$kshot" run "$tmp/bad.yaml" -o "$tmp/r"
+printf 'name: x\nseeds: [0]\nseeds: [1]\n' > "$tmp/dup.yaml"
+contains duplicate-key "dup.yaml:3:1: duplicate key 'seeds' (first at line 2)" "$kshot" plan "$tmp/dup.yaml"
+check plan 0 "$kshot" plan configs/smoke.yaml
+contains plan-count "22 units: 2 pretrain, 20 eval" "$kshot" plan configs/smoke.yaml
+contains help-config "learners.<name>.freeze" "$kshot" help config
 rm -f /tmp/kshot-cli.$$
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

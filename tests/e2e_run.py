@@ -36,7 +36,10 @@ def check(name, ok, detail=""):
 
 
 def run(kshot, args, cwd=None):
-    p = subprocess.run([kshot] + args, capture_output=True, text=True, cwd=cwd)
+    # KSHOT_WRAP (e.g. "valgrind --error-exitcode=99 ...") runs kshot under a tool.
+    import shlex
+    wrap = shlex.split(os.environ.get("KSHOT_WRAP", ""))
+    p = subprocess.run(wrap + [kshot] + args, capture_output=True, text=True, cwd=cwd)
     return p.returncode, p.stdout, p.stderr
 
 
