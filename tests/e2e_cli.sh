@@ -24,6 +24,11 @@ check unknown 2 "$kshot" frobnicate
 contains unknown-names-valid "unknown command 'frobnicate'; valid commands:" "$kshot" frobnicate
 check info 0 "$kshot" info
 contains info-core "blas: OpenBLAS, core " "$kshot" info
+# A generic OpenBLAS kernel on a CPU with AVX2 is warned about, with the fix.
+if grep -qw avx2 /proc/cpuinfo; then
+    contains generic-core-warning "OPENBLAS_CORETYPE=" env OPENBLAS_CORETYPE=Prescott "$kshot" info
+    contains generic-core-named "'Prescott' kernel" env OPENBLAS_CORETYPE=Prescott "$kshot" info
+fi
 # run and plan: usage errors are exit 2, found before any work.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 check run-no-file 2 "$kshot" run
