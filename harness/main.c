@@ -183,7 +183,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, bool *help,
     return ERR_OK;
 }
 
-static int cmd_run(int argc, char **argv, struct err *e)
+/* run and plan share their arguments; plan only prints. */
+static int run_or_plan(int argc, char **argv, bool plan, struct err *e)
 {
     struct run_opts o;
     runner_defaults(&o);
@@ -195,21 +196,17 @@ static int cmd_run(int argc, char **argv, struct err *e)
         return rc;
     }
     o.argc = g_argc, o.argv = g_argv;
-    return runner_run(&o, e);
+    return plan ? runner_plan(&o, e) : runner_run(&o, e);
+}
+
+static int cmd_run(int argc, char **argv, struct err *e)
+{
+    return run_or_plan(argc, argv, false, e);
 }
 
 static int cmd_plan(int argc, char **argv, struct err *e)
 {
-    struct run_opts o;
-    runner_defaults(&o);
-    bool help = false;
-    int rc = parse_run_args(argc, argv, &o, &help, e);
-    if (rc || help) {
-        if (help)
-            run_usage(stdout);
-        return rc;
-    }
-    return runner_plan(&o, e);
+    return run_or_plan(argc, argv, true, e);
 }
 
 int main(int argc, char **argv)
