@@ -106,6 +106,22 @@ done:
     return rc;
 }
 
+int learner_check_pretrained(const struct mlp *pretrained, const struct fewshot *t,
+                             bool keeps_head, struct err *e)
+{
+    if (!pretrained)
+        return err_set(e, ERR_USAGE, "learner: this kind needs a pretrained network");
+    const struct mlp_arch *a = &pretrained->arch;
+    if (a->sizes[0] != t->dim)
+        return err_set(e, ERR_USAGE, "learner: the pretrained network takes %d inputs but "
+                       "the task has %d", a->sizes[0], t->dim);
+    if (keeps_head && a->sizes[a->n_layers] != t->out_dim)
+        return err_set(e, ERR_USAGE, "learner: the pretrained network has %d output%s but "
+                       "the task's targets have %d", a->sizes[a->n_layers],
+                       a->sizes[a->n_layers] == 1 ? "" : "s", t->out_dim);
+    return ERR_OK;
+}
+
 int learner_features(const struct mlp *pretrained, const float *x, int n,
                      float *out, uint64_t *flops, struct err *e)
 {
@@ -115,22 +131,22 @@ int learner_features(const struct mlp *pretrained, const float *x, int n,
         memcpy(out, x, sizeof *out * (size_t)n * (size_t)fdim);
         return fdim;
     }
+    /* Chunks bound the workspace whatever the number of rows. */
     enum { CHUNK = 256 };
-    struct mlp net = {0};
+    /* A view, not a copy: forward reads the parameters and writes only the
+     * view's own flop counter, so the shared network stays untouched. */
+    struct mlp view = *pretrained;
+    view.flops = 0;
     struct mlp_work w = {0};
-    int rc = mlp_init(&net, a, e);
-    if (!rc)
-        rc = mlp_work_init(&w, a, n < CHUNK ? n : CHUNK, e);
-    if (!rc) {
-        mlp_copy_params(&net, pretrained);
-        for (int i = 0; i < n; i += CHUNK) {
-            int m = n - i < CHUNK ? n - i : CHUNK;
-            const float *f = mlp_forward(&net, &w, x + (size_t)i * a->sizes[0], m, body);
-            memcpy(out + (size_t)i * fdim, f, sizeof *out * (size_t)m * (size_t)fdim);
-        }
-        *flops += net.flops;
+    int rc = mlp_work_init(&w, a, n < CHUNK ? n : CHUNK, e);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK;
+        const float *f = mlp_forward(&view, &w, x + (size_t)i * a->sizes[0], m, body);
+        memcpy(out + (size_t)i * fdim, f, sizeof *out * (size_t)m * (size_t)fdim);
     }
+    *flops += view.flops;
     mlp_work_free(&w);
-    mlp_free(&net);
-    return rc ? rc : fdim;
+    return fdim;
 }

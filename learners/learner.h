@@ -5,7 +5,8 @@
  * predictions after each recorded adaptation step through a callback; the
  * harness turns those into metrics. It never sees files, episodes or the
  * experiment. A pretrained network, when its kind needs one, is shared
- * read-only between workers: learners copy it before touching it. */
+ * read-only between workers: learners read it (features) or copy it before
+ * training, and never write it, not even its flop counter. */
 #ifndef KSHOT_LEARNER_H
 #define KSHOT_LEARNER_H
 
@@ -89,8 +90,15 @@ int learner_train(struct mlp *net, const struct learner_settings *s,
                   const struct fewshot *t, const struct span *spans, int n_spans,
                   learner_record_fn rec, void *arg, struct err *e);
 
-/* Features of rows x (n, dim) under a copy of the pretrained body: writes
- * (n, feature size) to out; returns the feature size, or a negative code. */
+/* Whether a pretrained network fits task t: present, taking t->dim inputs
+ * and, when keeps_head (regression keeps the pretrained head), giving
+ * t->out_dim outputs. 0, or ERR_USAGE with a message. */
+int learner_check_pretrained(const struct mlp *pretrained, const struct fewshot *t,
+                             bool keeps_head, struct err *e);
+
+/* Features of rows x (n, dim) under the pretrained body, which is read and
+ * never written: writes (n, feature size) to out and adds the forward's
+ * operations to *flops; returns the feature size, or a negative code. */
 int learner_features(const struct mlp *pretrained, const float *x, int n,
                      float *out, uint64_t *flops, struct err *e);
 
