@@ -60,7 +60,7 @@ def expected_rows(cfg):
             records = len(l.get("record_steps", [])) or 1 if kind in ("scratch", "finetune") else 1
             metrics = 1 if regression or kind == "knn" else 2
             total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * records * metrics
-    return total
+    return total * cfg["variants"]
 
 
 def check_files(out, cfg):
@@ -125,7 +125,7 @@ def main():
             check("changed run exits 0", code == 0, se)
             new = set(os.listdir(os.path.join(out, "parts"))) - parts
             t = cfg["targets"]
-            want = 2 * len(cfg["seeds"]) * sum(len(x["shots"]) for x in t.values())  # part + cost part
+            want = 2 * len(cfg["seeds"]) * sum(len(x["shots"]) for x in t.values()) * cfg["variants"]  # part + cost part
             check("changing one learner reruns only its units", len(new) == want,
                   f"{len(new)} new part files, expected {want}")
             _, rows = read_csv(os.path.join(out, "episodes.csv"))
@@ -144,7 +144,7 @@ def load_expectations(config):
     import ast
     import re
     text = open(config).read()
-    cfg = {"seeds": [0], "targets": {}, "learners": {}}
+    cfg = {"seeds": [0], "targets": {}, "learners": {}, "variants": 1}
     section, current = None, None
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].rstrip()
@@ -168,6 +168,8 @@ def load_expectations(config):
             cfg["learners"][key] = flow(val)
         elif section == "data" and indent == 2 and "sinusoid" in val:
             cfg.setdefault("regression_data", set()).add(key)
+        elif section == "sweep" and indent == 2:
+            cfg["variants"] = cfg.get("variants", 1) * len(ast.literal_eval(val.replace(" ", "")) if val.startswith("[") else [0])
     for t in cfg["targets"].values():
         t["regression"] = t.get("data") in cfg.get("regression_data", set())
     cfg["change_learner"] = next(n for n, l in cfg["learners"].items() if l["kind"] in ("scratch", "finetune"))
