@@ -1,12 +1,12 @@
 /* config: the experiment file — one schema table, parsed and validated into plain structs.
  *
- * Every key kshot accepts is declared once in config.c's schema table (type,
- * bounds, default, destination, help); parsing, validation, `kshot help
- * config`, the README's key list and the "unknown key, did you mean" error all
- * read it. An experiment is loaded from a YAML tree (yamltree.h) after the
- * command line's KEY=VALUE overrides were applied to that tree, and a sweep
- * is resolved by applying each variant's values the same way. Errors are
- * located: `FILE:LINE:COL: key.path: what is wrong (expected …)`.
+ * Every key kshot accepts is declared once in config_schema.c's schema table
+ * (type, bounds, default, destination, help); parsing, validation, `kshot
+ * help config`, the README's key list and the "unknown key, did you mean"
+ * error all read it. An experiment is loaded from a YAML tree (yamltree.h)
+ * after the command line's KEY=VALUE overrides were applied to that tree,
+ * and a sweep is resolved by applying each variant's values the same way.
+ * Errors are located: `FILE:LINE:COL: key.path: what is wrong (expected …)`.
  * Not here: loading the data a config names (runner), planning units (plan). */
 #ifndef KSHOT_CONFIG_H
 #define KSHOT_CONFIG_H
@@ -22,9 +22,6 @@
 #define CFG_MAX_LIST 64
 
 enum data_format { FMT_IDX, FMT_CSV, FMT_SINUSOID, FMT_CLUSTERS };
-
-
-
 
 /* Where a value came from, for errors found after parsing (e.g. a class
  * that the data does not have). */

@@ -1,4 +1,4 @@
-/* yamltree: libyaml events to a located tree; overrides; typed scalar reads; writing back.
+/* yamltree: libyaml events to a located tree; the node helpers and located messages.
  *
  * The tree is built by recursive descent over yaml_parser_parse() events,
  * depth-bounded (YT_MAX_DEPTH) so hostile input cannot exhaust the stack.
@@ -7,30 +7,25 @@
  * only while one load runs. Merge keys copy the merged entries; the `<<`
  * value itself is kept aside until the load ends because anchors may point
  * into it. Duplicate keys are found by sorting, so a large map costs
- * n log n, not n².
- * Deliberately not here: schemas, defaults, what a key means (config.c);
- * YAML 1.1 implicit typing beyond decimal integers, finite numbers,
- * true/false and null.
- * Size: past 1,000 lines because loading, overrides (which reuse the
- * loader for their values) and writing share the node and builder
- * internals; each section below stands alone. */
+ * n log n, not n². An override's VALUE is read by the same builder
+ * (yt_override_value), which therefore stays private to this file.
+ * Deliberately not here: applying overrides, lookups and typed reads,
+ * writing a tree back (yamltree_access.c); schemas, defaults, what a key
+ * means (config*.c); YAML 1.1 implicit typing beyond decimal integers,
+ * finite numbers, true/false and null. */
 #include "harness/yamltree.h"
+#include "harness/yamltree_internal.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
-#include <locale.h>
-#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <yaml.h>
 
-#define MAX_PATH_PARTS 32   /* components of an override's key path */
 #define MAX_FILE_BYTES ((size_t)1 << 30)  /* an experiment file is kilobytes */
-#define TEXT_SHOWN 48       /* bytes of a scalar quoted in a message */
-#define USAGE_FORM "expected KEY.PATH=VALUE, e.g. targets.heldout.episodes=100"
 
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
@@ -62,11 +57,11 @@ int yt_error(struct err *e, int code, const struct yt_node *node, const char *pa
     return rc;
 }
 
-/* s between double quotes, escaped, cut at TEXT_SHOWN bytes (never inside
+/* s between double quotes, escaped, cut at YT_TEXT_SHOWN bytes (never inside
  * a UTF-8 sequence) with "..." after the closing quote when cut. */
-static void quote_text(char *buf, size_t cap, const char *s)
+void yt_quote_text(char *buf, size_t cap, const char *s)
 {
-    size_t n = strlen(s), shown = n > TEXT_SHOWN ? TEXT_SHOWN : n, o = 0;
+    size_t n = strlen(s), shown = n > YT_TEXT_SHOWN ? YT_TEXT_SHOWN : n, o = 0;
     while (shown < n && shown > 0 && ((unsigned char)s[shown] & 0xC0) == 0x80)
         shown--;
     buf[o++] = '"';
@@ -82,36 +77,15 @@ static void quote_text(char *buf, size_t cap, const char *s)
     snprintf(buf + o, cap - o, "\"%s", shown < n ? "..." : "");
 }
 
-static const char *kind_noun(const struct yt_node *n)
+const char *yt_kind_noun(const struct yt_node *n)
 {
     return n->kind == YT_SEQ ? "list" : n->kind == YT_MAP ? "map" : "single value";
-}
-
-/* What a typed read "got": a list, a map, nothing, null ("~"), "text". */
-static void describe(char *buf, size_t cap, const struct yt_node *n)
-{
-    char q[4 * TEXT_SHOWN + 8];
-    if (n->kind != YT_SCALAR) {
-        snprintf(buf, cap, "a %s", kind_noun(n));
-    } else if (yt_is_null(n) && !*n->value) {
-        snprintf(buf, cap, "nothing");
-    } else {
-        quote_text(q, sizeof q, n->value);
-        snprintf(buf, cap, yt_is_null(n) ? "null (%s)" : n->quoted ? "%s (a quoted string)" : "%s", q);
-    }
-}
-
-static int expected(struct err *e, const struct yt_node *n, const char *path, const char *what)
-{
-    char got[4 * TEXT_SHOWN + 48];
-    describe(got, sizeof got, n);
-    return yt_error(e, ERR_USAGE, n, path, "expected %s, got %s", what, got);
 }
 
 /* ------------------------------------------------------------------ */
 /* Nodes                                                               */
 
-static struct yt_node *node_new(enum yt_kind kind, const char *file, int line, int col)
+struct yt_node *yt_node_new(enum yt_kind kind, const char *file, int line, int col)
 {
     struct yt_node *n = calloc(1, sizeof *n);
     if (n) {
@@ -123,10 +97,10 @@ static struct yt_node *node_new(enum yt_kind kind, const char *file, int line, i
     return n;
 }
 
-static struct yt_node *scalar_new(const char *text, size_t len, int quoted,
-                                  const char *file, int line, int col)
+struct yt_node *yt_scalar_new(const char *text, size_t len, int quoted,
+                              const char *file, int line, int col)
 {
-    struct yt_node *n = node_new(YT_SCALAR, file, line, col);
+    struct yt_node *n = yt_node_new(YT_SCALAR, file, line, col);
     if (!n || !(n->value = malloc(len + 1))) {
         free(n);
         return NULL;
@@ -137,14 +111,14 @@ static struct yt_node *scalar_new(const char *text, size_t len, int quoted,
     return n;
 }
 
-static void node_free(struct yt_node *n)
+void yt_node_free(struct yt_node *n)
 {
     if (!n)
         return;
     for (int i = 0; i < n->n_items; i++) {
-        node_free(n->items[i]);
+        yt_node_free(n->items[i]);
         if (n->kind == YT_MAP)
-            node_free(n->key_nodes[i]);
+            yt_node_free(n->key_nodes[i]);
     }
     free(n->items);
     free(n->keys);
@@ -154,7 +128,7 @@ static void node_free(struct yt_node *n)
 }
 
 /* Append val (and key, for a map). On failure the caller still owns both. */
-static int node_append(struct yt_node *n, struct yt_node *key, struct yt_node *val)
+int yt_node_append(struct yt_node *n, struct yt_node *key, struct yt_node *val)
 {
     assert((n->kind == YT_MAP) == (key != NULL) && n->kind != YT_SCALAR);
     if (n->n_items == n->cap) {
@@ -196,7 +170,7 @@ static void map_remove(struct yt_node *m, int i)
 }
 
 /* Index of the key equal to the len bytes at s, or -1. */
-static int map_find(const struct yt_node *m, const char *s, size_t len)
+int yt_map_find(const struct yt_node *m, const char *s, size_t len)
 {
     for (int i = 0; i < m->n_items; i++)
         if (strlen(m->keys[i]) == len && memcmp(m->keys[i], s, len) == 0)
@@ -381,7 +355,7 @@ static int keep(struct builder *b, struct yt_node *n)
         int cap = b->cap_spare ? 2 * b->cap_spare : 4;
         struct yt_node **s = realloc(b->spare, (size_t)cap * sizeof *s);
         if (!s) {
-            node_free(n);
+            yt_node_free(n);
             return nomem(b);
         }
         b->spare = s;
@@ -403,8 +377,9 @@ static int copy_node(struct builder *b, const struct yt_node *src, int depth, st
         return fail_pos(b, b->copy_line, b->copy_col, "%s nests deeper than %d levels",
                         b->copy_what, YT_MAX_DEPTH);
     struct yt_node *n = src->kind == YT_SCALAR
-        ? scalar_new(src->value, strlen(src->value), src->quoted, src->file, src->line, src->col)
-        : node_new(src->kind, src->file, src->line, src->col);
+        ? yt_scalar_new(src->value, strlen(src->value), src->quoted, src->file, src->line,
+                        src->col)
+        : yt_node_new(src->kind, src->file, src->line, src->col);
     if (!n)
         return nomem(b);
     int rc = 0;
@@ -414,15 +389,15 @@ static int copy_node(struct builder *b, const struct yt_node *src, int depth, st
             rc = copy_node(b, src->key_nodes[i], depth + 1, &k);
         if (!rc)
             rc = copy_node(b, src->items[i], depth + 1, &v);
-        if (!rc && node_append(n, k, v))
+        if (!rc && yt_node_append(n, k, v))
             rc = nomem(b);
         if (rc) {
-            node_free(k);
-            node_free(v);
+            yt_node_free(k);
+            yt_node_free(v);
         }
     }
     if (rc)
-        node_free(n);
+        yt_node_free(n);
     else
         *out = n;
     return rc;
@@ -468,8 +443,8 @@ static int parse_scalar(struct builder *b, const yaml_event_t *ev, struct yt_nod
     if (rc)
         return rc;
     bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    *out = scalar_new((const char *)ev->data.scalar.value, ev->data.scalar.length, !plain,
-                      b->file, line, col);
+    *out = yt_scalar_new((const char *)ev->data.scalar.value, ev->data.scalar.length, !plain,
+                         b->file, line, col);
     if (!*out)
         return nomem(b);
     anchor_close(b, slot, *out);
@@ -490,8 +465,8 @@ static int parse_seq_body(struct builder *b, struct yt_node *seq, int depth)
         }
         rc = parse_node(b, &ev, depth + 1, &item);
         yaml_event_delete(&ev);
-        if (!rc && node_append(seq, NULL, item)) {
-            node_free(item);
+        if (!rc && yt_node_append(seq, NULL, item)) {
+            yt_node_free(item);
             rc = nomem(b);
         }
         if (rc)
@@ -517,8 +492,8 @@ static int check_duplicates(struct builder *b, const struct yt_node *m)
     if (dup < 0)
         return 0;
     const struct yt_node *k = m->key_nodes[dup], *f = m->key_nodes[first];
-    char shown[4 * TEXT_SHOWN + 8];
-    quote_text(shown, sizeof shown, k->value);
+    char shown[4 * YT_TEXT_SHOWN + 8];
+    yt_quote_text(shown, sizeof shown, k->value);
     shown[0] = shown[strlen(shown) - 1] = '\'';
     if (f->line == k->line)
         return fail_pos(b, k->line, k->col, "duplicate key %s (first at line %d, col %d)",
@@ -542,8 +517,8 @@ static int drop_later_duplicates(struct builder *b, struct yt_node *m)
     int kept = 0;
     for (int i = 0; i < m->n_items; i++) {
         if (drop[i]) {
-            node_free(m->key_nodes[i]);
-            node_free(m->items[i]);
+            yt_node_free(m->key_nodes[i]);
+            yt_node_free(m->items[i]);
             continue;
         }
         m->items[kept] = m->items[i];
@@ -563,11 +538,11 @@ static int merge_from(struct builder *b, struct yt_node *m, const struct yt_node
         int rc = copy_node(b, src->key_nodes[i], depth + 1, &k);
         if (!rc)
             rc = copy_node(b, src->items[i], depth + 1, &v);
-        if (!rc && node_append(m, k, v))
+        if (!rc && yt_node_append(m, k, v))
             rc = nomem(b);
         if (rc) {
-            node_free(k);
-            node_free(v);
+            yt_node_free(k);
+            yt_node_free(v);
             return rc;
         }
     }
@@ -591,11 +566,11 @@ static int apply_merge(struct builder *b, struct yt_node *m, int depth)
         if (val->items[i]->kind != YT_MAP)
             return fail_pos(b, val->items[i]->line, val->items[i]->col,
                             "merge key (<<) needs a list of maps, not a list holding a %s",
-                            kind_noun(val->items[i]));
+                            yt_kind_noun(val->items[i]));
     map_remove(m, at);
     int rc = keep(b, key);
     if (rc) {
-        node_free(val);
+        yt_node_free(val);
         return rc;
     }
     if ((rc = keep(b, val)))
@@ -626,14 +601,14 @@ static int parse_map_body(struct builder *b, struct yt_node *map, int depth)
         yaml_event_delete(&ev);
         if (!rc && key->kind != YT_SCALAR)
             rc = fail_pos(b, key->line, key->col, "a key must be a single value, not a %s",
-                          kind_noun(key));
+                          yt_kind_noun(key));
         if (!rc)
             rc = next_node(b, depth + 1, &val);
-        if (!rc && node_append(map, key, val))
+        if (!rc && yt_node_append(map, key, val))
             rc = nomem(b);
         if (rc) {
-            node_free(key);
-            node_free(val);
+            yt_node_free(key);
+            yt_node_free(val);
             return rc;
         }
     }
@@ -657,12 +632,12 @@ static int parse_collection(struct builder *b, const yaml_event_t *ev, int depth
     if ((rc = anchor_open(b, anchor, &slot)))
         return rc;
     mark_pos(b, ev->start_mark, &line, &col);
-    struct yt_node *n = node_new(is_map ? YT_MAP : YT_SEQ, b->file, line, col);
+    struct yt_node *n = yt_node_new(is_map ? YT_MAP : YT_SEQ, b->file, line, col);
     if (!n)
         return nomem(b);
     rc = is_map ? parse_map_body(b, n, depth) : parse_seq_body(b, n, depth);
     if (rc) {
-        node_free(n);
+        yt_node_free(n);
         return rc;
     }
     anchor_close(b, slot, n);
@@ -707,7 +682,7 @@ static void builder_free(struct builder *b)
     for (int i = 0; i < b->n_anchors; i++)
         free(b->anchors[i].name);
     for (int i = 0; i < b->n_spare; i++)
-        node_free(b->spare[i]);
+        yt_node_free(b->spare[i]);
     free(b->anchors);
     free(b->spare);
     yaml_parser_delete(&b->parser);
@@ -740,10 +715,10 @@ static int build(struct builder *b, bool allow_empty, struct yt_node **root)
     if (!rc && (!n || (n->kind == YT_SCALAR && !n->quoted && !*n->value)) && !allow_empty)
         rc = err_set(b->e, ERR_USAGE, "%s: the experiment file is empty "
                      "(expected settings such as 'name: my-experiment')", b->file);
-    if (!rc && !n && !(n = scalar_new("", 0, 0, b->file, b->fixed_line, b->col0 + 1)))
+    if (!rc && !n && !(n = yt_scalar_new("", 0, 0, b->file, b->fixed_line, b->col0 + 1)))
         rc = nomem(b);
     if (rc)
-        node_free(n);
+        yt_node_free(n);
     else
         *root = n;
     return rc;
@@ -816,446 +791,24 @@ void yt_free(struct yt_doc *doc)
 {
     if (!doc)
         return;
-    node_free(doc->root);
+    yt_node_free(doc->root);
     free(doc->file);
     memset(doc, 0, sizeof *doc);
 }
 
 /* ------------------------------------------------------------------ */
-/* Overrides                                                           */
+/* An override's value                                                 */
 
-struct part {
-    int off, len;               /* a path component: arg[off, off + len) */
-};
-
-/* Entry of map for the longest run parts[i..j) that is a key; *used = j − i. */
-static int find_longest(const struct yt_node *map, const char *arg, const struct part *p,
-                        int i, int n, int *used)
+int yt_override_value(const char *arg, int argno, int col0, struct yt_node **val, struct err *e)
 {
-    for (int j = n; j > i; j--) {
-        int k = map_find(map, arg + p[i].off, (size_t)(p[j - 1].off + p[j - 1].len - p[i].off));
-        if (k >= 0) {
-            *used = j - i;
-            return k;
-        }
-    }
-    return -1;
-}
-
-/* Create parts[0..n) below map; the last holds *val (taken). */
-static int create_path(struct yt_node *map, const char *arg, const struct part *p, int n,
-                       int argno, struct yt_node **val)
-{
-    for (int i = 0; i < n; i++) {
-        struct yt_node *k = scalar_new(arg + p[i].off, (size_t)p[i].len, 0, YT_CMDLINE,
-                                       argno, p[i].off + 1);
-        struct yt_node *v = i == n - 1 ? *val : node_new(YT_MAP, YT_CMDLINE, argno, p[i].off + 1);
-        if (!k || !v || node_append(map, k, v)) {
-            node_free(k);
-            if (v != *val)
-                node_free(v);
-            return ERR_NOMEM;
-        }
-        if (v == *val)
-            *val = NULL;
-        map = v;
-    }
-    return 0;
-}
-
-/* Walk (and, when val is not NULL, change) the tree along the path. The
- * dry run (val NULL) finds every error before anything changes. */
-static int override_walk(struct yt_node *map, const char *arg, const struct part *p, int n,
-                         int argno, struct yt_node **val, struct err *e)
-{
-    if (map->kind != YT_MAP)
-        return err_set(e, ERR_USAGE, "override %d (%s): the top level is a %s, not a map",
-                       argno, arg, kind_noun(map));
-    for (int i = 0; i < n;) {
-        int used = 0, k = find_longest(map, arg, p, i, n, &used);
-        if (k < 0)
-            return val ? create_path(map, arg, p + i, n - i, argno, val) : 0;
-        if (i + used == n) {
-            if (val) {
-                node_free(map->items[k]);
-                map->items[k] = *val;
-                *val = NULL;
-            }
-            return 0;
-        }
-        struct yt_node *child = map->items[k];
-        if (yt_is_null(child)) {
-            if (!val)
-                return 0;       /* a null becomes a map: the rest can be created */
-            struct yt_node *m = node_new(YT_MAP, YT_CMDLINE, argno, p[i].off + 1);
-            if (!m)
-                return ERR_NOMEM;
-            node_free(child);
-            map->items[k] = child = m;
-        } else if (child->kind != YT_MAP) {
-            int end = p[i + used - 1].off + p[i + used - 1].len;
-            return err_set(e, ERR_USAGE, "override %d (%s): %.*s is a %s, not a map",
-                           argno, arg, end, arg, kind_noun(child));
-        }
-        map = child;
-        i += used;
-    }
-    return 0;
-}
-
-static int split_path(const char *arg, int len, struct part *p, int *n, int argno,
-                      struct err *e)
-{
-    *n = 0;
-    for (int start = 0; start <= len;) {
-        int end = start;
-        while (end < len && arg[end] != '.')
-            end++;
-        if (end == start)
-            return err_set(e, ERR_USAGE, "override %d (%s): empty key in '%.*s' (" USAGE_FORM ")",
-                           argno, arg, len, arg);
-        if (*n == MAX_PATH_PARTS)
-            return err_set(e, ERR_USAGE, "override %d (%s): more than %d keys in the path",
-                           argno, arg, MAX_PATH_PARTS);
-        p[(*n)++] = (struct part){start, end - start};
-        start = end + 1;
-    }
-    return 0;
-}
-
-int yt_override(struct yt_doc *doc, const char *arg, int argno, struct err *e)
-{
-    assert(doc && doc->root && arg);
-    struct part parts[MAX_PATH_PARTS];
-    struct yt_node *val = NULL;
     struct builder b;
-    int n, rc;
-    const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg)
-        return err_set(e, ERR_USAGE, "override %d (%s): " USAGE_FORM, argno, arg);
-    if (eq - arg > INT_MAX / 2)
-        return err_set(e, ERR_USAGE, "override %d: key path too long", argno);
-    if ((rc = split_path(arg, (int)(eq - arg), parts, &n, argno, e)))
+    *val = NULL;
+    int rc = builder_init(&b, YT_CMDLINE, arg + col0, strlen(arg + col0), argno, col0, e);
+    if (rc)
         return rc;
-    if ((rc = builder_init(&b, YT_CMDLINE, eq + 1, strlen(eq + 1), argno, (int)(eq + 1 - arg), e)))
-        return rc;
-    rc = build(&b, true, &val);
+    rc = build(&b, true, val);
     builder_free(&b);
-    if (rc) {
+    if (rc)
         err_prefix(e, "override %d (%s)", argno, arg);
-        return rc;
-    }
-    rc = override_walk(doc->root, arg, parts, n, argno, NULL, e);
-    if (!rc && (rc = override_walk(doc->root, arg, parts, n, argno, &val, e)))
-        rc = err_set(e, rc, "override %d (%s): out of memory", argno, arg);
-    node_free(val);
     return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Lookups and typed reads                                             */
-
-struct yt_node *yt_get(const struct yt_node *map, const char *key)
-{
-    if (!map || map->kind != YT_MAP)
-        return NULL;
-    int k = map_find(map, key, strlen(key));
-    return k < 0 ? NULL : map->items[k];
-}
-
-bool yt_is_null(const struct yt_node *n)
-{
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
-    if (!n || n->kind != YT_SCALAR || n->quoted)
-        return false;
-    for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
-        if (strcmp(n->value, nulls[i]) == 0)
-            return true;
-    return false;
-}
-
-/* Decimal only: [+-]digits, no leading zeros (YAML 1.1 reads 010 as 8). */
-static bool parse_long(const char *s, long *v)
-{
-    const char *d = s + (*s == '+' || *s == '-');
-    size_t nd = strspn(d, "0123456789");
-    if (nd == 0 || d[nd] != '\0' || (d[0] == '0' && nd > 1))
-        return false;
-    errno = 0;
-    char *end;
-    *v = strtol(s, &end, 10);
-    return errno == 0 && *end == '\0';
-}
-
-int yt_int(const struct yt_node *n, const char *path, long min, long max, long *out,
-           struct err *e)
-{
-    assert(n && min <= max);
-    char what[96];
-    if (min == LONG_MIN && max == LONG_MAX)
-        snprintf(what, sizeof what, "an integer");
-    else if (max == LONG_MAX)
-        snprintf(what, sizeof what, "an integer ≥ %ld", min);
-    else if (min == LONG_MIN)
-        snprintf(what, sizeof what, "an integer ≤ %ld", max);
-    else
-        snprintf(what, sizeof what, "an integer in [%ld, %ld]", min, max);
-    long v;
-    if (n->kind != YT_SCALAR || n->quoted || !parse_long(n->value, &v) || v < min || v > max)
-        return expected(e, n, path, what);
-    *out = v;
-    return 0;
-}
-
-/* [+-](digits[.digits*] | .digits)([eE][+-]digits), read in the C locale. */
-static bool parse_number(const char *s, double *v)
-{
-    const char *p = s + (*s == '+' || *s == '-');
-    size_t before = strspn(p, "0123456789"), after = 0;
-    p += before;
-    if (*p == '.')
-        p += 1 + (after = strspn(p + 1, "0123456789"));
-    if (before + after == 0)
-        return false;
-    if (*p == 'e' || *p == 'E') {
-        p += 1 + (p[1] == '+' || p[1] == '-');
-        size_t ne = strspn(p, "0123456789");
-        if (ne == 0)
-            return false;
-        p += ne;
-    }
-    if (*p != '\0')
-        return false;
-    locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    locale_t old = c ? uselocale(c) : (locale_t)0;
-    *v = strtod(s, NULL);
-    if (c) {
-        uselocale(old);
-        freelocale(c);
-    }
-    return true;
-}
-
-static bool names_non_finite(const char *s)
-{
-    static const char *const words[] = {".inf", ".nan", "inf", "nan", "infinity"};
-    const char *p = s + (*s == '+' || *s == '-');
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (strcasecmp(p, words[i]) == 0)
-            return true;
-    return false;
-}
-
-int yt_double(const struct yt_node *n, const char *path, double min, double max, double *out,
-              struct err *e)
-{
-    assert(n && min <= max);
-    char what[96];
-    if (isinf(min) && isinf(max))
-        snprintf(what, sizeof what, "a number");
-    else if (isinf(max))
-        snprintf(what, sizeof what, "a number ≥ %g", min);
-    else if (isinf(min))
-        snprintf(what, sizeof what, "a number ≤ %g", max);
-    else
-        snprintf(what, sizeof what, "a number in [%g, %g]", min, max);
-    double v = 0;
-    bool plain = n->kind == YT_SCALAR && !n->quoted;
-    bool number = plain && parse_number(n->value, &v);
-    if ((plain && names_non_finite(n->value)) || (number && !isfinite(v))) {
-        char got[4 * TEXT_SHOWN + 8];
-        quote_text(got, sizeof got, n->value);
-        return yt_error(e, ERR_USAGE, n, path, "must be finite, got %s (expected %s)", got, what);
-    }
-    if (!number || !(v >= min && v <= max))
-        return expected(e, n, path, what);
-    *out = v;
-    return 0;
-}
-
-int yt_bool(const struct yt_node *n, const char *path, bool *out, struct err *e)
-{
-    static const char *const words[] = {"false", "False", "FALSE", "true", "True", "TRUE"};
-    assert(n);
-    for (int i = 0; n->kind == YT_SCALAR && !n->quoted && i < 6; i++)
-        if (strcmp(n->value, words[i]) == 0) {
-            *out = i >= 3;
-            return 0;
-        }
-    return expected(e, n, path, "true or false");
-}
-
-int yt_string(const struct yt_node *n, const char *path, const char **out, struct err *e)
-{
-    assert(n);
-    if (n->kind != YT_SCALAR || yt_is_null(n))
-        return expected(e, n, path, "a string");
-    *out = n->value;
-    return 0;
-}
-
-/* Optimal string alignment distance; both strings at most 64 bytes. */
-static int osa_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b), d[65][65];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int cost = a[i - 1] != b[j - 1];
-            int best = d[i - 1][j - 1] + cost;
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
-                && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    return d[la][lb];
-}
-
-const char *yt_suggest(const char *word, const char *const *candidates, int n)
-{
-    size_t len = strlen(word);
-    int limit = len / 3 > 2 ? (int)(len / 3) : 2, best = INT_MAX;
-    const char *pick = NULL;
-    if (len > 64)
-        return NULL;
-    for (int i = 0; i < n; i++) {
-        if (strlen(candidates[i]) > 64)
-            continue;
-        int d = osa_distance(word, candidates[i]);
-        if (d < best) {
-            best = d;
-            pick = candidates[i];
-        }
-    }
-    return best <= limit ? pick : NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Writing                                                             */
-
-struct writer {
-    yaml_emitter_t em;
-    bool flow;                  /* everything in flow style (one line) */
-    struct err *e;
-};
-
-/* yaml_emitter_emit consumes ev whether or not it succeeds. */
-static int put(struct writer *w, yaml_event_t *ev, int made)
-{
-    if (!made)
-        return err_set(w->e, ERR_NOMEM, "out of memory while writing YAML");
-    if (yaml_emitter_emit(&w->em, ev))
-        return 0;
-    if (w->em.error == YAML_MEMORY_ERROR)
-        return err_set(w->e, ERR_NOMEM, "out of memory while writing YAML");
-    return err_set(w->e, ERR_IO, "cannot write YAML: %s",
-                   w->em.problem ? w->em.problem : "write error");
-}
-
-/* A list worth writing as [a, b, c]: non-empty plain-safe scalars only. */
-static bool short_list(const struct yt_node *n)
-{
-    for (int i = 0; i < n->n_items; i++) {
-        const struct yt_node *it = n->items[i];
-        if (it->kind != YT_SCALAR || !*it->value || strlen(it->value) > 40
-            || strspn(it->value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                 "0123456789._+-/") != strlen(it->value))
-            return false;
-    }
-    return true;
-}
-
-static int write_scalar(struct writer *w, const char *text, bool plain_ok)
-{
-    yaml_event_t ev;
-    /* Line breaks read best escaped: "a\nb" rather than a folded '…'. */
-    yaml_scalar_style_t style = strchr(text, '\n') ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-                                                   : YAML_ANY_SCALAR_STYLE;
-    int made = yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)text,
-                                            (int)strlen(text), plain_ok, 1, style);
-    return put(w, &ev, made);
-}
-
-static int write_node(struct writer *w, const struct yt_node *n)
-{
-    yaml_event_t ev;
-    int rc = 0;
-    /* A null written inside flow style would come back as '' (a string). */
-    if (n->kind == YT_SCALAR)
-        return write_scalar(w, w->flow && yt_is_null(n) ? "~" : n->value, !n->quoted);
-    if (n->kind == YT_SEQ) {
-        bool flow = w->flow || short_list(n);
-        rc = put(w, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                 flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE));
-        for (int i = 0; i < n->n_items && !rc; i++)
-            rc = write_node(w, n->items[i]);
-        return rc ? rc : put(w, &ev, yaml_sequence_end_event_initialize(&ev));
-    }
-    rc = put(w, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-             w->flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE));
-    for (int i = 0; i < n->n_items && !rc; i++) {
-        /* Keys are strings whether quoted or not, except that a plain << merges. */
-        rc = write_scalar(w, n->keys[i], strcmp(n->keys[i], "<<") != 0);
-        if (!rc)
-            rc = write_node(w, n->items[i]);
-    }
-    return rc ? rc : put(w, &ev, yaml_mapping_end_event_initialize(&ev));
-}
-
-static int write_doc(const struct yt_node *root, FILE *out, bool flow, struct err *e)
-{
-    struct writer w = {.flow = flow, .e = e};
-    yaml_event_t ev;
-    assert(root && out);
-    if (!yaml_emitter_initialize(&w.em))
-        return err_set(e, ERR_NOMEM, "out of memory while writing YAML");
-    yaml_emitter_set_output_file(&w.em, out);
-    yaml_emitter_set_unicode(&w.em, 1);
-    yaml_emitter_set_width(&w.em, -1);     /* never fold long strings */
-    yaml_emitter_set_indent(&w.em, 2);
-    int rc = put(&w, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
-    if (!rc)
-        rc = put(&w, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
-    if (!rc)
-        rc = write_node(&w, root);
-    if (!rc)
-        rc = put(&w, &ev, yaml_document_end_event_initialize(&ev, 1));
-    if (!rc)
-        rc = put(&w, &ev, yaml_stream_end_event_initialize(&ev));
-    if (!rc && !yaml_emitter_flush(&w.em))
-        rc = err_set(e, ERR_IO, "cannot write YAML: %s", w.em.problem ? w.em.problem : "write error");
-    yaml_emitter_delete(&w.em);
-    return rc;
-}
-
-int yt_emit(const struct yt_node *root, FILE *out, struct err *e)
-{
-    return write_doc(root, out, false, e);
-}
-
-int yt_flow_text(const struct yt_node *node, char **text, struct err *e)
-{
-    size_t len = 0;
-    *text = NULL;
-    FILE *f = open_memstream(text, &len);
-    if (!f)
-        return err_set(e, ERR_NOMEM, "out of memory while writing YAML");
-    int rc = write_doc(node, f, true, e);
-    if (fclose(f) && !rc)
-        rc = err_set(e, ERR_NOMEM, "out of memory while writing YAML");
-    if (rc) {
-        free(*text);
-        *text = NULL;
-        return rc;
-    }
-    while (len > 0 && ((*text)[len - 1] == '\n' || (*text)[len - 1] == ' '))
-        (*text)[--len] = '\0';
-    return 0;
 }
