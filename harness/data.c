@@ -7,6 +7,7 @@
  * scale irrelevant, so with both only the z-score applies. */
 #include "harness/data.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +105,9 @@ static int need(struct store *s, const struct cfg_data *c, const char *split, lo
     long key = synthetic(c) ? seed : -1;
     if (find_entry(s, c->name, split, key))
         return ERR_OK;
-    if (s->n == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 8;
-        struct store_entry *p = realloc(s->entries, sizeof *p * (size_t)cap);
-        if (!p)
-            return err_set(e, ERR_NOMEM, "out of memory for data sets");
-        s->entries = p, s->cap = cap;
-    }
+    /* sized for every (source, split, seed) by data_prepare: never moved,
+     * since samplers and views point into it */
+    assert(s->n < s->cap);
     struct store_entry *en = &s->entries[s->n];
     memset(en, 0, sizeof *en);
     dataset_init(&en->d);
@@ -316,6 +313,11 @@ static int make_view(struct store *s, long seed, int ti, struct err *e)
         v->sine = (struct sinusoid){c->amplitude[0], c->amplitude[1], c->phase[0], c->phase[1],
                                     c->x[0], c->x[1]};
         v->dim = 1;
+        /* transforms act on dataset rows; a sinusoid episode has none */
+        if (t->noise > 0)
+            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.noise: a sinusoid target draws "
+                           "fresh inputs for every episode, so noise cannot be added (expected "
+                           "noise: 0)", t->where.file, t->where.line, t->where.col, t->name);
         return view_transforms(v, e);
     }
     v->d = data_get(s, c->name, t->split, seed);
@@ -396,19 +398,54 @@ static int check_dims(const struct store *s, long seed, struct err *e)
     return ERR_OK;
 }
 
+/* Every source class has examples in the source split: pretraining would
+ * otherwise fit an output it never sees (or, with no rows, nothing). */
+static int check_source(const struct store *s, long seed, struct err *e)
+{
+    const struct cfg_source *src = &s->x->source;
+    const struct dataset *d;
+    int *rows = NULL, *labels = NULL, *ids = NULL, *count = NULL, n = 0, k = 0;
+    int rc = data_source_rows(s, seed, &d, &rows, &labels, &n, &k, &ids, e);
+    if (!rc && !(count = calloc((size_t)(k ? k : 1), sizeof *count)))
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < n; i++)
+        count[labels[i]]++;
+    const struct cfg_where *w = src->classes.n ? &src->classes.where : &src->where;
+    for (int c = 0; !rc && c < k; c++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", ids[c]);
+        if (count[c] == 0)
+            rc = err_set(e, ERR_USAGE, "%s:%d:%d: source.classes: class \"%s\" has no examples in "
+                         "split %s of data source \"%s\"", w->file, w->line, w->col,
+                         d->class_names ? d->class_names[ids[c]] : num, src->split, src->data);
+    }
+    if (!rc && n == 0)
+        rc = err_set(e, ERR_USAGE, "%s:%d:%d: source: data source \"%s\" has no rows in split %s",
+                     src->where.file, src->where.line, src->where.col, src->data, src->split);
+    free(rows), free(labels), free(ids), free(count);
+    return rc;
+}
+
 int data_prepare(struct store *s, const struct experiment *x, struct err *e)
 {
     memset(s, 0, sizeof *s);
     s->x = x;
+    /* at most one entry per (source, split, seed): splits are train and test */
+    s->cap = 2 * x->n_data * x->n_seeds;
+    s->entries = calloc((size_t)s->cap, sizeof *s->entries);
     s->pres = calloc((size_t)x->n_seeds * (size_t)x->n_data, sizeof *s->pres);
     s->views = calloc((size_t)x->n_seeds * (size_t)x->n_targets, sizeof *s->views);
-    if (!s->pres || !s->views)
+    if (!s->entries || !s->pres || !s->views) {
+        data_free(s);
         return err_set(e, ERR_NOMEM, "out of memory");
+    }
     int rc = ERR_OK;
     for (int i = 0; !rc && i < x->n_seeds; i++)
         rc = load_seed(s, x->seeds[i], e);
     for (int i = 0; !rc && i < x->n_seeds; i++)
         rc = check_dims(s, x->seeds[i], e);
+    for (int i = 0; !rc && x->source.data && i < x->n_seeds; i++)
+        rc = check_source(s, x->seeds[i], e);
     if (rc)
         data_free(s);
     return rc;

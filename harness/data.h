@@ -4,10 +4,12 @@
  * file sources once whatever the seed, synthetic families once per seed —
  * plus each source's preprocessing, and the resolved class sets of the
  * source and of every target. All checks that need the data (class labels
- * exist, targets do not overlap the source, enough examples per class,
- * input sizes agree) happen in data_prepare, so a wrong experiment fails
- * with exit status 2 before anything runs. Read-only afterwards: workers
- * share it without locks. */
+ * exist, every source class has examples, targets do not overlap the
+ * source, enough examples per class, ways fit the classes, input sizes and
+ * task kinds agree, no noise on sinusoid targets) happen in data_prepare, so
+ * a wrong experiment fails with exit status 2 before anything runs.
+ * Read-only afterwards: workers share it without locks, and samplers and
+ * views point into entries, which is sized once and never moved. */
 #ifndef KSHOT_DATA_H
 #define KSHOT_DATA_H
 

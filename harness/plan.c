@@ -1,26 +1,58 @@
 /* plan: variants, units and their ids — what will run, decided before anything runs. */
 #include "harness/plan.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- canonical descriptions and their hash ---- */
+/* ---- canonical descriptions and their hash ----
+ *
+ * A unit's description is hashed as it is written, never held in a buffer,
+ * so no description is ever cut short. Numbers are formatted with add();
+ * strings a user chose (names, labels, paths) go through add_str() with
+ * their length in front, so no choice of names can make two different
+ * descriptions read the same. */
 
 struct desc {
-    char buf[8192];
-    size_t len;
+    uint64_t h1, h2;   /* two differently seeded FNV-1a states */
+    uint64_t len;      /* bytes fed */
 };
 
+static void desc_init(struct desc *d)
+{
+    d->h1 = 0xcbf29ce484222325u, d->h2 = 0x84222325cbf29ce4u, d->len = 0;
+}
+
+static void feed(struct desc *d, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        d->h1 = (d->h1 ^ c) * 0x100000001b3u;
+        d->h2 = (d->h2 ^ c) * 0x100000001b3u;
+        d->h2 ^= d->h2 >> 29;
+    }
+    d->len += n;
+}
+
+/* Numbers and fixed words only: every call's text fits the buffer. */
 static void add(struct desc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add(struct desc *d, const char *fmt, ...)
 {
+    char buf[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(d->buf + d->len, sizeof d->buf - d->len, fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        d->len += (size_t)n < sizeof d->buf - d->len ? (size_t)n : sizeof d->buf - d->len - 1;
+    assert(n >= 0 && (size_t)n < sizeof buf);
+    feed(d, buf, (size_t)n);
+}
+
+static void add_str(struct desc *d, const char *s)
+{
+    s = s ? s : "";
+    add(d, "%zu:", strlen(s));
+    feed(d, s, strlen(s));
 }
 
 static uint64_t mix64(uint64_t z)
@@ -30,25 +62,18 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* 128 bits from two differently seeded FNV-1a passes, each finalised. */
+/* 128 bits: each FNV state finalised with the length. */
 static void hash_hex(const struct desc *d, char out[33])
 {
-    uint64_t h1 = 0xcbf29ce484222325u, h2 = 0x84222325cbf29ce4u;
-    for (size_t i = 0; i < d->len; i++) {
-        unsigned char c = (unsigned char)d->buf[i];
-        h1 = (h1 ^ c) * 0x100000001b3u;
-        h2 = (h2 ^ c) * 0x100000001b3u;
-        h2 ^= h2 >> 29;
-    }
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)mix64(h1 ^ d->len),
-             (unsigned long long)mix64(h2 + d->len));
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)mix64(d->h1 ^ d->len),
+             (unsigned long long)mix64(d->h2 + d->len));
 }
 
 static void add_labels(struct desc *d, const struct cfg_labels *l)
 {
-    add(d, "[");
+    add(d, "[%d:", l->n);
     for (int i = 0; i < l->n; i++)
-        add(d, "%s%s", i ? "," : "", l->v[i]);
+        add_str(d, l->v[i]);
     add(d, "]");
 }
 
@@ -62,9 +87,10 @@ static void add_network(struct desc *d, const struct experiment *x)
 
 static void add_learner(struct desc *d, const struct learner_settings *s)
 {
-    add(d, "|kind=%s,steps=%ld,opt=%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", learner_kinds[s->kind].name,
-        s->steps, s->optim.kind, s->optim.lr, s->optim.momentum, s->optim.weight_decay,
-        s->optim.beta1, s->optim.beta2, s->optim.eps);
+    add(d, "|kind=");
+    add_str(d, learner_kinds[s->kind].name);
+    add(d, ",steps=%ld,opt=%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", s->steps, s->optim.kind,
+        s->optim.lr, s->optim.momentum, s->optim.weight_decay, s->optim.beta1, s->optim.beta2, s->optim.eps);
     add(d, ",freeze=%d:", s->freeze);
     for (int i = 0; i < s->n_frozen; i++)
         add(d, "%ld,", s->frozen[i]);
@@ -78,8 +104,14 @@ static void pretrain_desc(struct desc *d, const struct plan *p, const struct var
     const struct experiment *x = &v->x;
     const struct cfg_source *s = &x->source;
     const struct cfg_train *t = &s->train;
-    add(d, "kshot-unit/%d pretrain|core=%s|data=%08x|source=%s,%s,", PLAN_FORMAT, p->core,
-        data_fingerprint(&v->store, s->data, seed), s->data, s->split);
+    /* the experiment's name is in the unit's pretrain.csv row */
+    add(d, "kshot-unit/%d pretrain|core=", PLAN_FORMAT);
+    add_str(d, p->core);
+    add(d, "|experiment=");
+    add_str(d, x->name);
+    add(d, "|data=%08x|source=", data_fingerprint(&v->store, s->data, seed));
+    add_str(d, s->data);
+    add_str(d, s->split);
     add_labels(d, &s->classes);
     add_network(d, x);
     add(d, "|train=%ld,%ld,%d,%.17g,%.17g,%.17g|seed=%ld", t->epochs, t->batch, t->optimizer, t->lr,
@@ -92,13 +124,25 @@ static void eval_desc(struct desc *d, const struct plan *p, const struct variant
     const struct experiment *x = &v->x;
     const struct cfg_target *t = &x->targets[u->target];
     const struct cfg_data *c = config_data(x, t->data);
-    add(d, "kshot-unit/%d eval|core=%s|experiment=%s|variant=%s|learner=%s", PLAN_FORMAT, p->core,
-        x->name, v->name, x->learners[u->learner].name);
+    /* experiment, variant, source, target and learner names are in its rows */
+    add(d, "kshot-unit/%d eval|core=", PLAN_FORMAT);
+    add_str(d, p->core);
+    add(d, "|experiment=");
+    add_str(d, x->name);
+    add(d, "|variant=");
+    add_str(d, v->name);
+    add(d, "|learner=");
+    add_str(d, x->learners[u->learner].name);
     add_learner(d, &x->learners[u->learner].s);
-    add(d, "|pretrain=%s", u->pretrain >= 0 ? p->units[u->pretrain].id : "-");
-    add(d, "|source=%s", x->source.data ? x->source.data : "");
-    add(d, "|target=%s,%s,%08x,%s,", t->name, t->data, data_fingerprint(&v->store, t->data, u->seed),
-        t->split);
+    add(d, "|pretrain=");
+    add_str(d, u->pretrain >= 0 ? p->units[u->pretrain].id : "-");
+    add(d, "|source=");
+    add_str(d, x->source.data);
+    add(d, "|target=");
+    add_str(d, t->name);
+    add_str(d, t->data);
+    add(d, "%08x", data_fingerprint(&v->store, t->data, u->seed));
+    add_str(d, t->split);
     add_labels(d, &t->classes);
     add(d, ",ways=%ld,q=%ld,ep=%ld,perm=%d,rot=%.17g,noise=%.17g", t->ways, t->queries, t->episodes,
         t->permute, t->rotate, t->noise);
@@ -109,7 +153,15 @@ static void eval_desc(struct desc *d, const struct plan *p, const struct variant
     add(d, "|shots=%ld|seed=%ld", u->shots, u->seed);
 }
 
-/* ---- variants ---- */
+/* ---- variants ----
+ *
+ * A variant is the resolved tree, emitted and read back, with its sweep
+ * values applied as overrides, then parsed like any experiment. Reading the
+ * emitted text back would locate every node in that text, which the user
+ * never saw; so the copy takes the positions of the tree it came from, and
+ * each swept value the position of its value in the sweep list. Errors found
+ * in a variant (a class its data lacks, too many ways) then point into the
+ * user's file or command line. */
 
 static int emit_text(const struct yt_doc *doc, char **text, struct err *e)
 {
@@ -118,41 +170,124 @@ static int emit_text(const struct yt_doc *doc, char **text, struct err *e)
     if (!f)
         return err_set(e, ERR_NOMEM, "out of memory");
     int rc = yt_emit(doc->root, f, e);
-    fclose(f);
+    if (fclose(f) && !rc)
+        rc = err_set(e, ERR_NOMEM, "out of memory");
     return rc;
 }
 
-/* Variant number idx: its name and its (path=value) overrides applied to text. */
-static int make_variant(struct variant *v, const char *text, const struct experiment *base,
-                        int idx, struct err *e)
+static void set_position(struct yt_node *n, const struct yt_node *from)
 {
-    struct yt_doc doc = {0};
-    int rc = yt_load_string(base->file, text, &doc, e);
-    v->name[0] = '\0';
+    n->file = from->file, n->line = from->line, n->col = from->col;
+}
+
+/* dst is a copy of src read back from yt_emit's text: the same shape (stop
+ * wherever it is not, to be safe). Node positions become src's. */
+static void copy_positions(struct yt_node *dst, const struct yt_node *src)
+{
+    if (!dst || !src || dst->kind != src->kind || dst->n_items != src->n_items)
+        return;
+    set_position(dst, src);
+    for (int i = 0; i < dst->n_items; i++) {
+        if (dst->kind == YT_MAP)
+            set_position(dst->key_nodes[i], src->key_nodes[i]);
+        copy_positions(dst->items[i], src->items[i]);
+    }
+}
+
+/* Every node of the subtree n (an override's value) at position from. */
+static void locate_subtree(struct yt_node *n, const struct yt_node *from)
+{
+    set_position(n, from);
+    for (int i = 0; i < n->n_items; i++) {
+        if (n->kind == YT_MAP)
+            set_position(n->key_nodes[i], from);
+        locate_subtree(n->items[i], from);
+    }
+}
+
+/* The node a dotted path names, read the way yt_override reads it: at each
+ * map the longest run of parts that is a key. NULL if there is none. */
+static struct yt_node *node_at(struct yt_node *n, const char *path)
+{
+    while (n && *path) {
+        if (n->kind != YT_MAP)
+            return NULL;
+        size_t best = 0;
+        struct yt_node *next = NULL;
+        for (int i = 0; i < n->n_items; i++) {
+            size_t k = strlen(n->keys[i]);
+            if (k > best && strncmp(path, n->keys[i], k) == 0 && (path[k] == '\0' || path[k] == '.'))
+                best = k, next = n->items[i];
+        }
+        n = next;
+        path += best;
+        path += *path == '.';
+    }
+    return n;
+}
+
+/* Value number j of sweep key path in the original tree (NULL if absent). */
+static const struct yt_node *sweep_value(const struct yt_doc *doc, const char *path, int j)
+{
+    const struct yt_node *list = yt_get(yt_get(doc->root, "sweep"), path);
+    return list && list->kind == YT_SEQ && j < list->n_items ? list->items[j] : NULL;
+}
+
+/* v->name: "path=value" per swept key, in sweep order, joined by ';' (a
+ * value may hold commas: [0, 1]). Rows and ids carry it, so it must not be
+ * cut: too long is an error. */
+static int variant_name(struct variant *v, const struct experiment *base, int idx,
+                        struct err *e)
+{
+    size_t len = 0;
+    for (int k = 0; k < base->n_sweep; k++) {
+        const struct cfg_sweep *s = &base->sweep[k];
+        int stride = 1;
+        for (int m = k + 1; m < base->n_sweep; m++)
+            stride *= base->sweep[m].n_values;
+        int n = snprintf(v->name + len, sizeof v->name - len, "%s%s=%s", k ? ";" : "", s->path,
+                         s->values[idx / stride % s->n_values]);
+        if (n < 0 || (size_t)n >= sizeof v->name - len)
+            return err_set(e, ERR_USAGE, "%s: sweep: the name of variant %d (its swept paths and "
+                           "values) is longer than %zu characters (sweep shorter values)",
+                           base->file, idx + 1, sizeof v->name - 1);
+        len += (size_t)n;
+    }
+    return ERR_OK;
+}
+
+/* Variant number idx (the last swept key varies fastest) from text, the
+ * emitted form of doc. */
+static int make_variant(struct variant *v, const char *text, const struct yt_doc *doc,
+                        const struct experiment *base, int idx, struct err *e)
+{
+    struct yt_doc vdoc = {0};
+    int rc = variant_name(v, base, idx, e);
+    if (rc)
+        return rc;
+    rc = yt_load_string(base->file, text, &vdoc, e);
+    if (!rc)
+        copy_positions(vdoc.root, doc->root);
     for (int k = base->n_sweep - 1, r = idx; !rc && k >= 0; k--) {
         const struct cfg_sweep *s = &base->sweep[k];
-        const char *val = s->values[r % s->n_values];
+        int j = r % s->n_values;
         r /= s->n_values;
-        char arg[1024], name[sizeof v->name];
-        snprintf(arg, sizeof arg, "%s=%s", s->path, val);
-        /* name = arg [";" name], cut to the buffer */
-        size_t a = strnlen(arg, sizeof name - 1), rest = strlen(v->name);
-        memcpy(name, arg, a);
-        if (rest && a + 1 < sizeof name) {
-            name[a++] = ';';
-            size_t m = rest < sizeof name - 1 - a ? rest : sizeof name - 1 - a;
-            memcpy(name + a, v->name, m);
-            a += m;
+        char arg[1024];
+        if (snprintf(arg, sizeof arg, "%s=%s", s->path, s->values[j]) >= (int)sizeof arg) {
+            rc = err_set(e, ERR_USAGE, "sweep: %s: value too long", s->path);
+            break;
         }
-        name[a] = '\0';
-        memcpy(v->name, name, sizeof name);
-        rc = yt_override(&doc, arg, k + 1, e);
+        rc = yt_override(&vdoc, arg, k + 1, e);
+        struct yt_node *at = rc ? NULL : node_at(vdoc.root, s->path);
+        const struct yt_node *from = sweep_value(doc, s->path, j);
+        if (at && from)
+            locate_subtree(at, from);
     }
     if (!rc)
-        rc = config_from_tree(&doc, &v->x, e);
+        rc = config_from_tree(&vdoc, &v->x, e);
     if (rc)
         err_prefix(e, "sweep variant %s", v->name);
-    yt_free(&doc);
+    yt_free(&vdoc);
     return rc;
 }
 
@@ -177,7 +312,7 @@ int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experim
     char *text = NULL;
     int rc = emit_text(doc, &text, e);
     for (int i = 0; !rc && i < n; i++) {
-        rc = make_variant(&p->variants[i], text, base, i, e);
+        rc = make_variant(&p->variants[i], text, doc, base, i, e);
         p->n_variants++;
     }
     free(text);
@@ -189,7 +324,8 @@ int plan_prepare(struct plan *p, struct err *e)
     for (int i = 0; i < p->n_variants; i++) {
         int rc = data_prepare(&p->variants[i].store, &p->variants[i].x, e);
         if (rc)
-            return p->n_variants > 1 ? err_prefix(e, "sweep variant %s", p->variants[i].name) : rc;
+            return p->variants[i].x.n_sweep ? err_prefix(e, "sweep variant %s", p->variants[i].name)
+                                            : rc;
     }
     return ERR_OK;
 }
@@ -245,10 +381,12 @@ static uint64_t eval_flops(const struct variant *v, const struct unit *u)
     return per * (uint64_t)t->episodes;
 }
 
+/* Append u, or return the index of the equal pretrain unit already there.
+ * Eval ids hold the variant, target, learner and shots, so they never repeat. */
 static int push(struct plan *p, const struct unit *u, struct err *e)
 {
-    for (int i = 0; i < p->n_units; i++)
-        if (strcmp(p->units[i].id, u->id) == 0)
+    for (int i = 0; u->kind == UNIT_PRETRAIN && i < p->n_units; i++)
+        if (p->units[i].kind == UNIT_PRETRAIN && strcmp(p->units[i].id, u->id) == 0)
             return i;
     if (p->n_units == p->cap) {
         int cap = p->cap ? 2 * p->cap : 64;
@@ -266,7 +404,8 @@ static int pretrain_unit(struct plan *p, int vi, long seed, struct err *e)
     const struct variant *v = &p->variants[vi];
     struct unit u = {.kind = UNIT_PRETRAIN, .variant = vi, .seed = seed, .target = -1,
                      .learner = -1, .pretrain = -1};
-    struct desc d = {.len = 0};
+    struct desc d;
+    desc_init(&d);
     pretrain_desc(&d, p, v, seed);
     hash_hex(&d, u.id);
     const struct dataset *sd;
@@ -297,7 +436,8 @@ int plan_build(struct plan *p, const char *core, struct err *e)
                         struct unit u = {.kind = UNIT_EVAL, .variant = vi, .seed = x->seeds[si],
                                          .target = t, .learner = l, .shots = x->targets[t].shots[k],
                                          .pretrain = learner_kinds[s->kind].needs_pretrain(s) ? pre : -1};
-                        struct desc d = {.len = 0};
+                        struct desc d;
+                        desc_init(&d);
                         eval_desc(&d, p, v, &u);
                         hash_hex(&d, u.id);
                         u.flops = eval_flops(v, &u);

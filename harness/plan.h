@@ -1,13 +1,15 @@
 /* plan: the ordered list of units an experiment consists of, each with a stable id.
  *
  * A sweep's variants are expanded first (each a full experiment parsed from
- * the resolved tree with the variant's values applied). Then, per variant
+ * the resolved tree with the variant's values applied; its nodes keep their
+ * positions in the user's file, a swept value that of its sweep entry). Then, per variant
  * and seed: the pretrain unit (if any learner reuses a pretrained network)
  * and one eval unit per (target, learner, shots) covering all its episodes.
  * A unit's id is a 128-bit hash (32 hex digits) of a canonical text of
  * everything that determines its numbers: format version, BLAS core, data
- * fingerprints, preprocessing, resolved settings, seed, and for eval units
- * the names their rows carry. Equal ids across variants are one unit (a
+ * fingerprints, preprocessing, resolved settings, seed, and the names its
+ * rows carry (the experiment's; for eval units also variant, source,
+ * target and learner), hashed as written so no text is ever cut short. Equal ids across variants are one unit (a
  * sweep over a learner's lr shares the pretraining). Planning is pure: it
  * reads the prepared data but computes nothing. */
 #ifndef KSHOT_PLAN_H
@@ -26,7 +28,7 @@
 enum unit_kind { UNIT_PRETRAIN, UNIT_EVAL };
 
 struct variant {
-    char name[512];        /* "base", or "path=value,path=value" */
+    char name[512];        /* "base", or "path=value;path=value" in sweep order */
     struct experiment x;
     struct store store;    /* its data, loaded by plan_prepare */
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness/csvout.h"
 #include "harness/fsutil.h"
@@ -128,8 +129,16 @@ int results_write_unit(const char *dir, const struct plan *p, const struct unit 
         return rc;
     results_part_path(dir, u->id, ".csv", path, sizeof path);
     if (u->kind == UNIT_EVAL)
-        return write_file(path, unit_episode_columns, unit_n_episode_columns, rows, e);
-    return write_file(path, unit_pretrain_columns, unit_n_pretrain_columns, rows, e);
+        rc = write_file(path, unit_episode_columns, unit_n_episode_columns, rows, e);
+    else
+        rc = write_file(path, unit_pretrain_columns, unit_n_pretrain_columns, rows, e);
+    if (rc) {
+        /* the unit is not done: leave no part of it (a cost row alone would
+         * be harmless, but parts/ should hold finished units only) */
+        results_part_path(dir, u->id, ".cost.csv", path, sizeof path);
+        unlink(path);
+    }
+    return rc;
 }
 
 /* Append a part's body (everything after its header line) to out. */

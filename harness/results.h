@@ -29,7 +29,9 @@ void results_model_path(const char *dir, const char *id, char *buf, size_t cap);
 bool results_done(const char *dir, const struct unit *u);
 
 /* Write a finished unit: its cost row, then its rows. core names the BLAS
- * kernel, peak_kb the process's peak resident memory so far. */
+ * kernel, peak_kb the process's peak resident memory so far. On failure
+ * (ERR_IO naming the file, e.g. a full disk) no file of the unit is left in
+ * parts/, so it is not done. */
 int results_write_unit(const char *dir, const struct plan *p, const struct unit *u,
                        const char *rows, const struct unit_costs *c, long peak_kb,
                        struct err *e);

@@ -13,6 +13,7 @@
 
 #include "harness/blas.h"
 #include "harness/config.h"
+#include "harness/fsutil.h"
 #include "harness/plan.h"
 #include "harness/results.h"
 #include "harness/summary.h"
@@ -21,12 +22,45 @@
 #include "learners/ckpt.h"
 #include "learners/gemm.h"
 
+/* Workers poll stop_flag between minibatches and episodes; it is raised by
+ * SIGINT/SIGTERM (which also count in signals) or by a failing worker. */
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t signals;
 
+/* The first signal asks for a clean stop; a second one (an impatient ^C)
+ * ends the process at once, as if no handler were installed: finished
+ * units are on disk either way, at worst a temporary file stays behind. */
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (signals) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    signals = 1;
     stop_flag = 1;
+}
+
+struct handlers {
+    struct sigaction old_int, old_term;
+};
+
+static void handlers_install(struct handlers *h)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;   /* file writes in flight complete, never EINTR */
+    stop_flag = 0, signals = 0;
+    sigaction(SIGINT, &sa, &h->old_int);
+    sigaction(SIGTERM, &sa, &h->old_term);
+}
+
+static void handlers_restore(const struct handlers *h)
+{
+    sigaction(SIGINT, &h->old_int, NULL);
+    sigaction(SIGTERM, &h->old_term, NULL);
 }
 
 void runner_defaults(struct run_opts *o)
@@ -134,6 +168,7 @@ struct pool {
     const char *dir;
     int *queue, n_queue, next;     /* unit indices to run, in plan order */
     struct mlp *models;            /* (n_units) pretrained networks by unit index */
+    bool *redo;                    /* (n_units) done, but its checkpoint is unreadable */
     pthread_mutex_t lock;
     int failed;                    /* first error code, 0 while none */
     struct err first;
@@ -147,12 +182,14 @@ struct pool {
 static void describe(const struct plan *p, const struct unit *u, char *buf, size_t cap)
 {
     const struct experiment *x = &p->variants[u->variant].x;
+    /* a pretraining serves every variant that shares it; it is named by the first */
+    const char *sep = p->n_variants > 1 ? " " : "";
+    const char *variant = p->n_variants > 1 ? p->variants[u->variant].name : "";
     if (u->kind == UNIT_PRETRAIN)
-        snprintf(buf, cap, "pretrain seed %ld", u->seed);
+        snprintf(buf, cap, "pretrain seed %ld%s%s", u->seed, sep, variant);
     else
         snprintf(buf, cap, "%s %s %ld-shot seed %ld%s%s", x->learners[u->learner].name,
-                 x->targets[u->target].name, u->shots, u->seed,
-                 p->n_variants > 1 ? " " : "", p->n_variants > 1 ? p->variants[u->variant].name : "");
+                 x->targets[u->target].name, u->shots, u->seed, sep, variant);
 }
 
 static void fmt_time(double s, char *buf, size_t cap)
@@ -265,61 +302,168 @@ static void run_pool(struct pool *pl, int jobs)
         pthread_join(th[i], NULL);
 }
 
-/* ---- run ---- */
+/* ---- run.yaml ---- */
 
-static void write_run_yaml(const struct setup *s, const struct run_opts *o, int jobs,
-                           const char *started, const char *finished, const char *status,
-                           struct err *e)
+/* The code point of the UTF-8 sequence starting at s and its length in
+ * bytes, or 0 if s does not start a valid one (overlong forms, surrogates
+ * and values past U+10FFFF are not valid). */
+static int utf8_decode(const unsigned char *s, unsigned long *cp)
+{
+    static const unsigned long least[] = {0, 0, 0x80, 0x800, 0x10000};
+    int n = *s < 0x80 ? 1 : (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3
+            : (*s & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0)
+        return 0;
+    unsigned long v = n == 1 ? *s : *s & (0x7fu >> n);
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (s[i] & 0x3fu);
+    }
+    if (v < least[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+/* Written as is inside "…": YAML's printable characters, less the quote,
+ * the backslash and anything a reader could take for a line break or a
+ * byte-order mark. */
+static bool yaml_plain_char(unsigned long c)
+{
+    return (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') || (c >= 0xa0 && c <= 0xd7ff &&
+           c != 0x2028 && c != 0x2029) || (c >= 0xe000 && c <= 0xfffd && c != 0xfeff) ||
+           c >= 0x10000;
+}
+
+/* s as a YAML double-quoted scalar, which reads back as s whatever it
+ * holds; only bytes that are not UTF-8 (YAML text must be) change: byte
+ * 0xNN reads back as U+00NN. */
+static void yaml_quoted(FILE *f, const char *s)
+{
+    const unsigned char *c = (const unsigned char *)(s ? s : "");
+    fputc('"', f);
+    while (*c) {
+        unsigned long cp = *c;
+        int n = utf8_decode(c, &cp);
+        if (n > 0 && yaml_plain_char(cp))
+            fwrite(c, 1, (size_t)n, f);
+        else if (cp == '"' || cp == '\\')
+            fprintf(f, "\\%c", (int)cp);
+        else
+            fprintf(f, cp <= 0xff ? "\\x%02lx" : cp <= 0xffff ? "\\u%04lx" : "\\U%08lx", cp);
+        c += n > 0 ? n : 1;
+    }
+    fputc('"', f);
+}
+
+/* The data every variant read, each (source, split, seed, checksum) once. */
+static void yaml_data(FILE *f, const struct plan *p)
+{
+    int n = 0, cap = 0;
+    for (int v = 0; v < p->n_variants; v++)
+        cap += p->variants[v].store.n;
+    const struct store_entry **shown = malloc(sizeof *shown * (size_t)(cap ? cap : 1));
+    fprintf(f, "data:%s\n", shown && cap ? "" : " []");
+    for (int v = 0; shown && v < p->n_variants; v++) {
+        const struct store *st = &p->variants[v].store;
+        for (int i = 0; i < st->n; i++) {
+            const struct store_entry *en = &st->entries[i];
+            bool seen = false;
+            for (int j = 0; j < n && !seen; j++)
+                seen = !strcmp(shown[j]->cfg->name, en->cfg->name) &&
+                       !strcmp(shown[j]->split, en->split) && shown[j]->seed == en->seed &&
+                       shown[j]->d.checksum == en->d.checksum;
+            if (seen)
+                continue;
+            shown[n++] = en;
+            fprintf(f, "  - {name: ");
+            yaml_quoted(f, en->cfg->name);
+            fprintf(f, ", split: %s, seed: %ld, rows: %zu, crc32: \"%08x\"}\n", en->split,
+                    en->seed, en->d.n, en->d.checksum);
+        }
+    }
+    free(shown);
+}
+
+/* The resolved configuration, as a block under `config:`. */
+static void yaml_config(FILE *f, const struct yt_doc *doc)
+{
+    char *cfg = NULL;
+    size_t len = 0;
+    struct err ignore;
+    FILE *m = open_memstream(&cfg, &len);
+    if (!m || yt_emit(doc->root, m, &ignore) != 0) {
+        if (m)
+            fclose(m);
+        free(cfg);
+        fprintf(f, "config: ~\n");
+        return;
+    }
+    fclose(m);
+    fprintf(f, "config:\n");
+    for (char *line = cfg; line && *line;) {
+        char *nl = strchr(line, '\n');
+        int n = (int)(nl ? nl - line : (long)strlen(line));
+        fprintf(f, n ? "  %.*s\n" : "%.*s\n", n, line);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(cfg);
+}
+
+struct run_record {
+    int jobs;
+    char started[64], finished[64];   /* finished: "" while running */
+    const char *status;               /* running, done, stopped, failed */
+    const char *error;                /* the message when stopped or failed */
+};
+
+/* Write dir/run.yaml atomically: provenance, then the resolved configuration. */
+static int write_run_yaml(const struct setup *s, const struct run_opts *o,
+                          const struct run_record *r, struct err *e)
 {
     char path[4200], host[256] = "";
     snprintf(path, sizeof path, "%s/run.yaml", s->dir);
     gethostname(host, sizeof host - 1);
-    char *cfg = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&cfg, &len);
-    if (!m)
-        return;
-    struct err ignore;
-    yt_emit(s->doc.root, m, &ignore);
-    fclose(m);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        free(cfg);
-        return;
-    }
+    struct afile af;
+    int rc = afile_open(&af, path, e);
+    if (rc)
+        return rc;
+    FILE *f = af.fp;
     fprintf(f, "# kshot run record: provenance and the resolved configuration.\n");
-    fprintf(f, "kshot_version: %s\nunit_format: %d\n", KSHOT_VERSION, PLAN_FORMAT);
-    fprintf(f, "command: [");
+    fprintf(f, "kshot_version: \"%s\"\nunit_format: %d\ncommand: [", KSHOT_VERSION, PLAN_FORMAT);
     for (int i = 0; i < o->argc; i++) {
-        fprintf(f, "%s\"", i ? ", " : "");
-        for (const char *c = o->argv[i]; *c; c++)
-            fprintf(f, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-        fprintf(f, "\"");
+        fprintf(f, "%s", i ? ", " : "");
+        yaml_quoted(f, o->argv[i]);
     }
-    fprintf(f, "]\nhost: \"%s\"\nstarted: %s\nfinished: %s\nstatus: %s\n", host, started,
-            finished ? finished : "~", status);
-    fprintf(f, "blas: {library: OpenBLAS, core: %s, threads_per_worker: 1, config: \"%s\"}\n",
-            s->blas.core, s->blas.config);
-    fprintf(f, "workers: %d\nshard: \"%d/%d\"\npeak_rss_kb: %ld\n", jobs, o->shard_i, o->shard_n,
-            peak_kb());
-    fprintf(f, "data:\n");
-    const struct store *st = &s->plan.variants[0].store;
-    for (int i = 0; i < st->n; i++)
-        fprintf(f, "  - {name: %s, split: %s, seed: %ld, rows: %zu, crc32: \"%08x\"}\n",
-                st->entries[i].cfg->name, st->entries[i].split, st->entries[i].seed,
-                st->entries[i].d.n, st->entries[i].d.checksum);
+    fprintf(f, "]\nhost: ");
+    yaml_quoted(f, host);
+    fprintf(f, "\nstarted: \"%s\"\nfinished: ", r->started);
+    if (r->finished[0])
+        fprintf(f, "\"%s\"\n", r->finished);
+    else
+        fprintf(f, "~\n");
+    fprintf(f, "status: %s\n", r->status);
+    if (r->error) {
+        fprintf(f, "error: ");
+        yaml_quoted(f, r->error);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "blas: {library: OpenBLAS, core: ");
+    yaml_quoted(f, s->blas.core);
+    fprintf(f, ", threads_per_worker: 1, config: ");
+    yaml_quoted(f, s->blas.config);
+    fprintf(f, "}\nworkers: %d\nshard: \"%d/%d\"\npeak_rss_kb: %ld\n", r->jobs, o->shard_i,
+            o->shard_n, peak_kb());
+    yaml_data(f, &s->plan);
     fprintf(f, "variants: [");
-    for (int i = 0; i < s->plan.n_variants; i++)
-        fprintf(f, "%s\"%s\"", i ? ", " : "", s->plan.variants[i].name);
-    fprintf(f, "]\nconfig:\n");
-    for (char *line = cfg; line && *line;) {
-        char *nl = strchr(line, '\n');
-        fprintf(f, "  %.*s\n", (int)(nl ? nl - line : (long)strlen(line)), line);
-        line = nl ? nl + 1 : NULL;
+    for (int i = 0; i < s->plan.n_variants; i++) {
+        fprintf(f, "%s", i ? ", " : "");
+        yaml_quoted(f, s->plan.variants[i].name);
     }
-    free(cfg);
-    if (fclose(f) != 0)
-        err_set(e, ERR_IO, "%s: cannot write", path);
+    fprintf(f, "]\n");
+    yaml_config(f, &s->doc);
+    return afile_commit(&af, e);
 }
 
 static void timestamp(char *buf, size_t cap)
@@ -330,18 +474,25 @@ static void timestamp(char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Queue the units of one kind this run must compute. */
-static void enqueue(struct pool *pl, const struct run_opts *o, int kind, const bool *mine)
+/* ---- run ---- */
+
+/* Must unit i be computed by this run? */
+static bool to_run(const struct pool *pl, const bool *mine, int i)
 {
-    pl->n_queue = 0;
-    for (int i = 0; i < pl->p->n_units; i++) {
-        const struct unit *u = &pl->p->units[i];
-        if (u->kind == kind && mine[i] && !results_done(pl->dir, u))
-            pl->queue[pl->n_queue++] = i;
-    }
+    return mine[i] && (pl->redo[i] || !results_done(pl->dir, &pl->p->units[i]));
 }
 
-/* Units of this shard, and the pretrain units its eval units need. */
+/* Queue the units of one kind this run must compute. */
+static void enqueue(struct pool *pl, int kind, const bool *mine)
+{
+    pl->n_queue = 0;
+    for (int i = 0; i < pl->p->n_units; i++)
+        if (pl->p->units[i].kind == kind && to_run(pl, mine, i))
+            pl->queue[pl->n_queue++] = i;
+}
+
+/* Eval units of this shard (every N-th in plan order), and the pretrain
+ * units they need. */
 static void select_units(const struct plan *p, const struct run_opts *o, bool *mine)
 {
     for (int i = 0; i < p->n_units; i++)
@@ -351,21 +502,38 @@ static void select_units(const struct plan *p, const struct run_opts *o, bool *m
             mine[p->units[i].pretrain] = true;
 }
 
+/* Load the checkpoints of finished pretrainings that unfinished eval units
+ * of this run need. The checkpoint is part of its unit's result, so one that
+ * cannot be read back as that unit's network (truncated, corrupted, another
+ * unit's) means the pretraining is not done: it is recomputed (the same
+ * unit gives the same network, bit for bit) after a warning naming the
+ * file. Running out of memory is an error. */
 static int load_models(struct pool *pl, const bool *mine, struct err *e)
 {
-    for (int i = 0; i < pl->p->n_units; i++) {
-        const struct unit *u = &pl->p->units[i];
-        if (!mine[i] || u->kind != UNIT_EVAL || u->pretrain < 0 || results_done(pl->dir, u) ||
-            pl->models[u->pretrain].params)
+    const struct plan *p = pl->p;
+    for (int i = 0; i < p->n_units; i++) {
+        const struct unit *u = &p->units[i];
+        if (!to_run(pl, mine, i) || u->kind != UNIT_EVAL || u->pretrain < 0)
             continue;
-        char path[4096], tag[CKPT_TAG_MAX];
-        results_model_path(pl->dir, pl->p->units[u->pretrain].id, path, sizeof path);
-        int rc = ckpt_read(path, &pl->models[u->pretrain], NULL, tag, NULL, NULL, e);
-        if (rc)
+        const struct unit *pre = &p->units[u->pretrain];
+        if (pl->models[u->pretrain].params || pl->redo[u->pretrain] || !results_done(pl->dir, pre))
+            continue;
+        char path[4096], tag[CKPT_TAG_MAX] = "";
+        struct err why;
+        err_clear(&why);
+        results_model_path(pl->dir, pre->id, path, sizeof path);
+        int rc = ckpt_read(path, &pl->models[u->pretrain], NULL, tag, NULL, NULL, &why);
+        if (rc == ERR_NOMEM) {
+            *e = why;
             return rc;
-        if (strcmp(tag, pl->p->units[u->pretrain].id) != 0)
-            return err_set(e, ERR_IO, "%s: checkpoint of unit %s, expected %s; delete it to "
-                           "recompute", path, tag, pl->p->units[u->pretrain].id);
+        }
+        if (!rc && strcmp(tag, pre->id) != 0)
+            rc = err_set(&why, ERR_IO, "%s: checkpoint of unit %s, expected %s", path, tag, pre->id);
+        if (rc) {
+            mlp_free(&pl->models[u->pretrain]);
+            pl->redo[u->pretrain] = true;
+            fprintf(stderr, "kshot: warning: %s; recomputing pretrain unit %s\n", why.msg, pre->id);
+        }
     }
     return ERR_OK;
 }
@@ -376,11 +544,14 @@ static int count_cpus(void)
     return n > 0 ? (int)n : 1;
 }
 
-static int finish(struct setup *s, const struct run_opts *o, struct pool *pl, struct err *e)
+static int finish(struct setup *s, const struct run_opts *o, struct err *e)
 {
     int missing = 0, rc = ERR_OK;
     if (o->shard_n == 1 && (rc = results_rebuild(s->dir, &s->plan, &missing, e)))
         return rc;
+    if (missing)   /* every unit ran, yet some part is gone: someone removed it meanwhile */
+        return err_set(e, ERR_IO, "%s: %d unit%s of the plan have no part file after the run; "
+                       "run the same command again", s->dir, missing, missing == 1 ? "" : "s");
     if (o->quiet)
         return ERR_OK;
     if (o->shard_n > 1) {
@@ -397,71 +568,89 @@ static int finish(struct setup *s, const struct run_opts *o, struct pool *pl, st
     return rc;
 }
 
+/* The units: checkpoints of earlier runs, then pretraining, then evaluation. */
+static int run_units(struct pool *pl, const struct setup *s, const struct run_opts *o,
+                     const bool *mine, int jobs, struct err *e)
+{
+    int rc = load_models(pl, mine, e);
+    if (rc)
+        return rc;
+    for (int i = 0; i < s->plan.n_units; i++)
+        if (to_run(pl, mine, i))
+            pl->total++, pl->flops_total += s->plan.units[i].flops;
+    int workers = jobs < pl->total ? jobs : pl->total > 0 ? pl->total : 1;
+    if (!o->quiet)
+        fprintf(stderr, "kshot: %s: %d units, %d to run with %d worker%s -> %s\n", s->base.name,
+                s->plan.n_units, pl->total, workers, workers == 1 ? "" : "s", s->dir);
+    pl->t0 = now();
+    enqueue(pl, UNIT_PRETRAIN, mine);
+    run_pool(pl, jobs);
+    if (!pl->failed && !stop_flag) {
+        enqueue(pl, UNIT_EVAL, mine);
+        run_pool(pl, jobs);
+    }
+    if (pl->tty && !o->quiet && pl->done)
+        fprintf(stderr, "\n");
+    if (pl->failed) {
+        *e = pl->first;
+        return pl->failed;
+    }
+    if (signals)
+        return err_set(e, ERR_STOPPED, "stopped by a signal after %d of %d units; finished units "
+                       "are saved in %s, run the same command again to finish", pl->done,
+                       pl->total, s->dir);
+    return ERR_OK;
+}
+
 int runner_run(const struct run_opts *o, struct err *e)
 {
     struct setup s;
     struct pool pl = {0};
-    bool *mine = NULL;
-    char started[64];
-    timestamp(started, sizeof started);
+    struct handlers h;
+    struct run_record r = {.status = "running"};
+    bool *mine = NULL, locked = false;
+    timestamp(r.started, sizeof r.started);
+    handlers_install(&h);   /* before loading: a ^C while loading is a clean stop too */
     int rc = setup(&s, o, e);
-    if (rc)
+    if (!rc && signals)
+        rc = err_set(e, ERR_STOPPED, "stopped by a signal before any unit ran; run the same "
+                     "command again");
+    if (rc || (rc = results_open(s.dir, e)))
         goto done;
-    if ((rc = results_open(s.dir, e)))
+    r.jobs = o->jobs > 0 ? o->jobs : count_cpus();
+    if ((rc = write_run_yaml(&s, o, &r, e)))
         goto done;
-    int jobs = o->jobs > 0 ? o->jobs : count_cpus();
-    write_run_yaml(&s, o, jobs, started, NULL, "running", e);
     pl.p = &s.plan, pl.dir = s.dir, pl.quiet = o->quiet, pl.tty = isatty(2);
     pl.queue = malloc(sizeof *pl.queue * (size_t)s.plan.n_units);
     pl.models = calloc((size_t)s.plan.n_units, sizeof *pl.models);
+    pl.redo = calloc((size_t)s.plan.n_units, sizeof *pl.redo);
     mine = malloc(sizeof *mine * (size_t)s.plan.n_units);
-    if (!pl.queue || !pl.models || !mine) {
+    if (!pl.queue || !pl.models || !pl.redo || !mine) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
     pthread_mutex_init(&pl.lock, NULL);
+    locked = true;
     select_units(&s.plan, o, mine);
-    for (int i = 0; i < s.plan.n_units; i++)
-        if (mine[i] && !results_done(s.dir, &s.plan.units[i]))
-            pl.total++, pl.flops_total += s.plan.units[i].flops;
-    if (!o->quiet)
-        fprintf(stderr, "kshot: %s: %d units, %d to run with %d worker%s -> %s\n", s.base.name,
-                s.plan.n_units, pl.total, jobs, jobs == 1 ? "" : "s", s.dir);
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    pl.t0 = now();
-    enqueue(&pl, o, UNIT_PRETRAIN, mine);
-    run_pool(&pl, jobs);
-    if (!pl.failed && !stop_flag && !(rc = load_models(&pl, mine, e))) {
-        enqueue(&pl, o, UNIT_EVAL, mine);
-        run_pool(&pl, jobs);
-    }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (pl.tty && !o->quiet && pl.done)
-        fprintf(stderr, "\n");
-    if (!rc && pl.failed) {
-        *e = pl.first;
-        rc = pl.failed;
-    } else if (!rc && stop_flag) {
-        rc = err_set(e, ERR_STOPPED, "stopped by a signal after %d of %d units; finished units "
-                     "are saved in %s, run the same command again to finish", pl.done, pl.total,
-                     s.dir);
-    }
+    rc = run_units(&pl, &s, o, mine, r.jobs, e);
     if (!rc)
-        rc = finish(&s, o, &pl, e);
-    char finished[64];
-    timestamp(finished, sizeof finished);
-    struct err ignore;
-    write_run_yaml(&s, o, jobs, started, finished, rc == 0 ? "done" : rc == ERR_STOPPED ? "stopped" : "failed",
-                   &ignore);
+        rc = finish(&s, o, e);
+    timestamp(r.finished, sizeof r.finished);
+    r.status = rc == 0 ? "done" : rc == ERR_STOPPED ? "stopped" : "failed";
+    r.error = rc ? e->msg : NULL;
+    struct err werr;
+    err_clear(&werr);
+    int wrc = write_run_yaml(&s, o, &r, &werr);
+    if (wrc && !rc)
+        rc = wrc, *e = werr;
 done:
     if (pl.models)
         for (int i = 0; i < s.plan.n_units; i++)
             mlp_free(&pl.models[i]);
-    free(pl.models), free(pl.queue), free(mine);
+    if (locked)
+        pthread_mutex_destroy(&pl.lock);
+    free(pl.models), free(pl.queue), free(pl.redo), free(mine);
     setup_free(&s);
+    handlers_restore(&h);
     return rc;
 }

@@ -3,9 +3,15 @@
  * Workers are threads, each with single-threaded BLAS, pulling units from
  * one queue: pretrain units first, then eval units. A unit's numbers depend
  * only on its id's inputs, never on the worker or the order, so any -j and
- * any --shard give the same files. SIGINT/SIGTERM stop the workers between
- * minibatches or episodes; finished units are already on disk, so the run
- * exits with status 3 and the same command finishes the rest. */
+ * any --shard give the same files. SIGINT/SIGTERM (from the start, data
+ * loading included) stop the workers between minibatches or episodes;
+ * finished units are already on disk, so the run exits with status 3 and
+ * the same command finishes the rest; a second signal ends the process at
+ * once. A checkpoint that an unfinished unit needs and that cannot be read
+ * back (truncated, corrupted) makes its pretraining not done: it is
+ * recomputed, after a warning naming the file. run.yaml is rewritten
+ * atomically at the start and the end, with the status (running, done,
+ * stopped, failed) and the error. */
 #ifndef KSHOT_RUNNER_H
 #define KSHOT_RUNNER_H
 

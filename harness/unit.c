@@ -118,23 +118,27 @@ static double train_step(struct trainer *t, const struct dataset *d, const struc
     return loss;
 }
 
-/* Accuracy of net on the source classes of the test split (NaN if none). */
-static double source_test_accuracy(const struct variant *v, long seed, struct mlp *net,
-                                   const int *ids, int k, struct err *e)
+/* *acc: accuracy of net on the source classes of the test split (NaN if
+ * there is none, or the source trains on it). */
+static int source_test_accuracy(const struct variant *v, long seed, struct mlp *net,
+                                const int *ids, int k, double *acc, struct err *e)
 {
     const struct cfg_source *s = &v->x.source;
     const struct dataset *td = data_get(&v->store, s->data, "test", seed);
+    *acc = NAN;
     if (!td || strcmp(s->split, "test") == 0 || td->kind != DATASET_CLASSIFICATION || k == 0)
-        return NAN;
+        return ERR_OK;
     enum { CHUNK = 256 };
     struct mlp_work w = {0};
     float *xb = malloc(sizeof *xb * CHUNK * td->dim);
     int idx[CHUNK], lab[CHUNK], m = 0;
     long correct = 0, total = 0;
-    if (!xb || mlp_work_init(&w, &net->arch, CHUNK, e)) {
+    int rc = xb ? mlp_work_init(&w, &net->arch, CHUNK, e)
+                : err_set(e, ERR_NOMEM, "out of memory for the source test accuracy");
+    if (rc) {
         free(xb);
         mlp_work_free(&w);
-        return NAN;
+        return rc;
     }
     const struct preprocess *pre = data_pre(&v->store, s->data, seed);
     for (size_t i = 0; i <= td->n; i++) {
@@ -152,7 +156,9 @@ static double source_test_accuracy(const struct variant *v, long seed, struct ml
     }
     free(xb);
     mlp_work_free(&w);
-    return total ? (double)correct / (double)total : NAN;
+    if (total)
+        *acc = (double)correct / (double)total;
+    return ERR_OK;
 }
 
 static int pretrain_rows(const struct plan *p, const struct unit *u, int k, const int *ids,
@@ -237,7 +243,9 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
             }
         }
     }
-    double acc = strcmp(status, "ok") ? NAN : source_test_accuracy(v, u->seed, net, ids, k, e);
+    double acc = NAN;
+    if (!strcmp(status, "ok") && (rc = source_test_accuracy(v, u->seed, net, ids, k, &acc, e)))
+        goto done;
     if ((rc = ckpt_write(ckpt_path, net, u->id, NULL, 0, e)))
         goto done;
     rc = pretrain_rows(p, u, k, ids, d, examples, n ? loss_sum / n : NAN, acc, status, rows, e);

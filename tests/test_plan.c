@@ -1,0 +1,1001 @@
+/* test_plan: planning and running as a specification — the units of an
+ * experiment, their order and their ids (stable, and changed by exactly what
+ * changes their numbers), sweeps that share pretraining, the data checks that
+ * refuse a wrong experiment with located messages, and a whole run of a tiny
+ * experiment: parts written whole or not at all, run.yaml readable by
+ * kshot's own YAML reader, a failing write that leaves no part behind.
+ * Every experiment is synthetic (Gaussian clusters, sinusoids, a small CSV
+ * written here), so nothing needs real data. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "harness/config.h"
+#include "harness/csvout.h"
+#include "harness/plan.h"
+#include "harness/results.h"
+#include "harness/runner.h"
+#include "harness/unit.h"
+#include "harness/yamltree.h"
+#include "learners/learner.h"
+#include "learners/optim.h"
+
+/* ---- the experiment most cases edit ---- */
+
+/* Line numbers matter: expected messages name them. Per seed the plan is one
+ * pretraining (finetune and prototypes reuse it, scratch does not), then
+ * target t × learners (a, s, p) × shots (1, 2), then target u × learners ×
+ * shot 1: 10 units per seed, 20 in all. */
+static const char *const base_yaml =
+    "name: t\n"                                                                          /* 1 */
+    "seeds: [0, 1]\n"                                                                    /* 2 */
+    "data:\n"                                                                            /* 3 */
+    "  blobs: {format: clusters, classes: 6, dim: 3, separation: 2, per_class: 5}\n"     /* 4 */
+    "network: {hidden: [4]}\n"                                                           /* 5 */
+    "source: {data: blobs, classes: [0, 1, 2], train: {epochs: 1, batch: 8, lr: 0.01}}\n"/* 6 */
+    "targets:\n"                                                                         /* 7 */
+    "  t: {data: blobs, classes: [3, 4, 5], ways: 2, shots: [1, 2], queries: 3, episodes: 4}\n"
+    "  u: {data: blobs, classes: [3, 4, 5], ways: 3, shots: [1], queries: 2, episodes: 2}\n"
+    "learners:\n"                                                                        /* 10 */
+    "  a: {kind: finetune, steps: 2, lr: 0.01}\n"                                        /* 11 */
+    "  s: {kind: scratch, steps: 2}\n"                                                   /* 12 */
+    "  p: {kind: prototypes}\n";                                                         /* 13 */
+
+enum { LA, LS, LP };   /* learner indices in base_yaml */
+enum { TT, TU };       /* target indices */
+
+#define CORE "TESTCORE"
+
+/* Load text, apply overrides (numbered from 1 like the command line's),
+ * expand, prepare and build with the given BLAS core name. */
+static int plan_core(struct plan *p, const char *text, const char *const *ovr, int n,
+                     const char *core, struct err *e)
+{
+    struct yt_doc doc = {0};
+    struct experiment base = {0};
+    memset(p, 0, sizeof *p);
+    err_clear(e);
+    int rc = yt_load_string("exp.yaml", text, &doc, e);
+    for (int i = 0; !rc && i < n; i++)
+        rc = yt_override(&doc, ovr[i], i + 1, e);
+    if (!rc)
+        rc = config_from_tree(&doc, &base, e);
+    if (!rc)
+        rc = plan_variants(p, &doc, &base, e);
+    if (!rc)
+        rc = plan_prepare(p, e);
+    if (!rc)
+        rc = plan_build(p, core, e);
+    config_free(&base);
+    yt_free(&doc);
+    return rc;
+}
+
+/* The plan of text + overrides; the test fails on any error. */
+static void plan_ok(struct plan *p, const char *text, const char *const *ovr, int n)
+{
+    struct err e;
+    int rc = plan_core(p, text, ovr, n, CORE, &e);
+    if (rc)
+        print_error("unexpected error: %s\n", e.msg);
+    assert_int_equal(rc, 0);
+}
+
+/* Planning fails with ERR_USAGE and exactly msg. */
+static void plan_fails(const char *text, const char *const *ovr, int n, const char *msg)
+{
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_core(&p, text, ovr, n, CORE, &e), ERR_USAGE);
+    assert_string_equal(e.msg, msg);
+    plan_free(&p);
+}
+
+/* base_yaml with one override. */
+static void plan_with(struct plan *p, const char *override)
+{
+    plan_ok(p, base_yaml, &override, 1);
+}
+
+static bool is_hex32(const char *id)
+{
+    if (strlen(id) != 32)
+        return false;
+    for (int i = 0; i < 32; i++)
+        if (!strchr("0123456789abcdef", id[i]))
+            return false;
+    return true;
+}
+
+/* ---- units and their order ---- */
+
+static void units_come_per_seed_pretrain_first_then_target_learner_shots(void **state)
+{
+    struct plan p;
+    plan_ok(&p, base_yaml, NULL, 0);
+    assert_int_equal(p.n_variants, 1);
+    assert_string_equal(p.variants[0].name, "base");
+    assert_string_equal(p.core, CORE);
+    assert_int_equal(p.n_units, 20);
+    static const struct { int target; long shots; } ts[] = {{TT, 1}, {TT, 2}, {TU, 1}};
+    int i = 0;
+    for (long seed = 0; seed < 2; seed++) {
+        const struct unit *pre = &p.units[i];
+        assert_int_equal(pre->kind, UNIT_PRETRAIN);
+        assert_int_equal(pre->seed, seed);
+        assert_int_equal(pre->variant, 0);
+        assert_int_equal(pre->pretrain, -1);
+        int pre_index = i++;
+        /* target-major, then learner, then shots (in the order listed) */
+        for (int t = TT; t <= TU; t++)
+            for (int l = LA; l <= LP; l++)
+                for (int k = 0; k < 3; k++) {
+                    if (ts[k].target != t)
+                        continue;
+                    const struct unit *u = &p.units[i++];
+                    assert_int_equal(u->kind, UNIT_EVAL);
+                    assert_int_equal(u->seed, seed);
+                    assert_int_equal(u->target, t);
+                    assert_int_equal(u->learner, l);
+                    assert_int_equal(u->shots, ts[k].shots);
+                    assert_int_equal(u->pretrain, l == LS ? -1 : pre_index);
+                }
+    }
+    assert_int_equal(i, p.n_units);
+    plan_free(&p);
+}
+
+static void without_a_pretraining_learner_there_is_no_pretrain_unit(void **state)
+{
+    const char *ovr[] = {"learners={s: {kind: scratch, steps: 1}, k: {kind: knn, space: input}}"};
+    struct plan p;
+    plan_ok(&p, base_yaml, ovr, 1);
+    assert_false(plan_needs_pretrain(&p.variants[0].x));
+    assert_int_equal(p.n_units, 2 * 3 * 2);   /* seeds × (t: 2 shots + u: 1) × learners */
+    for (int i = 0; i < p.n_units; i++) {
+        assert_int_equal(p.units[i].kind, UNIT_EVAL);
+        assert_int_equal(p.units[i].pretrain, -1);
+    }
+    plan_free(&p);
+}
+
+/* Forward FLOPs per example: 2·in·out + out (bias) per layer, + out for the
+ * activation of every hidden layer. 3 → 4 → 3 with relu: (24+4+4) + (24+3). */
+static void flop_estimates_follow_the_closed_forms(void **state)
+{
+    struct mlp_arch a = {.n_layers = 2, .sizes = {3, 4, 3}, .act = ACT_RELU};
+    assert_int_equal(plan_forward_flops(&a), 59);
+    a.act = ACT_IDENTITY;
+    assert_int_equal(plan_forward_flops(&a), 55);
+    struct plan p;
+    plan_ok(&p, base_yaml, NULL, 0);
+    /* pretraining: epochs (1) × source rows (3 classes × 5) × 3 passes × 59 */
+    assert_int_equal(p.units[0].flops, 1 * 15 * 3 * 59);
+    /* scratch on t, 1 shot: 2 ways, a 3→4→2 net (2·3·4+4+4 + 2·4·2+2 = 50 per example);
+     * per episode steps (2) × support (2) × 3 × 50 + one recorded step × query (2·3) × 50,
+     * over 4 episodes */
+    const struct unit *s1 = &p.units[3];
+    assert_int_equal(s1->learner, LS);
+    assert_int_equal(s1->shots, 1);
+    assert_int_equal(s1->flops, 4 * (2 * 2 * 3 * 50 + 1 * 6 * 50));
+    plan_free(&p);
+}
+
+/* ---- ids ---- */
+
+static void ids_are_32_hex_digits_distinct_and_stable(void **state)
+{
+    struct plan p, q;
+    plan_ok(&p, base_yaml, NULL, 0);
+    plan_ok(&q, base_yaml, NULL, 0);
+    assert_int_equal(p.n_units, q.n_units);
+    for (int i = 0; i < p.n_units; i++) {
+        assert_true(is_hex32(p.units[i].id));
+        assert_string_equal(p.units[i].id, q.units[i].id);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(p.units[i].id, p.units[j].id);
+    }
+    plan_free(&p);
+    plan_free(&q);
+}
+
+/* Which units of two plans of the same shape have different ids, as a string
+ * of one character per unit: '.' same id, 'x' different. */
+static void diff_ids(const struct plan *p, const struct plan *q, char *out)
+{
+    assert_int_equal(p->n_units, q->n_units);
+    for (int i = 0; i < p->n_units; i++) {
+        assert_int_equal(p->units[i].kind, q->units[i].kind);
+        out[i] = strcmp(p->units[i].id, q->units[i].id) == 0 ? '.' : 'x';
+    }
+    out[p->n_units] = '\0';
+}
+
+/* Units whose ids an override of base_yaml changes. The order per seed
+ * (see above) is P (pretrain), then t: a1 a2 s1 s2 p1 p2, then u: a s p. */
+static const char *changed(const char *override)
+{
+    static char out[64];
+    struct plan p, q;
+    plan_ok(&p, base_yaml, NULL, 0);
+    plan_with(&q, override);
+    diff_ids(&p, &q, out);
+    plan_free(&p);
+    plan_free(&q);
+    return out;
+}
+
+static void a_learners_setting_changes_only_its_eval_ids(void **state)
+{
+    /*                                        P a1a2s1s2p1p2 a s p, twice */
+    assert_string_equal(changed("learners.a.lr=0.02"), ".xx....x...xx....x..");
+    assert_string_equal(changed("learners.a.steps=3"), ".xx....x...xx....x..");
+    assert_string_equal(changed("learners.s.optimizer=sgd"), "...xx...x....xx...x.");
+    assert_string_equal(changed("learners.p.distance=cosine"), ".....xx..x.....xx..x");
+}
+
+/* Units whose ids differ between base_yaml + override a and + override b. */
+static const char *changed_between(const char *a, const char *b)
+{
+    static char out[64];
+    struct plan p, q;
+    plan_with(&p, a);
+    plan_with(&q, b);
+    diff_ids(&p, &q, out);
+    plan_free(&p);
+    plan_free(&q);
+    return out;
+}
+
+/* The fields of settings plan.c hashes into ids (add_learner, the train
+ * recipe of pretrain_desc, the target of eval_desc), in the order of the
+ * structs they mirror. A field added to one of those and left out of the
+ * id would let a changed setting reuse results computed without it; the
+ * size checks below fail first: hash the field in plan.c, then add it here. */
+struct hashed_optim_settings {
+    enum optim_kind kind;
+    double lr, momentum, weight_decay, beta1, beta2, eps;
+};
+
+struct hashed_cfg_train {
+    long epochs, batch;
+    int optimizer;
+    double lr, momentum, weight_decay;
+};
+
+struct hashed_cfg_target {
+    char *name, *data, *split;
+    struct cfg_labels classes;
+    long ways;
+    int n_shots;                /* shots: one per unit */
+    long shots[CFG_MAX_LIST];
+    long queries, episodes;
+    bool allow_overlap;         /* changes no number: not hashed */
+    bool permute;
+    double rotate, noise;
+    struct cfg_where where;     /* changes no number: not hashed */
+};
+
+struct hashed_learner_settings {
+    int kind;
+    long steps;
+    struct optim_settings optim;
+    int freeze, n_frozen;
+    long frozen[LEARNER_MAX_LIST];
+    int head, distance;
+    long k;
+    int space, n_record;
+    long record_steps[LEARNER_MAX_LIST];
+};
+
+static void every_setting_is_part_of_the_ids_it_determines(void **state)
+{
+    assert_int_equal(sizeof(struct learner_settings), sizeof(struct hashed_learner_settings));
+    assert_int_equal(sizeof(struct optim_settings), sizeof(struct hashed_optim_settings));
+    assert_int_equal(sizeof(struct cfg_train), sizeof(struct hashed_cfg_train));
+    assert_int_equal(sizeof(struct cfg_target), sizeof(struct hashed_cfg_target));
+    const char *a_only = ".xx....x...xx....x..";
+    assert_string_equal(changed("learners.a.weight_decay=0.1"), a_only);
+    assert_string_equal(changed("learners.a.record_steps=[1]"), a_only);
+    assert_string_equal(changed("learners.a.freeze=body"), a_only);
+    assert_string_equal(changed("learners.a.freeze=[0]"), a_only);
+    assert_string_equal(changed("learners.a.head=glorot"), a_only);
+    assert_string_equal(changed_between("learners.a={kind: finetune, optimizer: sgd}",
+                                        "learners.a={kind: finetune, optimizer: sgd, momentum: 0.5}"),
+                        a_only);
+    /* a kind with the same settings is another learner */
+    assert_string_equal(changed_between("learners.p={kind: prototypes}",
+                                        "learners.p={kind: knn}"), ".....xx..x.....xx..x");
+    assert_string_equal(changed_between("learners.p={kind: knn, k: 1}",
+                                        "learners.p={kind: knn, k: 2}"), ".....xx..x.....xx..x");
+}
+
+static void the_source_training_changes_the_pretraining_and_its_users_only(void **state)
+{
+    /* scratch (s) never sees the pretrained network: its ids stay */
+    assert_string_equal(changed("source.train.lr=0.02"), "xxx..xxx.xxxx..xxx.x");
+    assert_string_equal(changed("source.train.epochs=2"), "xxx..xxx.xxxx..xxx.x");
+    assert_string_equal(changed("source.classes=[0, 1]"), "xxx..xxx.xxxx..xxx.x");
+}
+
+static void a_targets_setting_changes_only_that_targets_eval_ids(void **state)
+{
+    assert_string_equal(changed("targets.t.episodes=5"), ".xxxxxx....xxxxxx...");
+    assert_string_equal(changed("targets.u.queries=3"), ".......xxx.......xxx");
+    assert_string_equal(changed("targets.t.noise=0.5"), ".xxxxxx....xxxxxx...");
+}
+
+static void what_every_unit_depends_on_changes_every_id(void **state)
+{
+    /* the data (hence its checksum), the network, the experiment's name
+     * (its rows carry it), and the BLAS core */
+    assert_string_equal(changed("data.blobs.separation=3"), "xxxxxxxxxxxxxxxxxxxx");
+    assert_string_equal(changed("network.hidden=[5]"), "xxxxxxxxxxxxxxxxxxxx");
+    assert_string_equal(changed("name=t2"), "xxxxxxxxxxxxxxxxxxxx");
+    struct plan p, q;
+    struct err e;
+    plan_ok(&p, base_yaml, NULL, 0);
+    assert_int_equal(plan_core(&q, base_yaml, NULL, 0, "OTHERCORE", &e), 0);
+    char out[64];
+    diff_ids(&p, &q, out);
+    assert_string_equal(out, "xxxxxxxxxxxxxxxxxxxx");
+    plan_free(&p);
+    plan_free(&q);
+}
+
+static void a_unit_does_not_depend_on_the_other_units_of_the_plan(void **state)
+{
+    /* dropping seed 1, target u and learner p keeps the remaining ids */
+    struct plan p, q;
+    plan_ok(&p, base_yaml, NULL, 0);
+    const char *text =
+        "name: t\nseeds: [0]\ndata:\n"
+        "  blobs: {format: clusters, classes: 6, dim: 3, separation: 2, per_class: 5}\n"
+        "network: {hidden: [4]}\n"
+        "source: {data: blobs, classes: [0, 1, 2], train: {epochs: 1, batch: 8, lr: 0.01}}\n"
+        "targets:\n"
+        "  t: {data: blobs, classes: [3, 4, 5], ways: 2, shots: [1, 2], queries: 3, episodes: 4}\n"
+        "learners:\n  a: {kind: finetune, steps: 2, lr: 0.01}\n  s: {kind: scratch, steps: 2}\n";
+    plan_ok(&q, text, NULL, 0);
+    assert_int_equal(q.n_units, 5);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(q.units[i].id, p.units[i].id);
+    plan_free(&p);
+    plan_free(&q);
+}
+
+/* ---- sweeps ---- */
+
+static void a_sweep_over_a_learners_lr_shares_the_pretraining(void **state)
+{
+    const char *ovr[] = {"sweep={learners.a.lr: [0.01, 0.1]}"};
+    struct plan p, b;
+    plan_ok(&p, base_yaml, ovr, 1);
+    plan_ok(&b, base_yaml, NULL, 0);
+    assert_int_equal(p.n_variants, 2);
+    assert_string_equal(p.variants[0].name, "learners.a.lr=0.01");
+    assert_string_equal(p.variants[1].name, "learners.a.lr=0.1");
+    assert_close(p.variants[0].x.learners[LA].s.optim.lr, 0.01, 0, 0);
+    assert_close(p.variants[1].x.learners[LA].s.optim.lr, 0.1, 0, 0);
+    /* 2 pretrainings (one per seed, shared) + 2 variants × 2 seeds × 9 evals */
+    assert_int_equal(p.n_units, 2 + 36);
+    int n_pre = 0;
+    for (int i = 0; i < p.n_units; i++) {
+        const struct unit *u = &p.units[i];
+        if (u->kind == UNIT_PRETRAIN) {
+            assert_int_equal(u->variant, 0);
+            /* the same pretraining as without the sweep */
+            assert_string_equal(u->id, b.units[u->seed == 0 ? 0 : 10].id);
+            n_pre++;
+        } else if (u->pretrain >= 0) {
+            const struct unit *pre = &p.units[u->pretrain];
+            assert_int_equal(pre->kind, UNIT_PRETRAIN);
+            assert_int_equal(pre->seed, u->seed);
+        }
+    }
+    assert_int_equal(n_pre, 2);
+    /* variant 1, seed 0 comes after all of variant 0 and reuses its pretraining */
+    assert_int_equal(p.units[20].variant, 1);
+    assert_int_equal(p.units[20].seed, 0);
+    assert_int_equal(p.units[20].pretrain, 0);
+    plan_free(&p);
+    plan_free(&b);
+}
+
+static void a_sweep_over_the_source_gives_one_pretraining_per_value(void **state)
+{
+    const char *ovr[] = {"sweep={source.train.lr: [0.01, 0.1], learners.s.steps: [1, 2]}"};
+    struct plan p;
+    plan_ok(&p, base_yaml, ovr, 1);
+    assert_int_equal(p.n_variants, 4);
+    /* the last key varies fastest; names join the keys in sweep order */
+    assert_string_equal(p.variants[0].name, "source.train.lr=0.01;learners.s.steps=1");
+    assert_string_equal(p.variants[1].name, "source.train.lr=0.01;learners.s.steps=2");
+    assert_string_equal(p.variants[2].name, "source.train.lr=0.1;learners.s.steps=1");
+    assert_string_equal(p.variants[3].name, "source.train.lr=0.1;learners.s.steps=2");
+    int n_pre = 0;
+    for (int i = 0; i < p.n_units; i++)
+        n_pre += p.units[i].kind == UNIT_PRETRAIN;
+    assert_int_equal(n_pre, 4);   /* 2 lrs × 2 seeds; the steps sweep shares them */
+    assert_int_equal(p.n_units, 4 + 4 * 2 * 9);
+    plan_free(&p);
+}
+
+/* ---- data checks ---- */
+
+static void a_class_the_data_lacks_is_located_at_the_classes_list(void **state)
+{
+    const char *text = "name: t\nseeds: [0]\ndata:\n"
+                       "  blobs: {format: clusters, classes: 6, dim: 3}\n"
+                       "targets:\n"
+                       "  t: {data: blobs, classes: [3, 4, 9], ways: 2}\n"
+                       "learners: {s: {kind: scratch}}\n";
+    plan_fails(text, NULL, 0, "exp.yaml:6:29: targets.t.classes: data source \"blobs\" has no "
+               "class \"9\" (class ids start at 0)");
+    const char *src = "source.classes=[0, 7]";
+    plan_fails(base_yaml, &src, 1, "<command line>:1:16: source.classes: data source \"blobs\" "
+               "has no class \"7\" (class ids start at 0)");
+}
+
+static void targets_must_be_held_out_unless_overlap_is_allowed(void **state)
+{
+    const char *ovr[] = {"targets.t.classes=[2, 3, 4]", "targets.t.allow_overlap=true"};
+    plan_fails(base_yaml, ovr, 1, "<command line>:1:19: targets.t.classes: class \"2\" is also a "
+               "source class, so the target is not held out (list disjoint classes, or set "
+               "allow_overlap: true if you mean it)");
+    struct plan p;
+    plan_ok(&p, base_yaml, ovr, 2);
+    assert_int_equal(p.n_units, 20);
+    plan_free(&p);
+    /* all classes by default: the first overlapping one is named, located at the target */
+    const char *all = "targets.u.classes=";
+    plan_fails(base_yaml, &all, 1, "exp.yaml:9:3: targets.u.classes: class \"0\" is also a source "
+               "class, so the target is not held out (list disjoint classes, or set "
+               "allow_overlap: true if you mean it)");
+}
+
+static void episodes_need_enough_examples_per_class(void **state)
+{
+    /* 5 points per class and split; 2 shots + 4 queries need 6 */
+    const char *ovr[] = {"targets.t.queries=4"};
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_core(&p, base_yaml, ovr, 1, CORE, &e), ERR_USAGE);
+    assert_non_null(strstr(e.msg, "exp.yaml:8:3: targets.t (split test): "));
+    assert_non_null(strstr(e.msg, "5"));
+    plan_free(&p);
+    const char *fits[] = {"targets.t.queries=3"};
+    plan_ok(&p, base_yaml, fits, 1);
+    plan_free(&p);
+}
+
+/* Write a CSV of n_classes classes (labels 0..n-1), per rows each, 3 features. */
+static char *write_csv(const char *dir, int n_classes, int per)
+{
+    char *path = malloc(4200), text[8192] = "f1,f2,f3,label\n";
+    assert_non_null(path);
+    snprintf(path, 4200, "%s/small.csv", dir);
+    for (int c = 0; c < n_classes; c++)
+        for (int i = 0; i < per; i++) {
+            size_t n = strlen(text);
+            snprintf(text + n, sizeof text - n, "%d.5,%d,%d,%d\n", c, i, c * i, c);
+        }
+    testutil_write(path, text, strlen(text));
+    return path;
+}
+
+static void ways_need_as_many_classes_as_the_data_has(void **state)
+{
+    /* a CSV's classes are known only once it is read: 3 classes, 4 ways */
+    char *dir = testutil_tmpdir(), *csv = write_csv(dir, 3, 6), text[8192];
+    snprintf(text, sizeof text,
+             "name: t\nseeds: [0]\ndata:\n"
+             "  tab: {format: csv, path: %s, label: label}\n"
+             "targets:\n"
+             "  t: {data: tab, split: train, ways: 4, shots: [1], queries: 1}\n"
+             "learners: {s: {kind: scratch}}\n", csv);
+    plan_fails(text, NULL, 0, "exp.yaml:6:3: targets.t.ways: 4 ways need at least 4 classes, "
+               "the target has 3");
+    const char *three = "targets.t.ways=3";
+    struct plan p;
+    plan_ok(&p, text, &three, 1);
+    assert_int_equal(p.n_units, 1);
+    plan_free(&p);
+    testutil_rmtree(dir);
+    free(dir);
+    free(csv);
+}
+
+static void source_and_targets_need_the_same_input_size(void **state)
+{
+    const char *ovr[] = {"data.wide={format: clusters, classes: 6, dim: 4}",
+                         "targets.u.data=wide"};
+    plan_fails(base_yaml, ovr, 2, "exp.yaml:9:3: targets.u: inputs have 4 features but the "
+               "source's have 3");
+}
+
+static void a_regression_target_needs_a_regression_source(void **state)
+{
+    const char *text = "name: t\nseeds: [0]\ndata:\n"
+                       "  line: {format: clusters, classes: 4, dim: 1}\n"
+                       "  sine: {format: sinusoid}\n"
+                       "source: {data: line}\n"
+                       "targets:\n"
+                       "  wave: {data: sine, shots: [5], queries: 5, episodes: 2}\n"
+                       "learners: {f: {kind: finetune}}\n";
+    plan_fails(text, NULL, 0, "exp.yaml:8:3: targets.wave: a regression target needs a "
+               "regression source");
+    const char *swap[] = {"source.data=sine", "targets.wave={data: line, ways: 2, shots: [1]}"};
+    plan_fails(text, swap, 2, "exp.yaml:8:3: targets.wave: a classification target "
+               "needs a classification source");
+}
+
+static void errors_in_a_sweep_variant_point_into_the_users_file(void **state)
+{
+    /* the variant is re-read from emitted text, yet its errors name the
+     * file's lines: a listed class at its sweep entry, a target at its key */
+    const char *text =
+        "name: t\nseeds: [0]\ndata:\n"
+        "  blobs: {format: clusters, classes: 6, dim: 3, per_class: 5}\n"
+        "targets:\n"
+        "  t: {data: blobs, classes: [3, 4, 5], ways: 2, shots: [1], queries: 2}\n"
+        "learners: {s: {kind: scratch}}\n"
+        "sweep: {targets.t.classes: [[3, 4, 5], [3, 4, 9]]}\n";
+    plan_fails(text, NULL, 0, "sweep variant targets.t.classes=[3, 4, 9]: exp.yaml:8:40: "
+               "targets.t.classes: data source \"blobs\" has no class \"9\" (class ids start at 0)");
+    const char *more = "targets.t.queries=5";
+    plan_fails(text, &more, 1, "sweep variant targets.t.classes=[3, 4, 5]: exp.yaml:6:3: "
+               "targets.t (split test): class 3 of clusters has 5 examples; 1 shots + 5 queries "
+               "need 6");
+    /* a sweep given on the command line is located there */
+    const char *cmd = "sweep={targets.t.classes: [[3, 4, 8]]}";
+    plan_fails(text, &cmd, 1, "sweep variant targets.t.classes=[3, 4, 8]: <command line>:1:28: "
+               "targets.t.classes: data source \"blobs\" has no class \"8\" (class ids start at 0)");
+}
+
+static void every_seed_of_a_synthetic_source_has_its_own_data(void **state)
+{
+    /* synthetic data are drawn per seed; many seeds must not move the
+     * datasets the samplers of earlier seeds point at */
+    const char *ovr = "seeds=[0, 1, 2, 3, 4, 5, 6, 7, 8]";
+    struct plan p;
+    plan_with(&p, ovr);
+    const struct store *st = &p.variants[0].store;
+    uint32_t seen[9];
+    for (int i = 0; i < 9; i++) {
+        const struct dataset *test = data_get(st, "blobs", "test", i);
+        assert_non_null(test);
+        assert_ptr_equal(data_view(st, i, TT)->sampler.d, test);
+        assert_ptr_equal(data_view(st, i, TU)->d, test);
+        seen[i] = test->checksum;
+        for (int j = 0; j < i; j++)
+            assert_int_not_equal(seen[i], seen[j]);
+    }
+    assert_int_equal(p.n_units, 9 * 10);
+    plan_free(&p);
+}
+
+static void noise_on_a_sinusoid_target_is_refused(void **state)
+{
+    const char *text = "name: t\nseeds: [0]\ndata:\n  sine: {format: sinusoid, size: 20}\n"
+                       "source: {data: sine}\n"
+                       "targets:\n  wave: {data: sine, shots: [5], queries: 5, noise: 0.1}\n"
+                       "learners: {f: {kind: finetune}}\n";
+    plan_fails(text, NULL, 0, "exp.yaml:7:3: targets.wave.noise: a sinusoid target draws fresh "
+               "inputs for every episode, so noise cannot be added (expected noise: 0)");
+}
+
+static void every_source_class_needs_examples(void **state)
+{
+    /* labels 0 and 2 only: class 1 exists (ids run to the largest) but is empty */
+    char *dir = testutil_tmpdir(), path[4200], text[8192];
+    snprintf(path, sizeof path, "%s/gap.csv", dir);
+    const char *csv = "x,y\n0.5,0\n1.5,2\n0.25,0\n1.25,2\n";
+    testutil_write(path, csv, strlen(csv));
+    snprintf(text, sizeof text,
+             "name: t\nseeds: [0]\ndata:\n"
+             "  gap: {format: csv, path: %s, label: y}\n"
+             "  blobs: {format: clusters, classes: 4, dim: 1}\n"
+             "source: {data: gap, classes: [0, 1, 2]}\n"
+             "targets:\n  t: {data: blobs, ways: 2, shots: [1]}\n"
+             "learners: {f: {kind: finetune}}\n", path);
+    plan_fails(text, NULL, 0, "exp.yaml:6:30: source.classes: class \"1\" has no examples in "
+               "split train of data source \"gap\"");
+    const char *two = "source.classes=[0, 2]";
+    struct plan p;
+    plan_ok(&p, text, &two, 1);
+    plan_free(&p);
+    testutil_rmtree(dir);
+    free(dir);
+}
+
+static void the_printed_plan_lists_every_unit_and_the_totals(void **state)
+{
+    struct plan p;
+    plan_ok(&p, base_yaml, NULL, 0);
+    char buf[16384];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_non_null(f);
+    plan_print(&p, f, 1.0);
+    fclose(f);
+    char want[256];
+    snprintf(want, sizeof want, "%s  pretrain  variant base  seed 0  source blobs\n"
+             "%s  eval      variant base  seed 0  learner a (finetune)  target t  shots 1\n",
+             p.units[0].id, p.units[1].id);
+    assert_memory_equal(buf, want, strlen(want));
+    assert_non_null(strstr(buf, "\n20 units: 2 pretrain, 18 eval\n"));
+    plan_free(&p);
+}
+
+/* ---- results: parts and the files rebuilt from them ---- */
+
+/* One episode row per unit; the episode column holds the unit's index. */
+static void fake_rows(const struct plan *p, int i, char *buf, size_t cap)
+{
+    const struct unit *u = &p->units[i];
+    const struct experiment *x = &p->variants[u->variant].x;
+    if (u->kind == UNIT_PRETRAIN)
+        snprintf(buf, cap, "t,%s,%ld,blobs,0 1 2,15,0.5,0.75,ok\n", u->id, u->seed);
+    else
+        snprintf(buf, cap, "t,base,%ld,blobs,%s,%s,2,%ld,%d,,,,accuracy,0.5,ok\n", u->seed,
+                 x->targets[u->target].name, x->learners[u->learner].name, u->shots, i);
+}
+
+static void read_text(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+static void files_are_rebuilt_in_plan_order_once_every_part_is_there(void **state)
+{
+    struct plan p;
+    plan_ok(&p, base_yaml, NULL, 0);
+    char *dir = testutil_tmpdir(), path[4200], rows[512];
+    struct err e;
+    assert_int_equal(results_open(dir, &e), 0);
+    struct unit_costs c = {.cpu_s = 0.25, .wall_s = 0.5, .flops = 1000, .episodes = 4};
+    int missing = -1;
+    /* written backwards, as workers might finish them */
+    for (int i = p.n_units - 1; i >= 0; i--) {
+        assert_false(results_done(dir, &p.units[i]));
+        fake_rows(&p, i, rows, sizeof rows);
+        assert_int_equal(results_write_unit(dir, &p, &p.units[i], rows, &c, 1, &e), 0);
+        /* a pretraining is done only with its checkpoint */
+        assert_int_equal(results_done(dir, &p.units[i]), p.units[i].kind == UNIT_EVAL);
+        assert_int_equal(results_rebuild(dir, &p, &missing, &e), 0);
+        /* units 0..i-1, and pretrainings written without a checkpoint */
+        int want = i;
+        for (int j = i; j < p.n_units; j++)
+            want += p.units[j].kind == UNIT_PRETRAIN;
+        assert_int_equal(missing, want);
+    }
+    snprintf(path, sizeof path, "%s/episodes.csv", dir);
+    assert_int_equal(access(path, F_OK), -1);   /* nothing is written while parts are missing */
+    for (int i = 0; i < p.n_units; i += 10) {
+        results_model_path(dir, p.units[i].id, path, sizeof path);
+        testutil_write(path, "x", 1);
+        assert_true(results_done(dir, &p.units[i]));
+    }
+    assert_int_equal(results_rebuild(dir, &p, &missing, &e), 0);
+    assert_int_equal(missing, 0);
+    char want[16384], got[16384];
+    snprintf(want, sizeof want, "%s\n",
+             "experiment,variant,seed,source,target,learner,ways,shots,episode,step,probe,param,"
+             "metric,value,status");
+    for (int i = 0; i < p.n_units; i++)
+        if (p.units[i].kind == UNIT_EVAL)
+            fake_rows(&p, i, want + strlen(want), sizeof want - strlen(want));
+    snprintf(path, sizeof path, "%s/episodes.csv", dir);
+    read_text(path, got, sizeof got);
+    assert_string_equal(got, want);
+    snprintf(path, sizeof path, "%s/costs.csv", dir);
+    read_text(path, got, sizeof got);
+    int lines = 0;
+    for (char *q = got; (q = strchr(q, '\n')); q++)
+        lines++;
+    assert_int_equal(lines, 1 + p.n_units);
+    testutil_rmtree(dir);
+    free(dir);
+    plan_free(&p);
+}
+
+/* No temporaries, no part of the given unit, in dir/parts. */
+static void assert_no_part_of(const char *dir, const char *id)
+{
+    char parts[4200];
+    snprintf(parts, sizeof parts, "%s/parts", dir);
+    DIR *d = opendir(parts);
+    assert_non_null(d);
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        if (strstr(ent->d_name, ".tmp.") || strncmp(ent->d_name, id, 32) == 0)
+            fail_msg("left behind: %s", ent->d_name);
+    }
+    closedir(d);
+}
+
+/* Run fn with files limited to limit bytes (writes past it fail, EFBIG). */
+static void with_file_limit(rlim_t limit, void (*fn)(void *), void *arg)
+{
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = limit;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    fn(arg);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
+}
+
+struct write_case {
+    const char *dir;
+    struct plan *p;
+    const char *rows;
+    int rc;
+    struct err e;
+};
+
+static void write_unit_1(void *arg)
+{
+    struct write_case *w = arg;
+    struct unit_costs c = {0};
+    w->rc = results_write_unit(w->dir, w->p, &w->p->units[1], w->rows, &c, 0, &w->e);
+}
+
+static void a_part_that_cannot_be_written_leaves_nothing_behind(void **state)
+{
+    struct plan p;
+    plan_ok(&p, base_yaml, NULL, 0);
+    char *dir = testutil_tmpdir();
+    struct err e;
+    assert_int_equal(results_open(dir, &e), 0);
+    /* rows longer than the disk allows (the cost part, ~400 bytes, fits) */
+    char *rows = malloc(20000);
+    assert_non_null(rows);
+    rows[0] = '\0';
+    for (int i = 0; i < 200; i++)
+        strcat(rows, "t,base,0,blobs,t,a,2,1,0,2,,,accuracy,0.5,ok\n");
+    struct write_case w = {.dir = dir, .p = &p, .rows = rows};
+    with_file_limit(4096, write_unit_1, &w);
+    assert_int_equal(w.rc, ERR_IO);
+    char part[4200];
+    results_part_path(dir, p.units[1].id, ".csv", part, sizeof part);
+    assert_non_null(strstr(w.e.msg, part));   /* the message names the file */
+    assert_false(results_done(dir, &p.units[1]));
+    assert_no_part_of(dir, p.units[1].id);
+    free(rows);
+    testutil_rmtree(dir);
+    free(dir);
+    plan_free(&p);
+}
+
+/* ---- whole runs ---- */
+
+/* Names that YAML must quote (config refuses ',', '"' and '/' in names). */
+static const char *const tiny_yaml =
+    "name: \"tiny: #1 'q' {x}\"\n"
+    "seeds: [0, 1]\n"
+    "data:\n"
+    "  \"blobs: [big]\": {format: clusters, classes: 6, dim: 3, separation: 3, per_class: 6}\n"
+    "network: {hidden: [4]}\n"
+    "source: {data: \"blobs: [big]\", classes: [0, 1, 2], train: {epochs: 1, batch: 8}}\n"
+    "targets:\n"
+    "  t: {data: \"blobs: [big]\", classes: [3, 4, 5], ways: 2, shots: [1, 2], queries: 2,"
+    " episodes: 40}\n"
+    "learners:\n"
+    "  a: {kind: finetune, steps: 2, record_steps: [0, 1, 2]}\n"
+    "  p: {kind: prototypes}\n";
+
+struct run_case {
+    struct run_opts o;
+    char *dir, cfg[4200], out[4200];
+    char *argv[9];
+    int rc;
+    struct err e;
+};
+
+static void run_case_init(struct run_case *r)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = testutil_tmpdir();
+    snprintf(r->cfg, sizeof r->cfg, "%s/tiny.yaml", r->dir);
+    snprintf(r->out, sizeof r->out, "%s/out", r->dir);
+    testutil_write(r->cfg, tiny_yaml, strlen(tiny_yaml));
+    runner_defaults(&r->o);
+    r->o.config = r->cfg, r->o.out_dir = r->out, r->o.jobs = 1, r->o.quiet = true;
+    /* a command line with every character YAML makes special */
+    static char *argv[] = {"kshot", "run", "a \"quoted\" \\ back\\slash", "tab\there",
+                           "new\nline", "ünï", "bad\xff byte", "- [x]: {y}",
+                           "nel\xc2\x85 ls\xe2\x80\xa8 bom\xef\xbb\xbf c1\xc2\x80 \xf0\x9f\x99\x82"};
+    memcpy(r->argv, argv, sizeof argv);
+    r->o.argc = 9, r->o.argv = r->argv;
+}
+
+static void run_case_free(struct run_case *r)
+{
+    testutil_rmtree(r->dir);
+    free(r->dir);
+}
+
+static void run_it(void *arg)
+{
+    struct run_case *r = arg;
+    err_clear(&r->e);
+    r->rc = runner_run(&r->o, &r->e);
+}
+
+static const struct yt_node *get(const struct yt_node *m, const char *key)
+{
+    const struct yt_node *n = yt_get(m, key);
+    if (!n)
+        fail_msg("run.yaml has no %s", key);
+    return n;
+}
+
+static void run_yaml_reads_back_as_what_was_run(void **state)
+{
+    struct run_case r;
+    run_case_init(&r);
+    run_it(&r);
+    if (r.rc)
+        print_error("%s\n", r.e.msg);
+    assert_int_equal(r.rc, 0);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/run.yaml", r.out);
+    struct yt_doc doc;
+    struct err e;
+    if (yt_load_file(path, &doc, &e))
+        fail_msg("run.yaml is not YAML kshot reads: %s", e.msg);
+    const struct yt_node *root = doc.root;
+    assert_string_equal(get(root, "status")->value, "done");
+    assert_string_equal(get(root, "kshot_version")->value, KSHOT_VERSION);
+    assert_false(yt_is_null(get(root, "finished")));
+    const struct yt_node *cmd = get(root, "command");
+    assert_int_equal(cmd->kind, YT_SEQ);
+    assert_int_equal(cmd->n_items, 9);
+    for (int i = 0; i < 9; i++)
+        if (i != 6)
+            assert_string_equal(cmd->items[i]->value, r.argv[i]);
+    assert_string_equal(cmd->items[6]->value, "bad\xc3\xbf byte");   /* \xff: U+00FF */
+    assert_string_equal(get(get(root, "config"), "name")->value, "tiny: #1 'q' {x}");
+    const struct yt_node *data = get(root, "data");
+    assert_int_equal(data->n_items, 4);   /* (train, test) × 2 seeds */
+    assert_string_equal(get(data->items[0], "name")->value, "blobs: [big]");
+    const struct yt_node *variants = get(root, "variants");
+    assert_int_equal(variants->n_items, 1);
+    assert_string_equal(variants->items[0]->value, "base");
+    /* the resolved configuration is an experiment kshot accepts */
+    struct experiment x;
+    struct yt_doc cfg = {.root = (struct yt_node *)get(root, "config"), .file = path};
+    assert_int_equal(config_from_tree(&cfg, &x, &e), 0);
+    assert_int_equal(x.n_learners, 2);
+    config_free(&x);
+    yt_free(&doc);
+    run_case_free(&r);
+}
+
+/* Every part in dir/parts is whole: its file's header and complete records. */
+static int count_row(void *ctx, const char *const *f, int n, long record, struct err *e)
+{
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int check_parts(const char *out)
+{
+    char parts[4300], path[4600];
+    snprintf(parts, sizeof parts, "%s/parts", out);
+    DIR *d = opendir(parts);
+    assert_non_null(d);
+    struct dirent *ent;
+    int n_done = 0;
+    while ((ent = readdir(d))) {
+        if (ent->d_name[0] == '.')
+            continue;
+        assert_null(strstr(ent->d_name, ".tmp."));
+        snprintf(path, sizeof path, "%s/%s", parts, ent->d_name);
+        bool cost = strstr(ent->d_name, ".cost.csv") != NULL;
+        int rows = 0;
+        struct err e;
+        if (cost) {
+            /* a cost row stands only beside its unit's part */
+            char unit[4600];
+            snprintf(unit, sizeof unit, "%s/%.32s.csv", parts, ent->d_name);
+            assert_int_equal(access(unit, F_OK), 0);
+            assert_int_equal(csvin_read(path, results_cost_columns, results_n_cost_columns,
+                                        count_row, &rows, &e), 0);
+        } else if (csvin_read(path, unit_episode_columns, unit_n_episode_columns, count_row,
+                              &rows, &e) != 0) {
+            assert_int_equal(csvin_read(path, unit_pretrain_columns, unit_n_pretrain_columns,
+                                        count_row, &rows, &e), 0);
+        }
+        assert_true(rows >= 1);
+        n_done += !cost;
+    }
+    closedir(d);
+    return n_done;
+}
+
+static void a_run_that_runs_out_of_disk_fails_naming_the_file_and_keeps_finished_units(void **state)
+{
+    struct run_case r;
+    run_case_init(&r);
+    /* 40 episodes × 3 steps × 2 metrics: a finetune part is ~13 kB; run.yaml,
+     * pretrain parts, cost parts and prototype parts (~3 kB) fit in 8 kB */
+    with_file_limit(8192, run_it, &r);
+    assert_int_equal(r.rc, ERR_IO);
+    assert_non_null(strstr(r.e.msg, r.out));
+    assert_non_null(strstr(r.e.msg, "/parts/"));
+    int done = check_parts(r.out);
+    assert_true(done >= 1 && done < 10);
+    char path[4300], text[16384];
+    snprintf(path, sizeof path, "%s/run.yaml", r.out);
+    read_text(path, text, sizeof text);
+    assert_non_null(strstr(text, "\nstatus: failed\nerror: \""));
+    snprintf(path, sizeof path, "%s/episodes.csv", r.out);
+    assert_int_equal(access(path, F_OK), -1);
+    /* with room again the same run finishes */
+    run_it(&r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(check_parts(r.out), 10);
+    assert_int_equal(access(path, F_OK), 0);
+    run_case_free(&r);
+}
+
+static void a_results_directory_that_cannot_be_made_is_named(void **state)
+{
+    struct run_case r;
+    run_case_init(&r);
+    testutil_write(r.out, "", 0);   /* a file where the directory should be */
+    run_it(&r);
+    assert_int_equal(r.rc, ERR_IO);
+    assert_non_null(strstr(r.e.msg, r.out));
+    run_case_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(units_come_per_seed_pretrain_first_then_target_learner_shots),
+        cmocka_unit_test(without_a_pretraining_learner_there_is_no_pretrain_unit),
+        cmocka_unit_test(flop_estimates_follow_the_closed_forms),
+        cmocka_unit_test(ids_are_32_hex_digits_distinct_and_stable),
+        cmocka_unit_test(a_learners_setting_changes_only_its_eval_ids),
+        cmocka_unit_test(every_setting_is_part_of_the_ids_it_determines),
+        cmocka_unit_test(the_source_training_changes_the_pretraining_and_its_users_only),
+        cmocka_unit_test(a_targets_setting_changes_only_that_targets_eval_ids),
+        cmocka_unit_test(what_every_unit_depends_on_changes_every_id),
+        cmocka_unit_test(a_unit_does_not_depend_on_the_other_units_of_the_plan),
+        cmocka_unit_test(a_sweep_over_a_learners_lr_shares_the_pretraining),
+        cmocka_unit_test(a_sweep_over_the_source_gives_one_pretraining_per_value),
+        cmocka_unit_test(a_class_the_data_lacks_is_located_at_the_classes_list),
+        cmocka_unit_test(targets_must_be_held_out_unless_overlap_is_allowed),
+        cmocka_unit_test(episodes_need_enough_examples_per_class),
+        cmocka_unit_test(ways_need_as_many_classes_as_the_data_has),
+        cmocka_unit_test(source_and_targets_need_the_same_input_size),
+        cmocka_unit_test(a_regression_target_needs_a_regression_source),
+        cmocka_unit_test(errors_in_a_sweep_variant_point_into_the_users_file),
+        cmocka_unit_test(every_seed_of_a_synthetic_source_has_its_own_data),
+        cmocka_unit_test(noise_on_a_sinusoid_target_is_refused),
+        cmocka_unit_test(every_source_class_needs_examples),
+        cmocka_unit_test(the_printed_plan_lists_every_unit_and_the_totals),
+        cmocka_unit_test(files_are_rebuilt_in_plan_order_once_every_part_is_there),
+        cmocka_unit_test(a_part_that_cannot_be_written_leaves_nothing_behind),
+        cmocka_unit_test(run_yaml_reads_back_as_what_was_run),
+        cmocka_unit_test(a_run_that_runs_out_of_disk_fails_naming_the_file_and_keeps_finished_units),
+        cmocka_unit_test(a_results_directory_that_cannot_be_made_is_named),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
