@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,6 +178,12 @@ struct pool {
     int done, total;
     uint64_t flops_done, flops_total;
     double t0;
+    int n_workers;                 /* workers registered in slots */
+    struct slot {                  /* what each worker is running, for the live line */
+        int unit;                  /* -1: idle */
+        const struct unit_costs *c;
+    } slots[256];
+    bool ticking;                  /* the live-line thread runs while set */
 };
 
 static void describe(const struct plan *p, const struct unit *u, char *buf, size_t cap)
@@ -205,10 +212,75 @@ static void fmt_time(double s, char *buf, size_t cap)
 }
 
 /* Called with the lock held after a unit finished. */
+/* Fraction of the estimated work done, counting the finished episodes of
+ * running units. Called with the lock held. */
+static double fraction_done(const struct pool *pl)
+{
+    double f = (double)pl->flops_done;
+    for (int w = 0; w < pl->n_workers; w++) {
+        const struct slot *s = &pl->slots[w];
+        if (s->unit < 0 || !s->c)
+            continue;
+        const struct unit *u = &pl->p->units[s->unit];
+        const struct experiment *x = &pl->p->variants[u->variant].x;
+        if (u->kind == UNIT_EVAL)
+            f += (double)u->flops * (double)s->c->episodes / (double)x->targets[u->target].episodes;
+    }
+    return pl->flops_total ? f / (double)pl->flops_total : (double)pl->done / pl->total;
+}
+
+static int terminal_width(void)
+{
+    struct winsize ws;
+    return ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 100;
+}
+
+/* The live line: units done, what runs now (with its episodes), elapsed, ETA.
+ * Called with the lock held. */
+static void live_line(struct pool *pl)
+{
+    char line[2048], what[1024], el[32], eta[32];
+    double elapsed = now() - pl->t0, frac = fraction_done(pl);
+    fmt_time(elapsed, el, sizeof el);
+    fmt_time(frac > 0 ? elapsed * (1 - frac) / frac : -1, eta, sizeof eta);
+    int n = snprintf(line, sizeof line, "[%d/%d] %s elapsed, ETA %s |", pl->done, pl->total, el, eta);
+    for (int w = 0; w < pl->n_workers && n < (int)sizeof line; w++) {
+        const struct slot *s = &pl->slots[w];
+        if (s->unit < 0 || !s->c)
+            continue;
+        const struct unit *u = &pl->p->units[s->unit];
+        describe(pl->p, u, what, sizeof what);
+        if (u->kind == UNIT_EVAL)
+            n += snprintf(line + n, sizeof line - n, " %s %ld/%ld;", what, (long)s->c->episodes,
+                          pl->p->variants[u->variant].x.targets[u->target].episodes);
+        else
+            n += snprintf(line + n, sizeof line - n, " %s;", what);
+    }
+    int width = terminal_width() - 1;
+    fprintf(stderr, "\r\033[K%.*s", width, line);
+    fflush(stderr);
+}
+
+static void *ticker(void *arg)
+{
+    struct pool *pl = arg;
+    const struct timespec half = {0, 500000000};
+    for (;;) {
+        pthread_mutex_lock(&pl->lock);
+        bool on = pl->ticking;
+        if (on)
+            live_line(pl);
+        pthread_mutex_unlock(&pl->lock);
+        if (!on)
+            return NULL;
+        nanosleep(&half, NULL);
+    }
+}
+
 static void progress(struct pool *pl, const struct unit *u, double secs)
 {
-    if (pl->quiet)
-        return;
+    if (pl->quiet || pl->tty)
+        return;  /* the terminal gets the live line instead */
     char what[1024], el[32], eta[32];
     describe(pl->p, u, what, sizeof what);
     double elapsed = now() - pl->t0;
@@ -216,21 +288,20 @@ static void progress(struct pool *pl, const struct unit *u, double secs)
                                   : (double)pl->done / pl->total;
     fmt_time(elapsed, el, sizeof el);
     fmt_time(frac > 0 ? elapsed * (1 - frac) / frac : -1, eta, sizeof eta);
-    if (pl->tty)
-        fprintf(stderr, "\r\033[K[%d/%d] %s done | %s elapsed, ETA %s", pl->done, pl->total, what,
-                el, eta);
-    else
-        fprintf(stderr, "kshot: [%d/%d] %s done in %.1fs (elapsed %s, ETA %s)\n", pl->done,
+    fprintf(stderr, "kshot: [%d/%d] %s done in %.1fs (elapsed %s, ETA %s)\n", pl->done,
                 pl->total, what, secs, el, eta);
     fflush(stderr);
 }
 
-static int run_one(struct pool *pl, int idx, struct err *e)
+static int run_one(struct pool *pl, int idx, struct slot *slot, struct err *e)
 {
     const struct unit *u = &pl->p->units[idx];
     struct unit_costs c = {0};
     char *rows = NULL;
     int rc;
+    pthread_mutex_lock(&pl->lock);
+    slot->unit = idx, slot->c = &c;
+    pthread_mutex_unlock(&pl->lock);
     if (u->kind == UNIT_PRETRAIN) {
         char path[4096];
         struct mlp net;
@@ -255,6 +326,9 @@ static int run_one(struct pool *pl, int idx, struct err *e)
         progress(pl, u, c.wall_s);
         pthread_mutex_unlock(&pl->lock);
     }
+    pthread_mutex_lock(&pl->lock);
+    slot->unit = -1, slot->c = NULL;
+    pthread_mutex_unlock(&pl->lock);
     return rc;
 }
 
@@ -262,6 +336,10 @@ static void *worker(void *arg)
 {
     struct pool *pl = arg;
     struct err e;
+    pthread_mutex_lock(&pl->lock);
+    struct slot *slot = &pl->slots[pl->n_workers++];
+    slot->unit = -1, slot->c = NULL;
+    pthread_mutex_unlock(&pl->lock);
     for (;;) {
         pthread_mutex_lock(&pl->lock);
         int idx = -1;
@@ -271,7 +349,7 @@ static void *worker(void *arg)
         if (idx < 0)
             break;
         err_clear(&e);
-        int rc = run_one(pl, idx, &e);
+        int rc = run_one(pl, idx, slot, &e);
         if (rc && rc != ERR_STOPPED) {
             pthread_mutex_lock(&pl->lock);
             if (!pl->failed) {
@@ -290,16 +368,26 @@ static void run_pool(struct pool *pl, int jobs)
     if (pl->n_queue == 0)
         return;
     pl->next = 0;
+    pl->n_workers = 0;
     if (jobs > pl->n_queue)
         jobs = pl->n_queue;
-    pthread_t th[256];
+    pthread_t th[256], tick;
     int started = 0;
     for (int i = 1; i < jobs && i < 256; i++)
         if (pthread_create(&th[started], NULL, worker, pl) == 0)
             started++;
+    pl->ticking = pl->tty && !pl->quiet;
+    bool ticker_on = pl->ticking && pthread_create(&tick, NULL, ticker, pl) == 0;
     worker(pl);  /* the main thread works too */
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    if (ticker_on) {
+        pthread_mutex_lock(&pl->lock);
+        pl->ticking = false;
+        live_line(pl);  /* the final counts */
+        pthread_mutex_unlock(&pl->lock);
+        pthread_join(tick, NULL);
+    }
 }
 
 /* ---- run.yaml ---- */

@@ -10,6 +10,7 @@
 #define KSHOT_UNIT_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "harness/base/err.h"
@@ -25,7 +26,7 @@ extern const int unit_n_pretrain_columns;
 struct unit_costs {
     double cpu_s, wall_s;   /* this thread's CPU time and wall time */
     uint64_t flops;         /* operations counted by the engine */
-    long episodes;          /* eval: episodes adapted */
+    _Atomic long episodes;  /* eval: episodes adapted so far (read live by the progress line) */
 };
 
 /* Pretrain unit u of plan p: train, write the checkpoint to ckpt_path, put
