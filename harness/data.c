@@ -38,7 +38,7 @@ static struct store_entry *find_entry(const struct store *s, const char *name, c
 const struct dataset *data_get(const struct store *s, const char *name, const char *split, long seed)
 {
     struct store_entry *en = find_entry(s, name, split, seed);
-    return en ? &en->d : NULL;
+    return en ? en->d : NULL;
 }
 
 const struct preprocess *data_pre(const struct store *s, const char *name, long seed)
@@ -98,6 +98,74 @@ static int load_entry(const struct cfg_data *c, const char *split, long seed, st
     return ERR_OK;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_list(char *const *a, int na, char *const *b, int nb)
+{
+    if (na != nb)
+        return false;
+    for (int i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Do a and b describe the same raw data set (preprocessing aside)? */
+static bool same_source(const struct cfg_data *a, const struct cfg_data *b)
+{
+    if (a->format != b->format)
+        return false;
+    switch (a->format) {
+    case FMT_IDX:
+        return same_text(a->dir, b->dir) && same_text(a->images, b->images) &&
+               same_text(a->labels, b->labels) && same_text(a->test_images, b->test_images) &&
+               same_text(a->test_labels, b->test_labels);
+    case FMT_CSV:
+        return same_text(a->path, b->path) && same_text(a->label, b->label) &&
+               same_list(a->targets, a->n_targets, b->targets, b->n_targets) &&
+               same_list(a->features, a->n_features, b->features, b->n_features);
+    case FMT_SINUSOID:
+        return memcmp(a->amplitude, b->amplitude, sizeof a->amplitude) == 0 &&
+               memcmp(a->phase, b->phase, sizeof a->phase) == 0 &&
+               memcmp(a->x, b->x, sizeof a->x) == 0 && a->size == b->size;
+    case FMT_CLUSTERS:
+        return a->classes == b->classes && a->dim == b->dim && a->per_class == b->per_class &&
+               memcmp(&a->separation, &b->separation, sizeof a->separation) == 0;
+    }
+    return false;
+}
+
+/* A data set an earlier store loaded from the same source, split and seed. */
+static const struct dataset *borrow(const struct store *s, const struct cfg_data *c,
+                                    const char *split, long key)
+{
+    for (int k = 0; k < s->n_share; k++)
+        for (int i = 0; i < s->share[k]->n; i++) {
+            const struct store_entry *en = &s->share[k]->entries[i];
+            if (en->seed == key && strcmp(en->split, split) == 0 && same_source(en->cfg, c))
+                return en->d;
+        }
+    return NULL;
+}
+
+/* The splits of one source must have the same features per row: the
+ * preprocessing and the networks are sized from either. */
+static int check_split_shape(const struct store *s, const struct store_entry *en, struct err *e)
+{
+    for (int i = 0; i < s->n; i++) {
+        const struct store_entry *o = &s->entries[i];
+        if (o->cfg == en->cfg && o->d->dim != en->d->dim)
+            return err_set(e, ERR_USAGE, "%s:%d:%d: data.%s: its %s split has %zu features per row "
+                           "but its %s split has %zu (%s)", en->cfg->where.file,
+                           en->cfg->where.line, en->cfg->where.col, en->cfg->name, o->split,
+                           o->d->dim, en->split, en->d->dim, en->d->name);
+    }
+    return ERR_OK;
+}
+
 /* Make sure (c, split, seed) is loaded; user names the key that asked. */
 static int need(struct store *s, const struct cfg_data *c, const char *split, long seed,
                 const char *user, struct err *e)
@@ -110,14 +178,21 @@ static int need(struct store *s, const struct cfg_data *c, const char *split, lo
     assert(s->n < s->cap);
     struct store_entry *en = &s->entries[s->n];
     memset(en, 0, sizeof *en);
-    dataset_init(&en->d);
+    dataset_init(&en->own);
     en->cfg = c, en->seed = key;
     snprintf(en->split, sizeof en->split, "%s", split);
-    int rc = load_entry(c, split, seed, &en->d, user, e);
-    if (rc) {
-        dataset_free(&en->d);
-        return rc;
+    en->d = borrow(s, c, split, key);
+    if (!en->d) {
+        int rc = load_entry(c, split, seed, &en->own, user, e);
+        if (rc) {
+            dataset_free(&en->own);
+            return rc;
+        }
+        en->d = &en->own;
     }
+    int rc = check_split_shape(s, en, e);
+    if (rc)
+        return rc;
     s->n++;
     return ERR_OK;
 }
@@ -218,17 +293,13 @@ static int make_pre(struct store *s, const struct cfg_data *c, long seed, struct
     if (c->standardise) {
         const struct dataset *d;
         int *rows = NULL, *labels = NULL, *ids = NULL, n = 0, k;
-        if (s->x->source.data && strcmp(s->x->source.data, c->name) == 0) {
+        if (s->x->source.data && strcmp(s->x->source.data, c->name) == 0)
             rc = data_source_rows(s, seed, &d, &rows, &labels, &n, &k, &ids, e);
-        } else {
-            d = data_get(s, c->name, "train", seed);
-            if (!d && !(rc = need(s, c, "train", seed, "standardise", e)))
-                d = data_get(s, c->name, "train", seed);
-            if (!rc && !(rows = malloc(sizeof *rows * d->n)))
-                rc = err_set(e, ERR_NOMEM, "out of memory");
-            for (size_t i = 0; !rc && i < d->n; i++)
-                rows[n++] = (int)i;
-        }
+        else  /* any other rows of it could be a target's: no statistics to take */
+            rc = err_set(e, ERR_USAGE, "%s:%d:%d: data.%s.standardise: statistics come from the "
+                         "source task's rows only, and \"%s\" is not the source's data (use "
+                         "scale, or standardise the source's data)", c->where.file,
+                         c->where.line, c->where.col, c->name, c->name);
         if (!rc)
             rc = preprocess_standardise(&p->p, d, rows, (size_t)n, e);
         free(rows), free(labels), free(ids);
@@ -238,7 +309,7 @@ static int make_pre(struct store *s, const struct cfg_data *c, long seed, struct
             if (s->entries[i].cfg == c)
                 en = &s->entries[i];
         if (en)
-            rc = preprocess_scale(&p->p, en->d.dim, c->scale, e);
+            rc = preprocess_scale(&p->p, en->d->dim, c->scale, e);
     }
     if (rc) {
         preprocess_free(&p->p);
@@ -428,8 +499,15 @@ static int check_source(const struct store *s, long seed, struct err *e)
 
 int data_prepare(struct store *s, const struct experiment *x, struct err *e)
 {
+    return data_prepare_shared(s, x, NULL, 0, e);
+}
+
+int data_prepare_shared(struct store *s, const struct experiment *x,
+                        const struct store *const *share, int n_share, struct err *e)
+{
     memset(s, 0, sizeof *s);
     s->x = x;
+    s->share = share, s->n_share = n_share;
     /* at most one entry per (source, split, seed): splits are train and test */
     s->cap = 2 * x->n_data * x->n_seeds;
     s->entries = calloc((size_t)s->cap, sizeof *s->entries);
@@ -463,7 +541,7 @@ void data_free(struct store *s)
     for (int i = 0; i < s->n_pre; i++)
         preprocess_free(&s->pres[i].p);
     for (int i = 0; i < s->n; i++)
-        dataset_free(&s->entries[i].d);
+        dataset_free(&s->entries[i].own);
     free(s->views), free(s->pres), free(s->entries);
     memset(s, 0, sizeof *s);
 }
@@ -476,7 +554,7 @@ uint32_t data_fingerprint(const struct store *s, const char *name, long seed)
         if (strcmp(en->cfg->name, name) != 0 || (en->seed != -1 && en->seed != seed))
             continue;
         crc = crc32(crc, (const Bytef *)en->split, (uInt)strlen(en->split));
-        crc = crc32(crc, (const Bytef *)&en->d.checksum, sizeof en->d.checksum);
+        crc = crc32(crc, (const Bytef *)&en->d->checksum, sizeof en->d->checksum);
     }
     const struct preprocess *p = data_pre(s, name, seed);
     if (p && p->dim) {

@@ -27,7 +27,8 @@ struct store_entry {
     const struct cfg_data *cfg;
     char split[8];         /* "train" or "test" */
     long seed;             /* synthetic sources; -1 for files */
-    struct dataset d;
+    struct dataset own;    /* loaded by this store (empty when borrowed) */
+    const struct dataset *d; /* &own, or the same data set loaded by an earlier store */
 };
 
 struct store_pre {         /* preprocessing of one data source (for one seed) */
@@ -50,6 +51,8 @@ struct target_view {
 };
 
 struct store {
+    const struct store *const *share;  /* earlier stores whose data sets may be borrowed */
+    int n_share;
     int n, cap;
     struct store_entry *entries;
     int n_pre;
@@ -61,6 +64,12 @@ struct store {
 
 /* Load and check everything experiment x needs (x must outlive the store). */
 int data_prepare(struct store *s, const struct experiment *x, struct err *e);
+/* The same, borrowing every data set that one of share[0..n_share) already
+ * loaded from the same files (or generated with the same settings and
+ * seed) instead of loading it again: sweep variants share one copy. The
+ * shared stores must outlive s. */
+int data_prepare_shared(struct store *s, const struct experiment *x,
+                        const struct store *const *share, int n_share, struct err *e);
 void data_free(struct store *s);
 
 /* Lookups (NULL when not prepared). */

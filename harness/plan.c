@@ -321,8 +321,12 @@ int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experim
 
 int plan_prepare(struct plan *p, struct err *e)
 {
+    if (!(p->shared = calloc((size_t)p->n_variants, sizeof *p->shared)))
+        return err_set(e, ERR_NOMEM, "out of memory");
     for (int i = 0; i < p->n_variants; i++) {
-        int rc = data_prepare(&p->variants[i].store, &p->variants[i].x, e);
+        int rc = data_prepare_shared(&p->variants[i].store, &p->variants[i].x,
+                                     (const struct store *const *)p->shared, i, e);
+        p->shared[i] = &p->variants[i].store;
         if (rc)
             return p->variants[i].x.n_sweep ? err_prefix(e, "sweep variant %s", p->variants[i].name)
                                             : rc;
@@ -454,10 +458,12 @@ void plan_free(struct plan *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n_variants; i++) {
+    /* later variants may borrow earlier variants' data sets: free them first */
+    for (int i = p->n_variants - 1; i >= 0; i--) {
         data_free(&p->variants[i].store);
         config_free(&p->variants[i].x);
     }
+    free(p->shared);
     free(p->variants);
     free(p->units);
     memset(p, 0, sizeof *p);

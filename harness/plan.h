@@ -50,6 +50,7 @@ struct plan {
     int n_units, cap;
     struct unit *units;
     char core[64];         /* BLAS core the ids were made for */
+    const struct store **shared; /* (n_variants) stores prepared so far, lent to later variants */
 };
 
 /* Expand the sweep of base (parsed from doc) into variants. */

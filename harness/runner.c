@@ -390,6 +390,22 @@ static void run_pool(struct pool *pl, int jobs)
     }
 }
 
+/* The combined files describe the plan of the run that wrote them. Before
+ * this run computes anything they are removed, so a run that stops or fails
+ * never leaves files of an older plan looking current; the parts they are
+ * rebuilt from stay, and the end of a complete run writes them again. */
+static void remove_combined(const char *dir)
+{
+    static const char *const names[] = {
+        "episodes.csv", "summary.csv", "pretrain.csv", "costs.csv", "cost_summary.csv",
+    };
+    char path[4200];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+}
+
 /* ---- run.yaml ---- */
 
 /* The code point of the UTF-8 sequence starting at s and its length in
@@ -461,14 +477,14 @@ static void yaml_data(FILE *f, const struct plan *p)
             for (int j = 0; j < n && !seen; j++)
                 seen = !strcmp(shown[j]->cfg->name, en->cfg->name) &&
                        !strcmp(shown[j]->split, en->split) && shown[j]->seed == en->seed &&
-                       shown[j]->d.checksum == en->d.checksum;
+                       shown[j]->d->checksum == en->d->checksum;
             if (seen)
                 continue;
             shown[n++] = en;
             fprintf(f, "  - {name: ");
             yaml_quoted(f, en->cfg->name);
             fprintf(f, ", split: %s, seed: %ld, rows: %zu, crc32: \"%08x\"}\n", en->split,
-                    en->seed, en->d.n, en->d.checksum);
+                    en->seed, en->d->n, en->d->checksum);
         }
     }
     free(shown);
@@ -670,6 +686,8 @@ static int run_units(struct pool *pl, const struct setup *s, const struct run_op
     if (!o->quiet)
         fprintf(stderr, "kshot: %s: %d units, %d to run with %d worker%s -> %s\n", s->base.name,
                 s->plan.n_units, pl->total, workers, workers == 1 ? "" : "s", s->dir);
+    if (o->shard_n == 1 && pl->total > 0)
+        remove_combined(s->dir);
     pl->t0 = now();
     enqueue(pl, UNIT_PRETRAIN, mine);
     run_pool(pl, jobs);

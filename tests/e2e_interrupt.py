@@ -5,7 +5,8 @@ Usage: e2e_interrupt.py KSHOT        (working directory: the source root)
 
 Runs configs/smoke.yaml, made long enough to interrupt (200 episodes per
 unit), and checks what DESIGN.md promises ("Outputs", "Exit status"):
-- SIGINT (and SIGTERM) after about a second: exit status 3, a message that
+- SIGINT (and SIGTERM) after about a second: exit status 3 (an episodes.csv
+  left by an older run is gone, not left looking current), a message that
   says to run the same command again, parts/ holding only complete files
   (no temporaries, every part a CSV with its file's header and full rows);
   the same command then exits 0 with an episodes.csv byte-identical to an
@@ -131,7 +132,12 @@ def main():
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             out = os.path.join(tmp, sig.name.lower())
+            os.makedirs(out)
+            with open(os.path.join(out, "episodes.csv"), "w") as f:
+                f.write("left by an older run\n")
             rc, err = interrupt(kshot, out, sig)
+            check(f"{sig.name}: no combined file of an older run is left looking current",
+                  not os.path.exists(os.path.join(out, "episodes.csv")))
             check(f"{sig.name}: exit status 3", rc == 3, f"status {rc}: {err}")
             check(f"{sig.name}: says to run again", "run the same command again" in err, err)
             parts = check_parts(sig.name, out)

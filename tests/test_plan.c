@@ -428,6 +428,51 @@ static void a_sweep_over_the_source_gives_one_pretraining_per_value(void **state
     plan_free(&p);
 }
 
+static void sweep_variants_share_one_copy_of_each_data_set(void **state)
+{
+    /* A learner's lr leaves the data alone: variant 1 borrows variant 0's
+     * data sets (same pointers). Sweeping the data's own settings does not. */
+    const char *ovr[] = {"sweep={learners.a.lr: [0.01, 0.1]}"};
+    const char *ovr2[] = {"sweep={data.blobs.separation: [1, 2]}"};
+    struct plan p, q;
+    plan_ok(&p, base_yaml, ovr, 1);
+    plan_ok(&q, base_yaml, ovr2, 1);
+    const struct store *a = &p.variants[0].store, *b = &p.variants[1].store;
+    assert_int_equal(a->n, b->n);
+    assert_true(a->n > 0);
+    for (int i = 0; i < a->n; i++) {
+        assert_ptr_equal(a->entries[i].d, &a->entries[i].own);
+        assert_ptr_equal(b->entries[i].d, a->entries[i].d);
+        assert_int_equal(b->entries[i].own.n, 0);
+    }
+    for (int i = 0; i < q.variants[1].store.n; i++)
+        assert_ptr_equal(q.variants[1].store.entries[i].d, &q.variants[1].store.entries[i].own);
+    plan_free(&p);
+    plan_free(&q);
+}
+
+static char *write_csv(const char *dir, int n_classes, int per);
+
+static void standardise_takes_its_statistics_from_the_source_only(void **state)
+{
+    /* A data source the source does not use has no rows that are certainly
+     * not a target's, so standardising it is refused. */
+    char *dir = testutil_tmpdir(), *csv = write_csv(dir, 6, 5), text[8192];
+    snprintf(text, sizeof text,
+             "name: t\nseeds: [0]\ndata:\n"
+             "  a: {format: clusters, classes: 6, dim: 3, per_class: 5}\n"
+             "  b: {format: csv, path: %s, label: label, standardise: true}\n"
+             "source: {data: a, classes: [0, 1, 2]}\n"
+             "targets:\n  t: {data: b, classes: [3, 4, 5], ways: 2, shots: [1], queries: 2}\n"
+             "learners: {f: {kind: finetune}}\n", csv);
+    plan_fails(text, NULL, 0, "exp.yaml:5:3: data.b.standardise: statistics come from the source "
+               "task's rows only, and \"b\" is not the source's data (use scale, or standardise "
+               "the source's data)");
+    testutil_rmtree(dir);
+    free(dir);
+    free(csv);
+}
+
 /* ---- data checks ---- */
 
 static void a_class_the_data_lacks_is_located_at_the_classes_list(void **state)
@@ -980,6 +1025,8 @@ int main(void)
         cmocka_unit_test(a_unit_does_not_depend_on_the_other_units_of_the_plan),
         cmocka_unit_test(a_sweep_over_a_learners_lr_shares_the_pretraining),
         cmocka_unit_test(a_sweep_over_the_source_gives_one_pretraining_per_value),
+        cmocka_unit_test(sweep_variants_share_one_copy_of_each_data_set),
+        cmocka_unit_test(standardise_takes_its_statistics_from_the_source_only),
         cmocka_unit_test(a_class_the_data_lacks_is_located_at_the_classes_list),
         cmocka_unit_test(targets_must_be_held_out_unless_overlap_is_allowed),
         cmocka_unit_test(episodes_need_enough_examples_per_class),
