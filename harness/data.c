@@ -186,6 +186,11 @@ static int need(struct store *s, const struct cfg_data *c, const char *split, lo
         int rc = load_entry(c, split, seed, &en->own, user, e);
         if (rc) {
             dataset_free(&en->own);
+            /* say which data source of the experiment it was, unless the
+             * message already points into the experiment file */
+            if (strncmp(e->msg, c->where.file, strlen(c->where.file)) != 0)
+                err_prefix(e, "%s:%d:%d: data.%s", c->where.file, c->where.line, c->where.col,
+                           c->name);
             return rc;
         }
         en->d = &en->own;
