@@ -354,7 +354,7 @@ uint64_t plan_forward_flops(const struct mlp_arch *a)
     return f;
 }
 
-static struct mlp_arch arch_of(const struct experiment *x, int dim, int out)
+struct mlp_arch plan_arch(const struct experiment *x, int dim, int out)
 {
     struct mlp_arch a = {.n_layers = x->n_hidden + 1, .act = (enum act)x->activation};
     a.sizes[0] = dim;
@@ -373,7 +373,7 @@ static uint64_t eval_flops(const struct variant *v, const struct unit *u)
     bool reg = tv->d == NULL;
     uint64_t ways = reg ? 1 : (uint64_t)t->ways, out = reg ? 1 : ways;
     uint64_t S = ways * (uint64_t)u->shots, Q = ways * (uint64_t)t->queries;
-    struct mlp_arch a = arch_of(x, tv->dim, (int)out);
+    struct mlp_arch a = plan_arch(x, tv->dim, (int)out);
     uint64_t fwd = plan_forward_flops(&a), per;
     const char *kind = learner_kinds[s->kind].name;
     if (strcmp(kind, "scratch") == 0 || strcmp(kind, "finetune") == 0)
@@ -418,7 +418,7 @@ static int pretrain_unit(struct plan *p, int vi, long seed, struct err *e)
     free(rows), free(labels), free(ids);
     if (rc)
         return rc;
-    struct mlp_arch a = arch_of(&v->x, (int)sd->dim, sd->kind == DATASET_REGRESSION ? 1 : k);
+    struct mlp_arch a = plan_arch(&v->x, (int)sd->dim, sd->kind == DATASET_REGRESSION ? 1 : k);
     u.flops = (uint64_t)v->x.source.train.epochs * (uint64_t)n * 3 * plan_forward_flops(&a);
     return push(p, &u, e);
 }

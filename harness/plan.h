@@ -68,6 +68,9 @@ bool plan_needs_pretrain(const struct experiment *x);
 /* Print the plan as `kshot plan` shows it; gflops is the measured rate. */
 void plan_print(const struct plan *p, FILE *out, double gflops);
 
+/* The experiment's network for inputs of size dim and out outputs. */
+struct mlp_arch plan_arch(const struct experiment *x, int dim, int out);
+
 /* Closed-form operation counts the estimates use (per example). */
 uint64_t plan_forward_flops(const struct mlp_arch *a);
 

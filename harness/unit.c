@@ -37,16 +37,6 @@ static double now(clockid_t clock)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static struct mlp_arch make_arch(const struct experiment *x, int dim, int out)
-{
-    struct mlp_arch a = {.n_layers = x->n_hidden + 1, .act = (enum act)x->activation};
-    a.sizes[0] = dim;
-    for (int i = 0; i < x->n_hidden; i++)
-        a.sizes[i + 1] = (int)x->hidden[i];
-    a.sizes[a.n_layers] = out;
-    return a;
-}
-
 /* Rows as floats, preprocessed. */
 static void rows_to_floats(const struct dataset *d, const struct preprocess *pre, const int *idx,
                            int n, float *out)
@@ -205,7 +195,7 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
     if (rc)
         goto done;
     bool reg = d->kind == DATASET_REGRESSION;
-    struct mlp_arch a = make_arch(x, (int)d->dim, reg ? (int)d->n_targets : k);
+    struct mlp_arch a = plan_arch(x, (int)d->dim, reg ? (int)d->n_targets : k);
     int batch = (int)(tc->batch < n ? tc->batch : n);
     if ((rc = mlp_init(net, &a, e)) || (rc = trainer_init(&t, net, tc, batch, e)))
         goto done;
@@ -428,7 +418,7 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pret
         if ((r = draw(&ed, tv, u->shots, i, e)))
             break;
         struct learner_ctx ctx = {.pretrained = pretrained,
-                                  .arch = make_arch(x, tv->dim, ed.t.out_dim),
+                                  .arch = plan_arch(x, tv->dim, ed.t.out_dim),
                                   .init = x->init};
         rng_child(&ctx.rng, &base, RNG_LEARNER, (uint64_t)i);
         rc.episode = i;
