@@ -30,7 +30,7 @@ static const struct command commands[] = {
     {"run", cmd_run, "run an experiment: kshot run FILE.yaml [KEY=VALUE ...] [-o DIR] [-j N] [-q]"},
     {"plan", cmd_plan, "validate an experiment and list its units without running them"},
     {"info", cmd_info, "print the BLAS kernel, CPU vector units and run the BLAS self-test"},
-    {"help", cmd_help, "print this help; `kshot help config` lists every experiment key"},
+    {"help", cmd_help, "this help; `kshot help run` for run options, `kshot help config` for every experiment key"},
     {"version", cmd_version, "print kshot's version"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
