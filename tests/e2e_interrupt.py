@@ -28,6 +28,8 @@ import shutil
 import signal
 import subprocess
 import sys
+
+from e2echeck import check, summary
 import tempfile
 import time
 
@@ -42,16 +44,6 @@ HEADERS = {
             "wall_seconds,flops,joules,joules_method,peak_rss_kb,blas_core",
 }
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
 
 
 def run(kshot, out, *extra, jobs=2):
@@ -211,8 +203,7 @@ def main():
         check_parts("damaged", out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

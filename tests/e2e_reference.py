@@ -31,6 +31,8 @@ import sys
 import tempfile
 import shutil
 
+import e2echeck
+
 REFERENCE = {  # learner: (mean, ci95) of the reference table
     "finetune": (0.522, 0.010),
     "probe": (0.230, 0.006),
@@ -45,21 +47,17 @@ SEEDS = [0, 1, 2, 3, 4]
 def main():
     kshot, root = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix="kshot-ref-")
-    passed = failed = 0
 
     def check(name, ok, detail):
-        nonlocal passed, failed
-        passed, failed = passed + ok, failed + (not ok)
-        print(("ok   " if ok else "FAIL ") + name + ": " + detail)
+        e2echeck.check(name, ok, detail, verbose=True)
 
     try:
         p = subprocess.run([kshot, "run", os.path.join(root, "configs/reference.yaml"),
                             "seeds=[" + ",".join(map(str, SEEDS)) + "]", "-o", tmp, "-q"],
                            capture_output=True, text=True)
         if p.returncode != 0:
-            print("FAIL kshot run:", p.stderr)
-            print("0 passed, 1 failed")
-            return 1
+            check("kshot run", False, p.stderr)
+            return e2echeck.summary()
         with open(os.path.join(tmp, "pretrain.csv"), newline="") as f:
             pre = {int(r["seed"]): float(r["source_test_accuracy"]) for r in csv.DictReader(f)}
         check("source test accuracy (seed 0)", abs(pre[0] - REFERENCE_SOURCE_ACCURACY) <= 0.01,
@@ -86,8 +84,7 @@ def main():
                   f"({'within' if abs(m0 - ref) <= tol0 else 'outside'})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return e2echeck.summary()
 
 
 if __name__ == "__main__":

@@ -17,22 +17,14 @@ import os
 import shutil
 import subprocess
 import sys
+
+from e2echeck import check, summary
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EPISODE_COLUMNS = ("experiment,variant,seed,source,target,learner,ways,shots,episode,"
                    "step,probe,param,metric,value,status").split(",")
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
 
 
 def run(kshot, args, cwd=None):
@@ -134,8 +126,7 @@ def main():
             check("other learners' rows unchanged", len(rows) == len(old) and all(same))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 def load_expectations(config):

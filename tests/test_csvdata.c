@@ -31,14 +31,6 @@ static const char *table(void **state, const char *text)
     return path;
 }
 
-static void assert_contains(const char *msg, const char *sub)
-{
-    if (!strstr(msg, sub)) {
-        print_error("message \"%s\"\n  lacks \"%s\"\n", msg, sub);
-        fail();
-    }
-}
-
 static const struct csvdata_options by_label = {.label = "l"};
 
 static void load_ok(const char *path, const struct csvdata_options *o, struct dataset *d)

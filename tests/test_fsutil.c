@@ -35,15 +35,6 @@ static void list_dir(const char *dir, char *out, size_t cap)
         snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", names[i]);
 }
 
-static void read_all(const char *path, char *out, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    size_t n = fread(out, 1, cap - 1, fp);
-    out[n] = '\0';
-    fclose(fp);
-}
-
 static void commit_replaces_whole_file(void **state)
 {
     char *dir = testutil_tmpdir(), path[4200], names[2048], text[64];
@@ -55,14 +46,14 @@ static void commit_replaces_whole_file(void **state)
     fputs("new,contents\n", f.fp);
     fflush(f.fp);
     /* While writing, the final name still holds the old file. */
-    read_all(path, text, sizeof text);
+    testutil_read(path, text, sizeof text);
     assert_string_equal(text, "old\n");
     char expect_tmp[4300];
     snprintf(expect_tmp, sizeof expect_tmp, "%s/summary.csv.tmp.%ld.", dir, (long)getpid());
     assert_memory_equal(f.tmp, expect_tmp, strlen(expect_tmp));
     assert_int_equal(afile_commit(&f, &e), 0);
     assert_null(f.fp);
-    read_all(path, text, sizeof text);
+    testutil_read(path, text, sizeof text);
     assert_string_equal(text, "new,contents\n");
     list_dir(dir, names, sizeof names);
     assert_string_equal(names, "summary.csv");   /* no temporary left */

@@ -112,14 +112,6 @@ static int remove_dir(void **state)
     return 0;
 }
 
-static void assert_contains(const char *msg, const char *sub)
-{
-    if (!strstr(msg, sub)) {
-        print_error("message \"%s\"\n  lacks \"%s\"\n", msg, sub);
-        fail();
-    }
-}
-
 /* Independent reference for dataset_checksum on a u8 set: CRC32 of pixels, then int labels. */
 static uint32_t reference_crc(const unsigned char *pix, size_t npix, const int *lab, size_t n)
 {

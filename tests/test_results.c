@@ -38,15 +38,6 @@ static void fake_rows(const struct plan *p, int i, char *buf, size_t cap)
                  x->targets[u->target].name, x->learners[u->learner].name, u->shots, i);
 }
 
-static void read_text(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
 static void files_are_rebuilt_in_plan_order_once_every_part_is_there(void **state)
 {
     struct plan p;
@@ -87,10 +78,10 @@ static void files_are_rebuilt_in_plan_order_once_every_part_is_there(void **stat
         if (p.units[i].kind == UNIT_EVAL)
             fake_rows(&p, i, want + strlen(want), sizeof want - strlen(want));
     snprintf(path, sizeof path, "%s/episodes.csv", dir);
-    read_text(path, got, sizeof got);
+    testutil_read(path, got, sizeof got);
     assert_string_equal(got, want);
     snprintf(path, sizeof path, "%s/costs.csv", dir);
-    read_text(path, got, sizeof got);
+    testutil_read(path, got, sizeof got);
     int lines = 0;
     for (char *q = got; (q = strchr(q, '\n')); q++)
         lines++;
@@ -332,7 +323,7 @@ static void a_run_that_runs_out_of_disk_fails_naming_the_file_and_keeps_finished
     assert_true(done >= 1 && done < 10);
     char path[4300], text[16384];
     snprintf(path, sizeof path, "%s/run.yaml", r.out);
-    read_text(path, text, sizeof text);
+    testutil_read(path, text, sizeof text);
     assert_non_null(strstr(text, "\nstatus: failed\nerror: \""));
     snprintf(path, sizeof path, "%s/episodes.csv", r.out);
     assert_int_equal(access(path, F_OK), -1);

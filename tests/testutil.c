@@ -48,3 +48,20 @@ void testutil_write(const char *path, const void *data, size_t len)
     assert_int_equal(fwrite(data, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
 }
+
+void testutil_read(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+void testutil_contains(const char *msg, const char *sub, const char *file, int line)
+{
+    if (!strstr(msg, sub)) {
+        print_error("message \"%s\"\n  lacks \"%s\"\n", msg, sub);
+        _fail(file, line);
+    }
+}

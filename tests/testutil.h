@@ -24,4 +24,12 @@ void testutil_rmtree(const char *path);
 /* Write len bytes to path; fails the test on error. */
 void testutil_write(const char *path, const void *data, size_t len);
 
+/* Read at most cap − 1 bytes of path into buf, NUL-terminated; fails the
+ * test if path cannot be opened. */
+void testutil_read(const char *path, char *buf, size_t cap);
+
+/* Fail, printing both, unless msg contains sub. */
+#define assert_contains(msg, sub) testutil_contains((msg), (sub), __FILE__, __LINE__)
+void testutil_contains(const char *msg, const char *sub, const char *file, int line);
+
 #endif
