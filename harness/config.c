@@ -392,16 +392,11 @@ bool config_data_regression(const struct cfg_data *d)
     return d->format == FMT_SINUSOID || (d->format == FMT_CSV && d->n_targets > 0);
 }
 
-/* root.a.b.c, stopping at the first NULL part; NULL when absent. */
-static const struct yt_node *node_at(const struct yt_node *root, const char *a, const char *b,
-                                     const char *c)
+/* The node of a named entry (data.<name>, targets.<name>, …); NULL when absent. */
+static const struct yt_node *entry_node(const struct yt_node *root, const char *section,
+                                        const char *name)
 {
-    const struct yt_node *n = yt_get(root, a);
-    if (n && b)
-        n = yt_get(n, b);
-    if (n && c)
-        n = yt_get(n, c);
-    return n;
+    return yt_get(yt_get(root, section), name);
 }
 
 /* Item i of a list node; a scalar stands for itself. */
@@ -451,7 +446,7 @@ static int check_idx(const struct cfg_data *d, const struct yt_node *m, const ch
 
 static int check_data(const struct cfg_data *d, const struct yt_node *root, struct err *e)
 {
-    const struct yt_node *m = node_at(root, "data", d->name, NULL);
+    const struct yt_node *m = entry_node(root, "data", d->name);
     char prefix[PATH_LEN], path[PATH_LEN];
     config_join(prefix, "data", d->name);
     if (d->format == FMT_IDX)
@@ -532,7 +527,7 @@ static int check_ways(const struct cfg_target *t, const struct cfg_data *d,
 static int check_target(const struct experiment *x, struct cfg_target *t, const struct yt_node *root,
                         struct err *e)
 {
-    const struct yt_node *m = node_at(root, "targets", t->name, NULL);
+    const struct yt_node *m = entry_node(root, "targets", t->name);
     char prefix[PATH_LEN], path[PATH_LEN];
     config_join(prefix, "targets", t->name);
     config_join(path, prefix, "data");
@@ -593,7 +588,7 @@ static int check_learner(const struct experiment *x, const struct cfg_learner *l
                          const struct yt_node *root, struct err *e)
 {
     const struct learner_kind *k = &learner_kinds[l->s.kind];
-    const struct yt_node *m = node_at(root, "learners", l->name, NULL);
+    const struct yt_node *m = entry_node(root, "learners", l->name);
     const struct yt_node *rs = yt_get(m, "record_steps"), *kind = yt_get(m, "kind");
     char prefix[PATH_LEN], path[PATH_LEN];
     config_join(prefix, "learners", l->name);

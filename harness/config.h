@@ -139,6 +139,12 @@ const struct cfg_data *config_data(const struct experiment *x, const char *name)
 /* Whether a data source is a regression family (sinusoid, csv with targets). */
 bool config_data_regression(const struct cfg_data *d);
 
+/* err_at at a kept location (w NULL: none): `FILE:LINE:COL: path: message`. */
+int config_error(struct err *e, int code, const struct cfg_where *w, const char *path,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Prepend a kept location and path to e's message. */
+int config_prefix(struct err *e, const struct cfg_where *w, const char *path);
+
 /* `kshot help config`: every key with type, default and help, as text;
  * markdown = true writes the README's table. */
 void config_help(FILE *out, bool markdown);

@@ -14,6 +14,7 @@
 #include <assert.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,21 @@ struct cfg_where config_where_of(const struct yt_node *n)
     if (n && n->file)
         snprintf(w.file, sizeof w.file, "%s", n->file);
     return w;
+}
+
+int config_error(struct err *e, int code, const struct cfg_where *w, const char *path,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = err_vat(e, code, w ? w->file : NULL, w ? w->line : 0, w ? w->col : 0, path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int config_prefix(struct err *e, const struct cfg_where *w, const char *path)
+{
+    return err_prefix_at(e, w ? w->file : NULL, w ? w->line : 0, w ? w->col : 0, path);
 }
 
 char *config_dupstr(const char *s)

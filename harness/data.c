@@ -8,6 +8,7 @@
 #include "harness/data.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,23 @@
 #include "harness/base/rng.h"
 #include "tasks/csvdata.h"
 #include "tasks/idx.h"
+
+#define PATH_MAX_TEXT 300   /* a key path naming a data source or target */
+
+/* A located error about target t's key (suffix ".rotate", or "" for the target). */
+static int target_error(struct err *e, const struct cfg_target *t, const char *suffix,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int target_error(struct err *e, const struct cfg_target *t, const char *suffix,
+                        const char *fmt, ...)
+{
+    char path[PATH_MAX_TEXT];
+    snprintf(path, sizeof path, "targets.%s%s", t->name, suffix);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = err_vat(e, ERR_USAGE, t->where.file, t->where.line, t->where.col, path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
 
 static bool synthetic(const struct cfg_data *c)
 {
@@ -65,10 +83,9 @@ static int load_idx(const struct cfg_data *c, const char *split, struct dataset 
     bool train = strcmp(split, "train") == 0;
     const char *img = train ? c->images : c->test_images, *lab = train ? c->labels : c->test_labels;
     if (!img || !lab)
-        return err_set(e, ERR_USAGE, "%s:%d:%d: %s: data source \"%s\" has no %s split (give "
-                       "data.%s.%s and %s, or dir)", c->where.file, c->where.line, c->where.col,
-                       user, c->name, split, c->name, train ? "images" : "test_images",
-                       train ? "labels" : "test_labels");
+        return config_error(e, ERR_USAGE, &c->where, user, "data source \"%s\" has no %s split "
+                            "(give data.%s.%s and %s, or dir)", c->name, split, c->name,
+                            train ? "images" : "test_images", train ? "labels" : "test_labels");
     return idx_load(img, lab, d, e);
 }
 
@@ -157,11 +174,13 @@ static int check_split_shape(const struct store *s, const struct store_entry *en
 {
     for (int i = 0; i < s->n; i++) {
         const struct store_entry *o = &s->entries[i];
-        if (o->cfg == en->cfg && o->d->dim != en->d->dim)
-            return err_set(e, ERR_USAGE, "%s:%d:%d: data.%s: its %s split has %zu features per row "
-                           "but its %s split has %zu (%s)", en->cfg->where.file,
-                           en->cfg->where.line, en->cfg->where.col, en->cfg->name, o->split,
-                           o->d->dim, en->split, en->d->dim, en->d->name);
+        if (o->cfg == en->cfg && o->d->dim != en->d->dim) {
+            char path[PATH_MAX_TEXT];
+            snprintf(path, sizeof path, "data.%s", en->cfg->name);
+            return config_error(e, ERR_USAGE, &en->cfg->where, path, "its %s split has %zu "
+                                "features per row but its %s split has %zu (%s)", o->split,
+                                o->d->dim, en->split, en->d->dim, en->d->name);
+        }
     }
     return ERR_OK;
 }
@@ -188,9 +207,11 @@ static int need(struct store *s, const struct cfg_data *c, const char *split, lo
             dataset_free(&en->own);
             /* say which data source of the experiment it was, unless the
              * message already points into the experiment file */
-            if (strncmp(e->msg, c->where.file, strlen(c->where.file)) != 0)
-                err_prefix(e, "%s:%d:%d: data.%s", c->where.file, c->where.line, c->where.col,
-                           c->name);
+            if (strncmp(e->msg, c->where.file, strlen(c->where.file)) != 0) {
+                char path[PATH_MAX_TEXT];
+                snprintf(path, sizeof path, "data.%s", c->name);
+                config_prefix(e, &c->where, path);
+            }
             return rc;
         }
         en->d = &en->own;
@@ -217,9 +238,9 @@ static int resolve_classes(const struct dataset *d, const struct cfg_labels *l,
         for (int c = 0; c < d->n_classes; c++) {
             if (count[c] && *n == CFG_MAX_LIST) {
                 free(count);
-                return err_set(e, ERR_USAGE, "%s:%d:%d: %s: data source \"%s\" has more than %d "
-                               "classes; list the ones to use", owner->file, owner->line,
-                               owner->col, path, data_name, CFG_MAX_LIST);
+                return config_error(e, ERR_USAGE, owner, path, "data source \"%s\" has more "
+                                    "than %d classes; list the ones to use", data_name,
+                                    CFG_MAX_LIST);
             }
             if (count[c])
                 ids[(*n)++] = c;
@@ -230,14 +251,14 @@ static int resolve_classes(const struct dataset *d, const struct cfg_labels *l,
     for (int i = 0; i < l->n; i++) {
         int id = dataset_class_lookup(d, l->v[i]);
         if (id < 0)
-            return err_set(e, ERR_USAGE, "%s:%d:%d: %s: data source \"%s\" has no class \"%s\" (%s)",
-                           l->where.file, l->where.line, l->where.col, path, data_name, l->v[i],
-                           d->class_names ? "its classes are named in the label column"
-                                          : "class ids start at 0");
+            return config_error(e, ERR_USAGE, &l->where, path, "data source \"%s\" has no class "
+                                "\"%s\" (%s)", data_name, l->v[i],
+                                d->class_names ? "its classes are named in the label column"
+                                               : "class ids start at 0");
         for (int j = 0; j < *n; j++)
             if (ids[j] == id)
-                return err_set(e, ERR_USAGE, "%s:%d:%d: %s: class \"%s\" is listed twice",
-                               l->where.file, l->where.line, l->where.col, path, l->v[i]);
+                return config_error(e, ERR_USAGE, &l->where, path, "class \"%s\" is listed twice",
+                                    l->v[i]);
         ids[(*n)++] = id;
     }
     return ERR_OK;
@@ -300,11 +321,13 @@ static int make_pre(struct store *s, const struct cfg_data *c, long seed, struct
         int *rows = NULL, *labels = NULL, *ids = NULL, n = 0, k;
         if (s->x->source.data && strcmp(s->x->source.data, c->name) == 0)
             rc = data_source_rows(s, seed, &d, &rows, &labels, &n, &k, &ids, e);
-        else  /* any other rows of it could be a target's: no statistics to take */
-            rc = err_set(e, ERR_USAGE, "%s:%d:%d: data.%s.standardise: statistics come from the "
-                         "source task's rows only, and \"%s\" is not the source's data (use "
-                         "scale, or standardise the source's data)", c->where.file,
-                         c->where.line, c->where.col, c->name, c->name);
+        else { /* any other rows of it could be a target's: no statistics to take */
+            char path[PATH_MAX_TEXT];
+            snprintf(path, sizeof path, "data.%s.standardise", c->name);
+            rc = config_error(e, ERR_USAGE, &c->where, path, "statistics come from the source "
+                              "task's rows only, and \"%s\" is not the source's data (use "
+                              "scale, or standardise the source's data)", c->name);
+        }
         if (!rc)
             rc = preprocess_standardise(&p->p, d, rows, (size_t)n, e);
         free(rows), free(labels), free(ids);
@@ -331,12 +354,13 @@ static int check_overlap(const struct cfg_target *t, const int *src, int n_src, 
         for (int j = 0; j < n_src; j++)
             if (ids[i] == src[j]) {
                 const struct cfg_where *w = t->classes.n ? &t->classes.where : &t->where;
-                char name[64];
+                char name[64], path[PATH_MAX_TEXT];
                 snprintf(name, sizeof name, "%d", ids[i]);
-                return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.classes: class \"%s\" is also a "
-                               "source class, so the target is not held out (list disjoint "
-                               "classes, or set allow_overlap: true if you mean it)", w->file,
-                               w->line, w->col, t->name, d->class_names ? d->class_names[ids[i]] : name);
+                snprintf(path, sizeof path, "targets.%s.classes", t->name);
+                return config_error(e, ERR_USAGE, w, path, "class \"%s\" is also a source "
+                                    "class, so the target is not held out (list disjoint "
+                                    "classes, or set allow_overlap: true if you mean it)",
+                                    d->class_names ? d->class_names[ids[i]] : name);
             }
     return ERR_OK;
 }
@@ -351,8 +375,7 @@ static int view_transforms(struct target_view *v, struct err *e)
         rc = transform_permutation_init(&v->transforms[0], (size_t)v->dim, (uint64_t)v->seed, v->key, e);
     if (!rc && t->rotate != 0) {
         if (v->d->rows * v->d->cols != v->dim || v->d->rows == 0)
-            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.rotate: the data are not images",
-                           t->where.file, t->where.line, t->where.col, t->name);
+            return target_error(e, t, ".rotate", "the data are not images");
         rc = transform_rotation_init(&v->transforms[1], v->d->rows, v->d->cols, t->rotate, e);
     }
     if (!rc && t->noise > 0)
@@ -365,14 +388,15 @@ static int check_shapes(const struct target_view *v, struct err *e)
 {
     const struct cfg_target *t = v->cfg;
     if (t->ways > v->sampler.n_classes)
-        return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.ways: %ld ways need at least %ld classes, "
-                       "the target has %d", t->where.file, t->where.line, t->where.col, t->name,
-                       t->ways, t->ways, v->sampler.n_classes);
+        return target_error(e, t, ".ways", "%ld ways need at least %ld classes, the target has %d",
+                            t->ways, t->ways, v->sampler.n_classes);
     for (int i = 0; i < t->n_shots; i++) {
         int rc = sampler_check(&v->sampler, (int)t->shots[i], (int)t->queries, e);
-        if (rc)
-            return err_prefix(e, "%s:%d:%d: targets.%s (split %s)", t->where.file, t->where.line,
-                              t->where.col, t->name, t->split);
+        if (rc) {
+            char path[PATH_MAX_TEXT];
+            snprintf(path, sizeof path, "targets.%s (split %s)", t->name, t->split);
+            return config_prefix(e, &t->where, path);
+        }
     }
     return ERR_OK;
 }
@@ -391,17 +415,15 @@ static int make_view(struct store *s, long seed, int ti, struct err *e)
         v->dim = 1;
         /* transforms act on dataset rows; a sinusoid episode has none */
         if (t->noise > 0)
-            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s.noise: a sinusoid target draws "
-                           "fresh inputs for every episode, so noise cannot be added (expected "
-                           "noise: 0)", t->where.file, t->where.line, t->where.col, t->name);
+            return target_error(e, t, ".noise", "a sinusoid target draws fresh inputs for every "
+                                "episode, so noise cannot be added (expected noise: 0)");
         return view_transforms(v, e);
     }
     v->d = data_get(s, c->name, t->split, seed);
     v->dim = (int)v->d->dim;
     if (v->d->kind != DATASET_CLASSIFICATION)
-        return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s: few-shot regression targets must be "
-                       "sinusoid data; \"%s\" is a regression table", t->where.file, t->where.line,
-                       t->where.col, t->name, c->name);
+        return target_error(e, t, "", "few-shot regression targets must be sinusoid data; "
+                            "\"%s\" is a regression table", c->name);
     int ids[CFG_MAX_LIST], n, src[CFG_MAX_LIST], n_src = 0;
     char path[300];
     snprintf(path, sizeof path, "targets.%s.classes", t->name);
@@ -462,14 +484,12 @@ static int check_dims(const struct store *s, long seed, struct err *e)
         const struct target_view *v = data_view(s, seed, t);
         bool reg = v->d == NULL || v->d->kind == DATASET_REGRESSION;
         if ((int)sd->dim != v->dim)
-            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s: inputs have %d features but the "
-                           "source's have %zu", v->cfg->where.file, v->cfg->where.line,
-                           v->cfg->where.col, v->cfg->name, v->dim, sd->dim);
+            return target_error(e, v->cfg, "", "inputs have %d features but the source's have %zu",
+                                v->dim, sd->dim);
         if (reg != (sd->kind == DATASET_REGRESSION))
-            return err_set(e, ERR_USAGE, "%s:%d:%d: targets.%s: a %s target needs a %s source",
-                           v->cfg->where.file, v->cfg->where.line, v->cfg->where.col,
-                           v->cfg->name, reg ? "regression" : "classification",
-                           reg ? "regression" : "classification");
+            return target_error(e, v->cfg, "", "a %s target needs a %s source",
+                                reg ? "regression" : "classification",
+                                reg ? "regression" : "classification");
     }
     return ERR_OK;
 }
@@ -491,13 +511,13 @@ static int check_source(const struct store *s, long seed, struct err *e)
         char num[16];
         snprintf(num, sizeof num, "%d", ids[c]);
         if (count[c] == 0)
-            rc = err_set(e, ERR_USAGE, "%s:%d:%d: source.classes: class \"%s\" has no examples in "
-                         "split %s of data source \"%s\"", w->file, w->line, w->col,
-                         d->class_names ? d->class_names[ids[c]] : num, src->split, src->data);
+            rc = config_error(e, ERR_USAGE, w, "source.classes", "class \"%s\" has no examples "
+                              "in split %s of data source \"%s\"",
+                              d->class_names ? d->class_names[ids[c]] : num, src->split, src->data);
     }
     if (!rc && n == 0)
-        rc = err_set(e, ERR_USAGE, "%s:%d:%d: source: data source \"%s\" has no rows in split %s",
-                     src->where.file, src->where.line, src->where.col, src->data, src->split);
+        rc = config_error(e, ERR_USAGE, &src->where, "source", "data source \"%s\" has no rows "
+                          "in split %s", src->data, src->split);
     free(rows), free(labels), free(ids), free(count);
     return rc;
 }

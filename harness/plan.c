@@ -2,155 +2,95 @@
 #include "harness/plan.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- canonical descriptions and their hash ----
- *
- * A unit's description is hashed as it is written, never held in a buffer,
- * so no description is ever cut short. Numbers are formatted with add();
- * strings a user chose (names, labels, paths) go through add_str() with
- * their length in front, so no choice of names can make two different
- * descriptions read the same. */
+#include "harness/base/hash.h"
 
-struct desc {
-    uint64_t h1, h2;   /* two differently seeded FNV-1a states */
-    uint64_t len;      /* bytes fed */
-};
+/* ---- canonical descriptions, digested by hash128 ---- */
 
-static void desc_init(struct desc *d)
+static void add_labels(struct hash128 *d, const struct cfg_labels *l)
 {
-    d->h1 = 0xcbf29ce484222325u, d->h2 = 0x84222325cbf29ce4u, d->len = 0;
-}
-
-static void feed(struct desc *d, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        d->h1 = (d->h1 ^ c) * 0x100000001b3u;
-        d->h2 = (d->h2 ^ c) * 0x100000001b3u;
-        d->h2 ^= d->h2 >> 29;
-    }
-    d->len += n;
-}
-
-/* Numbers and fixed words only: every call's text fits the buffer. */
-static void add(struct desc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct desc *d, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    assert(n >= 0 && (size_t)n < sizeof buf);
-    feed(d, buf, (size_t)n);
-}
-
-static void add_str(struct desc *d, const char *s)
-{
-    s = s ? s : "";
-    add(d, "%zu:", strlen(s));
-    feed(d, s, strlen(s));
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* 128 bits: each FNV state finalised with the length. */
-static void hash_hex(const struct desc *d, char out[33])
-{
-    snprintf(out, 33, "%016llx%016llx", (unsigned long long)mix64(d->h1 ^ d->len),
-             (unsigned long long)mix64(d->h2 + d->len));
-}
-
-static void add_labels(struct desc *d, const struct cfg_labels *l)
-{
-    add(d, "[%d:", l->n);
+    hash128_printf(d, "[%d:", l->n);
     for (int i = 0; i < l->n; i++)
-        add_str(d, l->v[i]);
-    add(d, "]");
+        hash128_str(d, l->v[i]);
+    hash128_printf(d, "]");
 }
 
-static void add_network(struct desc *d, const struct experiment *x)
+static void add_network(struct hash128 *d, const struct experiment *x)
 {
-    add(d, "|net=");
+    hash128_printf(d, "|net=");
     for (int i = 0; i < x->n_hidden; i++)
-        add(d, "%ld,", x->hidden[i]);
-    add(d, "act%d,init%d", x->activation, x->init);
+        hash128_printf(d, "%ld,", x->hidden[i]);
+    hash128_printf(d, "act%d,init%d", x->activation, x->init);
 }
 
-static void add_learner(struct desc *d, const struct learner_settings *s)
+static void add_learner(struct hash128 *d, const struct learner_settings *s)
 {
-    add(d, "|kind=");
-    add_str(d, learner_kinds[s->kind].name);
-    add(d, ",steps=%ld,opt=%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", s->steps, s->optim.kind,
+    hash128_printf(d, "|kind=");
+    hash128_str(d, learner_kinds[s->kind].name);
+    hash128_printf(d, ",steps=%ld,opt=%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", s->steps, s->optim.kind,
         s->optim.lr, s->optim.momentum, s->optim.weight_decay, s->optim.beta1, s->optim.beta2, s->optim.eps);
-    add(d, ",freeze=%d:", s->freeze);
+    hash128_printf(d, ",freeze=%d:", s->freeze);
     for (int i = 0; i < s->n_frozen; i++)
-        add(d, "%ld,", s->frozen[i]);
-    add(d, "head=%d,dist=%d,k=%ld,space=%d,record=", s->head, s->distance, s->k, s->space);
+        hash128_printf(d, "%ld,", s->frozen[i]);
+    hash128_printf(d, "head=%d,dist=%d,k=%ld,space=%d,record=", s->head, s->distance, s->k, s->space);
     for (int i = 0; i < s->n_record; i++)
-        add(d, "%ld,", s->record_steps[i]);
+        hash128_printf(d, "%ld,", s->record_steps[i]);
 }
 
-static void pretrain_desc(struct desc *d, const struct plan *p, const struct variant *v, long seed)
+static void pretrain_desc(struct hash128 *d, const struct plan *p, const struct variant *v, long seed)
 {
     const struct experiment *x = &v->x;
     const struct cfg_source *s = &x->source;
     const struct cfg_train *t = &s->train;
     /* the experiment's name is in the unit's pretrain.csv row */
-    add(d, "kshot-unit/%d pretrain|core=", PLAN_FORMAT);
-    add_str(d, p->core);
-    add(d, "|experiment=");
-    add_str(d, x->name);
-    add(d, "|data=%08x|source=", data_fingerprint(&v->store, s->data, seed));
-    add_str(d, s->data);
-    add_str(d, s->split);
+    hash128_printf(d, "kshot-unit/%d pretrain|core=", PLAN_FORMAT);
+    hash128_str(d, p->core);
+    hash128_printf(d, "|experiment=");
+    hash128_str(d, x->name);
+    hash128_printf(d, "|data=%08x|source=", data_fingerprint(&v->store, s->data, seed));
+    hash128_str(d, s->data);
+    hash128_str(d, s->split);
     add_labels(d, &s->classes);
     add_network(d, x);
-    add(d, "|train=%ld,%ld,%d,%.17g,%.17g,%.17g|seed=%ld", t->epochs, t->batch, t->optimizer, t->lr,
+    hash128_printf(d, "|train=%ld,%ld,%d,%.17g,%.17g,%.17g|seed=%ld", t->epochs, t->batch, t->optimizer, t->lr,
         t->momentum, t->weight_decay, seed);
 }
 
-static void eval_desc(struct desc *d, const struct plan *p, const struct variant *v,
+static void eval_desc(struct hash128 *d, const struct plan *p, const struct variant *v,
                       const struct unit *u)
 {
     const struct experiment *x = &v->x;
     const struct cfg_target *t = &x->targets[u->target];
     const struct cfg_data *c = config_data(x, t->data);
     /* experiment, variant, source, target and learner names are in its rows */
-    add(d, "kshot-unit/%d eval|core=", PLAN_FORMAT);
-    add_str(d, p->core);
-    add(d, "|experiment=");
-    add_str(d, x->name);
-    add(d, "|variant=");
-    add_str(d, v->name);
-    add(d, "|learner=");
-    add_str(d, x->learners[u->learner].name);
+    hash128_printf(d, "kshot-unit/%d eval|core=", PLAN_FORMAT);
+    hash128_str(d, p->core);
+    hash128_printf(d, "|experiment=");
+    hash128_str(d, x->name);
+    hash128_printf(d, "|variant=");
+    hash128_str(d, v->name);
+    hash128_printf(d, "|learner=");
+    hash128_str(d, x->learners[u->learner].name);
     add_learner(d, &x->learners[u->learner].s);
-    add(d, "|pretrain=");
-    add_str(d, u->pretrain >= 0 ? p->units[u->pretrain].id : "-");
-    add(d, "|source=");
-    add_str(d, x->source.data);
-    add(d, "|target=");
-    add_str(d, t->name);
-    add_str(d, t->data);
-    add(d, "%08x", data_fingerprint(&v->store, t->data, u->seed));
-    add_str(d, t->split);
+    hash128_printf(d, "|pretrain=");
+    hash128_str(d, u->pretrain >= 0 ? p->units[u->pretrain].id : "-");
+    hash128_printf(d, "|source=");
+    hash128_str(d, x->source.data);
+    hash128_printf(d, "|target=");
+    hash128_str(d, t->name);
+    hash128_str(d, t->data);
+    hash128_printf(d, "%08x", data_fingerprint(&v->store, t->data, u->seed));
+    hash128_str(d, t->split);
     add_labels(d, &t->classes);
-    add(d, ",ways=%ld,q=%ld,ep=%ld,perm=%d,rot=%.17g,noise=%.17g", t->ways, t->queries, t->episodes,
+    hash128_printf(d, ",ways=%ld,q=%ld,ep=%ld,perm=%d,rot=%.17g,noise=%.17g", t->ways, t->queries, t->episodes,
         t->permute, t->rotate, t->noise);
     if (c->format == FMT_SINUSOID)
-        add(d, ",sine=%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", c->amplitude[0], c->amplitude[1],
+        hash128_printf(d, ",sine=%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", c->amplitude[0], c->amplitude[1],
             c->phase[0], c->phase[1], c->x[0], c->x[1]);
     add_network(d, x);
-    add(d, "|shots=%ld|seed=%ld", u->shots, u->seed);
+    hash128_printf(d, "|shots=%ld|seed=%ld", u->shots, u->seed);
 }
 
 /* ---- variants ----
@@ -205,27 +145,6 @@ static void locate_subtree(struct yt_node *n, const struct yt_node *from)
     }
 }
 
-/* The node a dotted path names, read the way yt_override reads it: at each
- * map the longest run of parts that is a key. NULL if there is none. */
-static struct yt_node *node_at(struct yt_node *n, const char *path)
-{
-    while (n && *path) {
-        if (n->kind != YT_MAP)
-            return NULL;
-        size_t best = 0;
-        struct yt_node *next = NULL;
-        for (int i = 0; i < n->n_items; i++) {
-            size_t k = strlen(n->keys[i]);
-            if (k > best && strncmp(path, n->keys[i], k) == 0 && (path[k] == '\0' || path[k] == '.'))
-                best = k, next = n->items[i];
-        }
-        n = next;
-        path += best;
-        path += *path == '.';
-    }
-    return n;
-}
-
 /* Value number j of sweep key path in the original tree (NULL if absent). */
 static const struct yt_node *sweep_value(const struct yt_doc *doc, const char *path, int j)
 {
@@ -278,7 +197,7 @@ static int make_variant(struct variant *v, const char *text, const struct yt_doc
             break;
         }
         rc = yt_override(&vdoc, arg, k + 1, e);
-        struct yt_node *at = rc ? NULL : node_at(vdoc.root, s->path);
+        struct yt_node *at = rc ? NULL : yt_find(vdoc.root, s->path);
         const struct yt_node *from = sweep_value(doc, s->path, j);
         if (at && from)
             locate_subtree(at, from);
@@ -408,10 +327,10 @@ static int pretrain_unit(struct plan *p, int vi, long seed, struct err *e)
     const struct variant *v = &p->variants[vi];
     struct unit u = {.kind = UNIT_PRETRAIN, .variant = vi, .seed = seed, .target = -1,
                      .learner = -1, .pretrain = -1};
-    struct desc d;
-    desc_init(&d);
+    struct hash128 d;
+    hash128_init(&d);
     pretrain_desc(&d, p, v, seed);
-    hash_hex(&d, u.id);
+    hash128_hex(&d, u.id);
     const struct dataset *sd;
     int *rows = NULL, *labels = NULL, *ids = NULL, n = 0, k = 0;
     int rc = data_source_rows(&v->store, seed, &sd, &rows, &labels, &n, &k, &ids, e);
@@ -440,10 +359,10 @@ int plan_build(struct plan *p, const char *core, struct err *e)
                         struct unit u = {.kind = UNIT_EVAL, .variant = vi, .seed = x->seeds[si],
                                          .target = t, .learner = l, .shots = x->targets[t].shots[k],
                                          .pretrain = learner_kinds[s->kind].needs_pretrain(s) ? pre : -1};
-                        struct desc d;
-                        desc_init(&d);
+                        struct hash128 d;
+                        hash128_init(&d);
                         eval_desc(&d, p, v, &u);
-                        hash_hex(&d, u.id);
+                        hash128_hex(&d, u.id);
                         u.flops = eval_flops(v, &u);
                         int rc = push(p, &u, e);
                         if (rc < 0)

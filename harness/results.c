@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "harness/csvout.h"
-#include "harness/fsutil.h"
+#include "harness/base/fsutil.h"
 #include "harness/summary.h"
 
 const char *const results_cost_columns[] = {

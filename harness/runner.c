@@ -14,7 +14,7 @@
 
 #include "harness/blas.h"
 #include "harness/config.h"
-#include "harness/fsutil.h"
+#include "harness/base/fsutil.h"
 #include "harness/plan.h"
 #include "harness/results.h"
 #include "harness/summary.h"

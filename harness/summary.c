@@ -22,8 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/base/hash.h"
 #include "harness/csvout.h"
-#include "harness/fsutil.h"
+#include "harness/base/fsutil.h"
 #include "harness/stats.h"
 #include "harness/unit.h"
 
@@ -97,17 +98,6 @@ static const char *keymap_key(const struct keymap *m, size_t id)
     return m->text + m->keys[id].off;
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211u;
-    }
-    return h;
-}
-
 /* Double the slot table and reinsert every key by its stored hash. */
 static int keymap_rehash(struct keymap *m)
 {
@@ -155,7 +145,7 @@ static int keymap_put(struct keymap *m, const char *key, size_t len, size_t *id)
 {
     if (2 * (m->n + 1) > m->n_slots && keymap_rehash(m) != 0)
         return ERR_NOMEM;
-    uint64_t h = hash_bytes(key, len);
+    uint64_t h = hash_fnv1a(key, len);
     size_t mask = m->n_slots - 1, j = h & mask;
     for (; m->slots[j].id1; j = (j + 1) & mask) {
         const struct key_span *k = &m->keys[m->slots[j].id1 - 1];

@@ -30,29 +30,13 @@
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
 
-/* `file:line:col: path: message`, leaving out what is NULL/empty. */
-static int vlocated(struct err *e, int code, const char *file, int line, int col,
-                    const char *path, const char *fmt, va_list ap)
-{
-    if (!e)
-        return code;
-    char msg[ERR_MSG_MAX], where[ERR_MSG_MAX] = "";
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t used = 0;
-    if (file)
-        used = (size_t)snprintf(where, sizeof where, "%s:%d:%d: ", file, line, col);
-    if (path && *path && used < sizeof where)
-        snprintf(where + used, sizeof where - used, "%s: ", path);
-    return err_set(e, code, "%s%s", where, msg);
-}
-
 int yt_error(struct err *e, int code, const struct yt_node *node, const char *path,
              const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = vlocated(e, code, node ? node->file : NULL, node ? node->line : 0,
-                      node ? node->col : 0, path, fmt, ap);
+    int rc = err_vat(e, code, node ? node->file : NULL, node ? node->line : 0,
+                     node ? node->col : 0, path, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -244,7 +228,7 @@ static int fail_pos(struct builder *b, int line, int col, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = vlocated(b->e, ERR_USAGE, b->file, line, col, NULL, fmt, ap);
+    int rc = err_vat(b->e, ERR_USAGE, b->file, line, col, NULL, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -257,7 +241,7 @@ static int fail_at(struct builder *b, yaml_mark_t m, const char *fmt, ...)
     mark_pos(b, m, &line, &col);
     va_list ap;
     va_start(ap, fmt);
-    int rc = vlocated(b->e, ERR_USAGE, b->file, line, col, NULL, fmt, ap);
+    int rc = err_vat(b->e, ERR_USAGE, b->file, line, col, NULL, fmt, ap);
     va_end(ap);
     return rc;
 }

@@ -78,6 +78,11 @@ int yt_override(struct yt_doc *doc, const char *arg, int argno, struct err *e);
 /* The value under key in map; NULL if absent or map is not a map. */
 struct yt_node *yt_get(const struct yt_node *map, const char *key);
 
+/* The node a dotted path names below root, read as yt_override reads a
+ * path: at each map the longest run of parts that is a key, so keys that
+ * hold dots are found. root itself for "", NULL if there is none. */
+struct yt_node *yt_find(const struct yt_node *root, const char *path);
+
 /* A plain empty, "~", "null", "Null" or "NULL" scalar. */
 bool yt_is_null(const struct yt_node *node);
 

@@ -161,6 +161,28 @@ struct yt_node *yt_get(const struct yt_node *map, const char *key)
     return k < 0 ? NULL : map->items[k];
 }
 
+struct yt_node *yt_find(const struct yt_node *root, const char *path)
+{
+    struct part p[MAX_PATH_PARTS];
+    int n = 0, len = (int)strnlen(path, INT_MAX / 2);
+    for (int start = 0; len > 0 && start <= len; n++) {
+        int end = start;
+        while (end < len && path[end] != '.')
+            end++;
+        if (end == start || n == MAX_PATH_PARTS)
+            return NULL;
+        p[n] = (struct part){start, end - start};
+        start = end + 1;
+    }
+    const struct yt_node *at = root;
+    for (int i = 0; at && i < n;) {
+        int used = 0, k = at->kind == YT_MAP ? find_longest(at, path, p, i, n, &used) : -1;
+        at = k < 0 ? NULL : at->items[k];
+        i += used;
+    }
+    return (struct yt_node *)at;
+}
+
 bool yt_is_null(const struct yt_node *n)
 {
     static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};

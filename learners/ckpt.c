@@ -2,8 +2,8 @@
  *
  * Every number is encoded byte by byte, little-endian, whatever the host;
  * floats travel as their IEEE-754 bit patterns, so a round trip is bit-exact.
- * A writer never leaves a half-written file under the final name (temporary
- * name, fsync, rename, directory fsync). A reader trusts nothing in the
+ * A writer never leaves a half-written file under the final name: it writes
+ * through fsutil's afile (temporary name, fsync, rename, directory fsync). A reader trusts nothing in the
  * header: counts are bounded and the total size the header implies must
  * equal the file's size before anything is allocated, then the CRC is
  * checked before the architecture is compared with what the caller expects.
@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "harness/base/fsutil.h"
 
 static const unsigned char MAGIC[8] = {'K', 'S', 'H', 'O', 'T', 'C', 'K', 'P'};
 
@@ -146,29 +148,6 @@ static size_t encode_header(unsigned char *buf, const struct mlp *net, const cha
     return (size_t)(p - buf);
 }
 
-/* fsync the directory holding path, so the rename itself is durable.
- * EINVAL: the filesystem cannot sync directories; nothing more to do. */
-static int sync_parent_dir(const char *path, struct err *e)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    size_t len = slash ? (size_t)(slash - path) : 1;
-    if (len >= sizeof dir)
-        return err_set(e, ERR_IO, "%s: directory name too long", path);
-    memcpy(dir, slash ? path : ".", len);
-    dir[len] = '\0';
-    if (slash && len == 0)
-        strcpy(dir, "/");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return err_set(e, ERR_IO, "%s: cannot open directory %s: %s", path, dir, strerror(errno));
-    int rc = fsync(fd) != 0 && errno != EINVAL ? errno : 0;
-    close(fd);
-    if (rc)
-        return err_set(e, ERR_IO, "%s: cannot sync directory %s: %s", path, dir, strerror(rc));
-    return 0;
-}
-
 static int check_write_args(const char *path, const struct mlp *net, size_t tag_len,
                             const float *extra, size_t n_extra, struct err *e)
 {
@@ -190,12 +169,10 @@ int ckpt_write(const char *path, const struct mlp *net, const char *tag,
     int rc = check_write_args(path, net, tag_len, extra, n_extra, e);
     if (rc)
         return rc;
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return err_set(e, ERR_USAGE, "%s: path too long", path);
-    struct sink s = {fopen(tmp, "wb"), crc32(0L, Z_NULL, 0), 0};
-    if (!s.f)
-        return err_set(e, ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    struct afile af;
+    if ((rc = afile_open(&af, path, e)))
+        return rc;
+    struct sink s = {af.fp, crc32(0L, Z_NULL, 0), 0};
     unsigned char head[HEADER_MAX];
     sink_bytes(&s, head, encode_header(head, net, tag, tag_len, n_extra));
     sink_floats(&s, net->params, net->n_params);
@@ -203,23 +180,12 @@ int ckpt_write(const char *path, const struct mlp *net, const char *tag,
     unsigned char crc[4];
     put_u32(crc, (uint32_t)s.crc);
     sink_bytes(&s, crc, 4);
-    if (s.failed || fflush(s.f) != 0 || fsync(fileno(s.f)) != 0) {
-        rc = err_set(e, ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-        fclose(s.f);
-        goto fail;
+    if (s.failed) {
+        rc = err_set(e, ERR_IO, "%s: cannot write: %s", af.tmp, strerror(errno));
+        afile_abort(&af);
+        return rc;
     }
-    if (fclose(s.f) != 0) {
-        rc = err_set(e, ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = err_set(e, ERR_IO, "%s: cannot rename %s over it: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    return sync_parent_dir(path, e);
-fail:
-    remove(tmp);
-    return rc;
+    return afile_commit(&af, e);
 }
 
 /* ---- reading ---------------------------------------------------------- */

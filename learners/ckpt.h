@@ -4,8 +4,9 @@
  * version, u32 n_layers, u32 sizes[n_layers+1], u32 activation, u64
  * n_params, u64 n_extra, u32 tag length, tag bytes, f32 params[n_params],
  * f32 extra[n_extra] (learner-specific state, e.g. per-parameter learning
- * rates), u32 CRC32 (zlib) of every byte before it. Written to
- * "<path>.tmp.<pid>", fsynced, renamed over path, directory fsynced. */
+ * rates), u32 CRC32 (zlib) of every byte before it. Written through
+ * fsutil's afile (a temporary name in the same directory, fsynced,
+ * renamed over path, directory fsynced). */
 #ifndef KSHOT_CKPT_H
 #define KSHOT_CKPT_H
 

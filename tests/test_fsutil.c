@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/fsutil.h"
+#include "harness/base/fsutil.h"
 
 static int by_name(const void *a, const void *b)
 {

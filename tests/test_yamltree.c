@@ -588,6 +588,24 @@ static void overrides_replace_values_of_any_kind(void **state)
     yt_free(&doc);
 }
 
+static void find_reads_a_path_as_overrides_do(void **state)
+{
+    struct yt_doc doc = load("a:\n  b: {c: 1}\n  b.c: 2\nsweep:\n  learners.ft.lr: [1, 2]\n"
+                             "x: 3\n");
+    assert_ptr_equal(yt_find(doc.root, ""), doc.root);
+    assert_string_equal(yt_find(doc.root, "x")->value, "3");
+    /* the longest run of parts that is a key wins, as in an override */
+    assert_string_equal(yt_find(doc.root, "a.b.c")->value, "2");
+    assert_int_equal(yt_find(doc.root, "a.b")->kind, YT_MAP);
+    assert_int_equal(yt_find(doc.root, "sweep.learners.ft.lr")->n_items, 2);
+    assert_null(yt_find(doc.root, "a.missing"));
+    assert_null(yt_find(doc.root, "x.y"));      /* below a scalar */
+    assert_null(yt_find(doc.root, "a..b"));     /* an empty part */
+    assert_null(yt_find(doc.root, "a."));
+    assert_null(yt_find(NULL, "a"));
+    yt_free(&doc);
+}
+
 static void overrides_create_missing_maps(void **state)
 {
     struct yt_doc doc = load(base_cfg);
@@ -765,6 +783,7 @@ int main(void)
         cmocka_unit_test(errors_carry_location_and_path),
         cmocka_unit_test(suggestions_are_near_misses_only),
         cmocka_unit_test(overrides_replace_values_of_any_kind),
+        cmocka_unit_test(find_reads_a_path_as_overrides_do),
         cmocka_unit_test(overrides_create_missing_maps),
         cmocka_unit_test(bad_overrides_are_refused_and_change_nothing),
         cmocka_unit_test(emit_writes_block_yaml),

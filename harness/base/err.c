@@ -37,6 +37,45 @@ int err_prefix(struct err *e, const char *fmt, ...)
     return e->code;
 }
 
+/* "file:line:col: path" (parts left out as err_at says) into buf. */
+static void location(char *buf, size_t cap, const char *file, int line, int col, const char *path)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    if (file)
+        used = (size_t)snprintf(buf, cap, "%s:%d:%d", file, line, col);
+    if (path && *path && used < cap)
+        snprintf(buf + used, cap - used, "%s%s", used ? ": " : "", path);
+}
+
+int err_vat(struct err *e, int code, const char *file, int line, int col, const char *path,
+            const char *fmt, va_list ap)
+{
+    if (!e)
+        return code;
+    char msg[ERR_MSG_MAX], where[ERR_MSG_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    location(where, sizeof where, file, line, col, path);
+    return err_set(e, code, "%s%s%s", where, where[0] ? ": " : "", msg);
+}
+
+int err_at(struct err *e, int code, const char *file, int line, int col, const char *path,
+           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = err_vat(e, code, file, line, col, path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int err_prefix_at(struct err *e, const char *file, int line, int col, const char *path)
+{
+    char where[ERR_MSG_MAX];
+    location(where, sizeof where, file, line, col, path);
+    return where[0] ? err_prefix(e, "%s", where) : (e ? e->code : ERR_OK);
+}
+
 int err_exit_status(int code)
 {
     switch (code) {

@@ -7,6 +7,7 @@
 #ifndef KSHOT_ERR_H
 #define KSHOT_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum err_code {
@@ -33,6 +34,15 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 /* Prepend "prefix: " to an existing message (adds context on the way up). */
 int err_prefix(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The one location formatter: `file:line:col: path: message`, leaving out
+ * the location when file is NULL and the path when it is NULL or "". */
+int err_at(struct err *e, int code, const char *file, int line, int col, const char *path,
+           const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+int err_vat(struct err *e, int code, const char *file, int line, int col, const char *path,
+            const char *fmt, va_list ap);
+/* Prepend `file:line:col: path: ` to an existing message. */
+int err_prefix_at(struct err *e, const char *file, int line, int col, const char *path);
 
 /* Process exit status for a code: 0, 1, 2 or 3 (see DESIGN.md). */
 int err_exit_status(int code);

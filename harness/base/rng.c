@@ -9,6 +9,9 @@
 
 #include <assert.h>
 #include <math.h>
+#include <string.h>
+
+#include "harness/base/hash.h"
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -77,12 +80,7 @@ void rng_child(struct rng *child, const struct rng *parent, uint32_t purpose,
 
 uint64_t rng_hash_str(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3u;
-    }
-    return h;
+    return hash_fnv1a(s, strlen(s));
 }
 
 uint32_t rng_u32(struct rng *r)

@@ -1,7 +1,7 @@
 /* fsutil: atomic file replacement (temporary name, fsync, rename) and mkdir -p.
  *
  * Not here: locks, removal of stale temporaries, file formats. */
-#include "harness/fsutil.h"
+#include "harness/base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
