@@ -169,6 +169,97 @@ int csvout_write_header(FILE *fp, const char *const *names, int n)
     return rc;
 }
 
+/* ---- records ---- */
+
+int csvrec_init(struct csvrec *r, int n)
+{
+    memset(r, 0, sizeof *r);
+    csvout_init(&r->row);
+    r->start = calloc((size_t)n, sizeof *r->start);
+    r->set = calloc((size_t)n, sizeof *r->set);
+    if (!r->start || !r->set) {
+        csvrec_free(r);
+        return ERR_NOMEM;
+    }
+    r->n = n;
+    return 0;
+}
+
+void csvrec_free(struct csvrec *r)
+{
+    if (!r)
+        return;
+    csvout_free(&r->row);
+    free(r->start);
+    free(r->set);
+    memset(r, 0, sizeof *r);
+}
+
+void csvrec_reset(struct csvrec *r)
+{
+    csvout_reset(&r->row);
+    memset(r->set, 0, (size_t)r->n);
+}
+
+/* Column col takes the field the last append added. */
+static int bind(struct csvrec *r, int col, int rc)
+{
+    assert(col >= 0 && col < r->n);
+    if (rc == 0) {
+        r->start[col] = r->row.start[r->row.n - 1];
+        r->set[col] = 1;
+    }
+    return rc;
+}
+
+int csvrec_str(struct csvrec *r, int col, const char *s)
+{
+    return bind(r, col, csvout_str(&r->row, s));
+}
+
+int csvrec_int(struct csvrec *r, int col, long long v)
+{
+    return bind(r, col, csvout_int(&r->row, v));
+}
+
+int csvrec_f32(struct csvrec *r, int col, double v)
+{
+    return bind(r, col, csvout_f32(&r->row, v));
+}
+
+int csvrec_f64(struct csvrec *r, int col, double v)
+{
+    return bind(r, col, csvout_f64(&r->row, v));
+}
+
+int csvrec_empty(struct csvrec *r, int col)
+{
+    return bind(r, col, csvout_empty(&r->row));
+}
+
+const char *csvrec_get(const struct csvrec *r, int col)
+{
+    assert(col >= 0 && col < r->n && r->set[col]);
+    return r->row.buf + r->start[col];
+}
+
+int csvrec_write(FILE *fp, const struct csvrec *r, int first, int last)
+{
+    assert(first >= 0 && first < last && last <= r->n);
+    if (r->row.err)
+        return r->row.err;
+    /* A lone empty field would be a blank line, which readers skip. */
+    if (last - first == 1 && csvrec_get(r, first)[0] == '\0')
+        return fputs("\"\"\n", fp) == EOF ? ERR_IO : 0;
+    for (int i = first; i < last; i++) {
+        if (i > first && putc(',', fp) == EOF)
+            return ERR_IO;
+        if (write_field(fp, csvrec_get(r, i)) != 0)
+            return ERR_IO;
+    }
+    return putc('\n', fp) == EOF ? ERR_IO : 0;
+}
+
 /* ---- reading ---- */
 
 struct reader {

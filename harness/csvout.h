@@ -71,6 +71,33 @@ int csvout_write_row(FILE *fp, const struct csvout_row *r);
 /* Write a header row of n names. Same returns as csvout_write_row. */
 int csvout_write_header(FILE *fp, const char *const *names, int n);
 
+/* ---- records: fields by column ----
+ *
+ * A csvrec holds one value per column of a layout (columns.h), set by
+ * column index in any order, and writes a range of columns in order, so a
+ * writer names each column by its enum instead of counting positions.
+ * Writing a column that was not set since the last reset is a bug
+ * (asserted). The setters share csvout_row's formatting and sticky error. */
+struct csvrec {
+    int n;                  /* columns */
+    size_t *start;          /* (n) offset of each set column's text in row.buf */
+    unsigned char *set;     /* (n) */
+    struct csvout_row row;  /* the texts, in the order they were set */
+};
+
+int csvrec_init(struct csvrec *r, int n);   /* 0 or ERR_NOMEM */
+void csvrec_free(struct csvrec *r);
+void csvrec_reset(struct csvrec *r);
+int csvrec_str(struct csvrec *r, int col, const char *s);  /* NULL: empty */
+int csvrec_int(struct csvrec *r, int col, long long v);
+int csvrec_f32(struct csvrec *r, int col, double v);
+int csvrec_f64(struct csvrec *r, int col, double v);
+int csvrec_empty(struct csvrec *r, int col);
+/* Column col's text as set (before quoting). */
+const char *csvrec_get(const struct csvrec *r, int col);
+/* Write columns [first, last) as one row. Returns as csvout_write_row. */
+int csvrec_write(FILE *fp, const struct csvrec *r, int first, int last);
+
 /* ---- reading ---- */
 
 /* Called once per data record with its n_fields (= the header's column

@@ -1,6 +1,7 @@
 /* results: parts, and episodes/pretrain/costs/summary files rebuilt from them. */
 #include "harness/results.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,23 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness/columns.h"
 #include "harness/csvout.h"
 #include "harness/base/fsutil.h"
 #include "harness/summary.h"
-
-const char *const results_cost_columns[] = {
-    "experiment", "variant", "seed", "unit", "kind", "target", "learner", "shots", "episodes",
-    "phase", "cpu_seconds", "wall_seconds", "flops", "joules", "joules_method", "peak_rss_kb",
-    "blas_core",
-};
-const int results_n_cost_columns = 17;
-
-static const char *const cost_summary_columns[] = {
-    "experiment", "variant", "kind", "target", "learner", "shots", "units", "episodes",
-    "flops_total", "cpu_seconds_total", "flops_per_task", "cpu_seconds_per_task",
-    "wall_seconds_per_task",
-};
-enum { N_COST_SUMMARY = 13 };
 
 int results_open(const char *dir, struct err *e)
 {
@@ -68,15 +56,14 @@ bool results_done(const char *dir, const struct unit *u)
     return true;
 }
 
-/* Write header + text to path atomically. */
-static int write_file(const char *path, const char *const *header, int n, const char *text,
-                      struct err *e)
+/* Write the part header of layout l and text to path atomically. */
+static int write_part(const char *path, const struct layout *l, const char *text, struct err *e)
 {
     struct afile f;
     int rc = afile_open(&f, path, e);
     if (rc)
         return rc;
-    if (csvout_write_header(f.fp, header, n) || (text && fputs(text, f.fp) == EOF)) {
+    if (columns_header(f.fp, l, l->part_first) || (text && fputs(text, f.fp) == EOF)) {
         int saved = errno;
         afile_abort(&f);
         return err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(saved));
@@ -84,34 +71,32 @@ static int write_file(const char *path, const char *const *header, int n, const 
     return afile_commit(&f, e);
 }
 
-static int cost_row(const struct plan *p, const struct unit *u, const struct unit_costs *c,
-                    long peak_kb, char **text, struct err *e)
+/* The part columns of a unit's costs.csv row. */
+static int cost_part(const struct plan *p, const struct unit *u, const struct unit_costs *c,
+                     long peak_kb, char **text, struct err *e)
 {
-    const struct variant *v = &p->variants[u->variant];
-    const struct experiment *x = &v->x;
     size_t len = 0;
     FILE *f = open_memstream(text, &len);
     if (!f)
         return err_set(e, ERR_NOMEM, "out of memory");
-    struct csvout_row r;
-    csvout_init(&r);
-    bool eval = u->kind == UNIT_EVAL;
-    csvout_str(&r, x->name), csvout_str(&r, eval ? v->name : NULL), csvout_int(&r, u->seed);
-    csvout_str(&r, u->id), csvout_str(&r, eval ? "eval" : "pretrain");
-    csvout_str(&r, eval ? x->targets[u->target].name : NULL);
-    csvout_str(&r, eval ? x->learners[u->learner].name : NULL);
-    if (eval)
-        csvout_int(&r, u->shots), csvout_int(&r, c->episodes);
-    else
-        csvout_empty(&r), csvout_empty(&r);
-    csvout_str(&r, eval ? "adapt+evaluate" : "pretrain");
-    csvout_f64(&r, c->cpu_s), csvout_f64(&r, c->wall_s), csvout_int(&r, (long long)c->flops);
-    csvout_empty(&r);
-    csvout_str(&r, "not measured");
-    csvout_int(&r, peak_kb), csvout_str(&r, p->core);
-    int rc = csvout_write_row(f, &r);
-    csvout_free(&r);
-    fclose(f);
+    struct csvrec r;
+    int rc = csvrec_init(&r, COST_N);
+    if (!rc) {
+        bool eval = u->kind == UNIT_EVAL;
+        if (eval)
+            csvrec_int(&r, COST_EPISODES, c->episodes);
+        else
+            csvrec_empty(&r, COST_EPISODES);
+        csvrec_str(&r, COST_PHASE, eval ? "adapt+evaluate" : "pretrain");
+        csvrec_f64(&r, COST_CPU_SECONDS, c->cpu_s), csvrec_f64(&r, COST_WALL_SECONDS, c->wall_s);
+        csvrec_int(&r, COST_FLOPS, (long long)c->flops);
+        csvrec_empty(&r, COST_JOULES), csvrec_str(&r, COST_JOULES_METHOD, "not measured");
+        csvrec_int(&r, COST_PEAK_RSS_KB, peak_kb), csvrec_str(&r, COST_BLAS_CORE, p->core);
+        rc = csvrec_write(f, &r, columns_costs.part_first, COST_N);
+    }
+    csvrec_free(&r);
+    if (fclose(f) && !rc)
+        rc = ERR_NOMEM;
     return rc ? err_set(e, ERR_NOMEM, "out of memory") : ERR_OK;
 }
 
@@ -120,18 +105,15 @@ int results_write_unit(const char *dir, const struct plan *p, const struct unit 
                        struct err *e)
 {
     char path[4096], *cost = NULL;
-    int rc = cost_row(p, u, c, peak_kb, &cost, e);
+    int rc = cost_part(p, u, c, peak_kb, &cost, e);
     results_part_path(dir, u->id, ".cost.csv", path, sizeof path);
     if (!rc)
-        rc = write_file(path, results_cost_columns, results_n_cost_columns, cost, e);
+        rc = write_part(path, &columns_costs, cost, e);
     free(cost);
     if (rc)
         return rc;
     results_part_path(dir, u->id, ".csv", path, sizeof path);
-    if (u->kind == UNIT_EVAL)
-        rc = write_file(path, unit_episode_columns, unit_n_episode_columns, rows, e);
-    else
-        rc = write_file(path, unit_pretrain_columns, unit_n_pretrain_columns, rows, e);
+    rc = write_part(path, u->kind == UNIT_EVAL ? &columns_episodes : &columns_pretrain, rows, e);
     if (rc) {
         /* the unit is not done: leave no part of it (a cost row alone would
          * be harmless, but parts/ should hold finished units only) */
@@ -141,60 +123,90 @@ int results_write_unit(const char *dir, const struct plan *p, const struct unit 
     return rc;
 }
 
-/* Append a part's body (everything after its header line) to out. */
-static int append_body(FILE *out, const char *path, const char *const *header, int n,
-                       struct err *e)
+/* ---- combined files: each part's rows behind its labels from the plan ---- */
+
+/* The label columns (those before the part's) of unit u's rows in file l. */
+static void labels(struct csvrec *r, const struct layout *l, const struct plan *p,
+                   const struct unit *u)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return err_set(e, ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *line = NULL, want[4096] = "";
-    size_t cap = 0;
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(want);
-        snprintf(want + len, sizeof want - len, "%s%s", i ? "," : "", header[i]);
-    }
-    strncat(want, "\n", sizeof want - strlen(want) - 1);
-    ssize_t got = getline(&line, &cap, in);
-    int rc = ERR_OK;
-    if (got < 0 || strcmp(line, want) != 0) {
-        rc = err_set(e, ERR_IO, "%s: not a kshot part file of this version (its header differs "
-                     "from \"%.*s\"); delete it to recompute the unit", path,
-                     (int)strlen(want) - 1, want);
+    const struct variant *v = &p->variants[u->variant];
+    const struct experiment *x = &v->x;
+    bool eval = u->kind == UNIT_EVAL;
+    const char *target = eval ? x->targets[u->target].name : NULL;
+    const char *learner = eval ? x->learners[u->learner].name : NULL;
+    if (l == &columns_episodes) {
+        const struct target_view *tv = data_view(&v->store, u->seed, u->target);
+        csvrec_str(r, EP_EXPERIMENT, x->name), csvrec_str(r, EP_VARIANT, v->name);
+        csvrec_int(r, EP_SEED, u->seed), csvrec_str(r, EP_SOURCE, x->source.data);
+        csvrec_str(r, EP_TARGET, target), csvrec_str(r, EP_LEARNER, learner);
+        if (tv->d)   /* classification */
+            csvrec_int(r, EP_WAYS, tv->cfg->ways);
+        else
+            csvrec_empty(r, EP_WAYS);
+        csvrec_int(r, EP_SHOTS, u->shots);
+    } else if (l == &columns_pretrain) {
+        csvrec_str(r, PRE_EXPERIMENT, x->name), csvrec_str(r, PRE_UNIT, u->id);
+        csvrec_int(r, PRE_SEED, u->seed), csvrec_str(r, PRE_SOURCE, x->source.data);
+        csvrec_empty(r, PRE_LEARNER), csvrec_empty(r, PRE_SHOTS);
     } else {
-        char buf[65536];
-        size_t k;
-        while ((k = fread(buf, 1, sizeof buf, in)) > 0)
-            if (fwrite(buf, 1, k, out) != k) {
-                rc = err_set(e, ERR_IO, "cannot write while copying %s", path);
-                break;
-            }
-        if (!rc && ferror(in))
-            rc = err_set(e, ERR_IO, "%s: read error", path);
+        assert(l == &columns_costs);
+        csvrec_str(r, COST_EXPERIMENT, x->name), csvrec_str(r, COST_VARIANT, eval ? v->name : NULL);
+        csvrec_int(r, COST_SEED, u->seed), csvrec_str(r, COST_UNIT, u->id);
+        csvrec_str(r, COST_KIND, eval ? "eval" : "pretrain");
+        csvrec_str(r, COST_TARGET, target), csvrec_str(r, COST_LEARNER, learner);
+        if (eval)
+            csvrec_int(r, COST_SHOTS, u->shots);
+        else
+            csvrec_empty(r, COST_SHOTS);
     }
-    free(line);
-    fclose(in);
-    return rc;
 }
 
-/* Combine the parts of units of one kind (suffix) into dir/name. */
+struct joiner {
+    const struct layout *l;
+    struct csvrec rec;      /* labels set once per unit, part columns per record */
+    FILE *out;
+    const char *path;       /* the combined file, for messages */
+};
+
+/* columns_read callback: one part record behind the unit's labels. */
+static int join_row(void *ctx, const char *const *f, int n, long record, struct err *e)
+{
+    struct joiner *j = ctx;
+    for (int c = j->l->part_first; c < j->l->n; c++)
+        csvrec_str(&j->rec, c, f[c]);
+    int rc = csvrec_write(j->out, &j->rec, 0, j->l->n);
+    if (rc)
+        return err_set(e, rc, "%s: cannot write: %s", j->path,
+                       rc == ERR_NOMEM ? "out of memory" : strerror(errno));
+    return ERR_OK;
+}
+
+/* Combine the parts (suffix) of the units of one kind (-1: all) into
+ * dir/<l->file>: each part's records behind its unit's labels. */
 static int combine(const char *dir, const struct plan *p, int kind, const char *suffix,
-                   const char *name, const char *const *header, int n, struct err *e)
+                   const struct layout *l, struct err *e)
 {
     char path[4096], part[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", dir, l->file);
+    struct joiner j = {.l = l, .path = path};
     struct afile f;
     int rc = afile_open(&f, path, e);
     if (rc)
         return rc;
-    if (csvout_write_header(f.fp, header, n))
+    j.out = f.fp;
+    if (csvrec_init(&j.rec, l->n))
+        rc = err_set(e, ERR_NOMEM, "%s: out of memory", path);
+    else if (columns_header(f.fp, l, 0))
         rc = err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     for (int i = 0; !rc && i < p->n_units; i++) {
         if (kind >= 0 && p->units[i].kind != kind)
             continue;
+        csvrec_reset(&j.rec);
+        labels(&j.rec, l, p, &p->units[i]);
         results_part_path(dir, p->units[i].id, suffix, part, sizeof part);
-        rc = append_body(f.fp, part, header, n, e);
+        rc = columns_read(part, l, l->part_first, join_row, &j, e);
     }
+    csvrec_free(&j.rec);
     if (rc) {
         afile_abort(&f);
         return rc;
@@ -228,10 +240,10 @@ struct cost_reader {
 static int read_cost(void *ctx, const char *const *f, int n, long record, struct err *e)
 {
     struct cost_group *g = ((struct cost_reader *)ctx)->g;
-    g->episodes += strtol(f[8], NULL, 10);
-    g->cpu += strtod(f[10], NULL);
-    g->wall += strtod(f[11], NULL);
-    g->flops += strtod(f[12], NULL);
+    g->episodes += strtol(f[COST_EPISODES], NULL, 10);
+    g->cpu += strtod(f[COST_CPU_SECONDS], NULL);
+    g->wall += strtod(f[COST_WALL_SECONDS], NULL);
+    g->flops += strtod(f[COST_FLOPS], NULL);
     return ERR_OK;
 }
 
@@ -252,7 +264,7 @@ static int write_cost_summary(const char *dir, const struct plan *p, struct err 
         char path[4096];
         results_part_path(dir, u->id, ".cost.csv", path, sizeof path);
         struct cost_reader r = {&groups[g]};
-        rc = csvin_read(path, results_cost_columns, results_n_cost_columns, read_cost, &r, e);
+        rc = columns_read(path, &columns_costs, columns_costs.part_first, read_cost, &r, e);
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/cost_summary.csv", dir);
@@ -263,32 +275,39 @@ static int write_cost_summary(const char *dir, const struct plan *p, struct err 
         free(groups);
         return rc;
     }
-    csvout_write_header(f.fp, cost_summary_columns, N_COST_SUMMARY);
-    struct csvout_row r;
-    csvout_init(&r);
-    for (int g = 0; g < n; g++) {
+    struct csvrec r;
+    rc = csvrec_init(&r, CS_N) ? ERR_NOMEM : columns_header(f.fp, &columns_cost_summary, 0);
+    for (int g = 0; !rc && g < n; g++) {
         const struct unit *u = groups[g].u;
         const struct experiment *x = &p->variants[u->variant].x;
         bool eval = u->kind == UNIT_EVAL;
         /* per task: an adapted episode for eval, one pretraining for pretrain */
         double tasks = eval ? (double)groups[g].episodes : (double)groups[g].units;
-        csvout_reset(&r);
-        csvout_str(&r, x->name), csvout_str(&r, eval ? p->variants[u->variant].name : NULL);
-        csvout_str(&r, eval ? "eval" : "pretrain");
-        csvout_str(&r, eval ? x->targets[u->target].name : NULL);
-        csvout_str(&r, eval ? x->learners[u->learner].name : NULL);
+        csvrec_reset(&r);
+        csvrec_str(&r, CS_EXPERIMENT, x->name);
+        csvrec_str(&r, CS_VARIANT, eval ? p->variants[u->variant].name : NULL);
+        csvrec_str(&r, CS_KIND, eval ? "eval" : "pretrain");
+        csvrec_str(&r, CS_TARGET, eval ? x->targets[u->target].name : NULL);
+        csvrec_str(&r, CS_LEARNER, eval ? x->learners[u->learner].name : NULL);
         if (eval)
-            csvout_int(&r, u->shots);
+            csvrec_int(&r, CS_SHOTS, u->shots);
         else
-            csvout_empty(&r);
-        csvout_int(&r, groups[g].units), csvout_int(&r, groups[g].episodes);
-        csvout_f64(&r, groups[g].flops), csvout_f64(&r, groups[g].cpu);
-        csvout_f64(&r, groups[g].flops / tasks), csvout_f64(&r, groups[g].cpu / tasks);
-        csvout_f64(&r, groups[g].wall / tasks);
-        csvout_write_row(f.fp, &r);
+            csvrec_empty(&r, CS_SHOTS);
+        csvrec_int(&r, CS_UNITS, groups[g].units), csvrec_int(&r, CS_EPISODES, groups[g].episodes);
+        csvrec_f64(&r, CS_FLOPS_TOTAL, groups[g].flops);
+        csvrec_f64(&r, CS_CPU_SECONDS_TOTAL, groups[g].cpu);
+        csvrec_f64(&r, CS_FLOPS_PER_TASK, groups[g].flops / tasks);
+        csvrec_f64(&r, CS_CPU_SECONDS_PER_TASK, groups[g].cpu / tasks);
+        csvrec_f64(&r, CS_WALL_SECONDS_PER_TASK, groups[g].wall / tasks);
+        rc = csvrec_write(f.fp, &r, 0, CS_N);
     }
-    csvout_free(&r);
+    csvrec_free(&r);
     free(groups);
+    if (rc) {
+        afile_abort(&f);
+        return err_set(e, rc, "%s: cannot write: %s", path,
+                       rc == ERR_NOMEM ? "out of memory" : strerror(errno));
+    }
     return afile_commit(&f, e);
 }
 
@@ -302,14 +321,11 @@ int results_rebuild(const char *dir, const struct plan *p, int *missing, struct 
     char eps[4096], sum[4096];
     snprintf(eps, sizeof eps, "%s/episodes.csv", dir);
     snprintf(sum, sizeof sum, "%s/summary.csv", dir);
-    int rc = combine(dir, p, UNIT_EVAL, ".csv", "episodes.csv", unit_episode_columns,
-                     unit_n_episode_columns, e);
+    int rc = combine(dir, p, UNIT_EVAL, ".csv", &columns_episodes, e);
     if (!rc)
-        rc = combine(dir, p, UNIT_PRETRAIN, ".csv", "pretrain.csv", unit_pretrain_columns,
-                     unit_n_pretrain_columns, e);
+        rc = combine(dir, p, UNIT_PRETRAIN, ".csv", &columns_pretrain, e);
     if (!rc)
-        rc = combine(dir, p, -1, ".cost.csv", "costs.csv", results_cost_columns,
-                     results_n_cost_columns, e);
+        rc = combine(dir, p, -1, ".cost.csv", &columns_costs, e);
     if (!rc)
         rc = write_cost_summary(dir, p, e);
     if (!rc)

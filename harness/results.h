@@ -1,13 +1,15 @@
 /* results: the results directory — one part per finished unit, and the files rebuilt from them.
  *
- * parts/<id>.csv holds a unit's rows under its file's header (episode rows
- * for eval units, the pretrain.csv row for pretrain units) and
- * parts/<id>.cost.csv its costs.csv row; models/<id>.ckpt a pretrain unit's
- * network. Each is written atomically, cost first, so "parts/<id>.csv
- * exists" means the unit is done. episodes.csv, pretrain.csv, costs.csv,
- * cost_summary.csv and summary.csv are rebuilt from the parts of the current
- * plan, in plan order, so they hold exactly the current plan's units
- * whatever ran when and where. */
+ * parts/<id>.csv holds a unit's rows (episode rows for eval units, the
+ * pretrain.csv row for pretrain units) and parts/<id>.cost.csv its costs.csv
+ * row, each with only the columns its numbers determine (columns.h: the
+ * part's columns); models/<id>.ckpt a pretrain unit's network. Each is
+ * written atomically, cost first, so "parts/<id>.csv exists" means the unit
+ * is done. episodes.csv, pretrain.csv, costs.csv, cost_summary.csv and
+ * summary.csv are rebuilt from the parts of the current plan, in plan
+ * order, each part's records behind the labels the plan gives its unit
+ * (experiment, variant, seed, names), so they hold exactly the current
+ * plan's units whatever ran when and where. */
 #ifndef KSHOT_RESULTS_H
 #define KSHOT_RESULTS_H
 
@@ -28,7 +30,8 @@ void results_model_path(const char *dir, const char *id, char *buf, size_t cap);
 /* Is unit u finished (its part exists, and for pretraining its checkpoint)? */
 bool results_done(const char *dir, const struct unit *u);
 
-/* Write a finished unit: its cost row, then its rows. core names the BLAS
+/* Write a finished unit: its cost row, then its rows (rows: the part
+ * columns of its file, CSV text without a header). core names the BLAS
  * kernel, peak_kb the process's peak resident memory so far. On failure
  * (ERR_IO naming the file, e.g. a full disk) no file of the unit is left in
  * parts/, so it is not done. */
@@ -40,8 +43,5 @@ int results_write_unit(const char *dir, const struct plan *p, const struct unit 
  * the number of units without a part; with missing > 0 nothing is written
  * and the return is 0. */
 int results_rebuild(const char *dir, const struct plan *p, int *missing, struct err *e);
-
-extern const char *const results_cost_columns[];
-extern const int results_n_cost_columns;
 
 #endif

@@ -23,19 +23,17 @@
 #include <string.h>
 
 #include "harness/base/hash.h"
+#include "harness/columns.h"
 #include "harness/csvout.h"
 #include "harness/base/fsutil.h"
 #include "harness/stats.h"
-#include "harness/unit.h"
 
-const char *const summary_columns[] = {
-    "experiment", "variant", "source", "target", "learner", "ways", "shots", "step",
-    "probe", "param", "metric", "seed", "n", "n_failed", "mean", "std", "ci95",
+/* The cell key: summary.csv's first SUM_N_KEY columns, read from these
+ * columns of episodes.csv. */
+static const int key_col[SUM_N_KEY] = {
+    EP_EXPERIMENT, EP_VARIANT, EP_SOURCE, EP_TARGET, EP_LEARNER, EP_WAYS, EP_SHOTS, EP_STEP,
+    EP_PROBE, EP_PARAM, EP_METRIC,
 };
-const int summary_n_columns = 17;
-
-/* summary_columns[0..N_KEY) are the cell key, named as in episodes.csv. */
-enum { N_KEY = 11, COL_METRIC = 10, COL_SEED = 11, COL_N = 12, COL_MEAN = 14, COL_CI95 = 16 };
 
 /* p resized to hold need elements of elem bytes (capacity doubles), or NULL
  * when out of memory; p is then unchanged and still the caller's. */
@@ -175,7 +173,6 @@ struct group {              /* one cell key */
 
 struct builder {
     const char *path;
-    int col_key[N_KEY], col_seed, col_value;   /* columns of episodes.csv */
     struct keymap group_ids;    /* cell key → group id */
     struct keymap sample_ids;   /* cell key NUL seed → sample id */
     struct group *groups;       /* (n_groups) */
@@ -199,30 +196,10 @@ static void builder_free(struct builder *b)
     keymap_free(&b->sample_ids);
 }
 
-static int episode_column(const char *name)
-{
-    for (int i = 0; i < unit_n_episode_columns; i++)
-        if (strcmp(unit_episode_columns[i], name) == 0)
-            return i;
-    return -1;
-}
-
-/* Locate the key, seed and value columns in unit_episode_columns. */
-static int builder_init(struct builder *b, const char *path, struct err *e)
+static void builder_init(struct builder *b, const char *path)
 {
     memset(b, 0, sizeof *b);
     b->path = path;
-    for (int k = 0; k < N_KEY; k++)
-        b->col_key[k] = episode_column(summary_columns[k]);
-    b->col_seed = episode_column("seed");
-    b->col_value = episode_column("value");
-    for (int k = 0; k < N_KEY; k++)
-        if (b->col_key[k] < 0)
-            return err_set(e, ERR_IO, "%s: episodes.csv has no column '%s'", path,
-                           summary_columns[k]);
-    if (b->col_seed < 0 || b->col_value < 0)
-        return err_set(e, ERR_IO, "%s: episodes.csv has no seed or value column", path);
-    return 0;
 }
 
 /* b->key = the record's key fields, then seed, each followed by a NUL;
@@ -231,14 +208,14 @@ static int builder_init(struct builder *b, const char *path, struct err *e)
 static int build_key(struct builder *b, const char *const *f, size_t *key_len, size_t *group_len)
 {
     size_t len = 0;
-    for (int k = 0; k <= N_KEY; k++) {
-        const char *s = f[k < N_KEY ? b->col_key[k] : b->col_seed];
+    for (int k = 0; k <= SUM_N_KEY; k++) {
+        const char *s = f[k < SUM_N_KEY ? key_col[k] : EP_SEED];
         size_t n = strlen(s);
         char *key = reserve(b->key, &b->key_cap, len + n + 1, 1);
         if (!key)
             return ERR_NOMEM;
         b->key = key;
-        if (k == N_KEY)
+        if (k == SUM_N_KEY)
             *group_len = len - 1;
         memcpy(key + len, s, n + 1);
         len += n + 1;
@@ -281,7 +258,7 @@ static int new_sample(struct builder *b, size_t id, size_t group_len)
 static int add_record(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
 {
     struct builder *b = ctx;
-    const char *text = f[b->col_value];
+    const char *text = f[EP_VALUE];
     double v = 0;
     if (text[0] != '\0' && parse_number(text, &v) != 0)
         return err_set(e, ERR_IO, "%s: record %ld: value '%s' is not a number (expected a "
@@ -309,24 +286,25 @@ static int add_record(void *ctx, const char *const *f, int n_fields, long record
 
 /* ---- writing summary.csv ---- */
 
-/* One summary.csv row; key is the group's stored key (N_KEY C strings back to back). */
-static int write_row(FILE *fp, struct csvout_row *r, const char *key, const char *seed,
+/* One summary.csv row; key is the group's stored key (SUM_N_KEY C strings
+ * back to back, in summary.csv's column order). */
+static int write_row(FILE *fp, struct csvrec *r, const char *key, const char *seed,
                      const struct stats_summary *s, long n_failed)
 {
-    csvout_reset(r);
-    for (int k = 0; k < N_KEY; k++, key += strlen(key) + 1)
-        csvout_str(r, key);
-    csvout_str(r, seed);
-    csvout_int(r, s->n);
-    csvout_int(r, n_failed);
-    csvout_f32(r, s->mean);
-    csvout_f32(r, s->std);
-    csvout_f32(r, s->ci95);
-    return csvout_write_row(fp, r);
+    csvrec_reset(r);
+    for (int k = 0; k < SUM_N_KEY; k++, key += strlen(key) + 1)
+        csvrec_str(r, k, key);
+    csvrec_str(r, SUM_SEED, seed);
+    csvrec_int(r, SUM_N, s->n);
+    csvrec_int(r, SUM_N_FAILED, n_failed);
+    csvrec_f32(r, SUM_MEAN, s->mean);
+    csvrec_f32(r, SUM_STD, s->std);
+    csvrec_f32(r, SUM_CI95, s->ci95);
+    return csvrec_write(fp, r, 0, SUM_N_COLS);
 }
 
 /* Group g's rows: one per seed, then the pooled one. per_seed is scratch. */
-static int write_group(const struct builder *b, size_t g, FILE *fp, struct csvout_row *r,
+static int write_group(const struct builder *b, size_t g, FILE *fp, struct csvrec *r,
                        struct stats_summary **per_seed, size_t *cap)
 {
     const struct group *gr = &b->groups[g];
@@ -356,21 +334,19 @@ int summary_write(const char *episodes_path, const char *summary_path, struct er
 {
     struct builder b;
     struct afile f = {0};
-    struct csvout_row r;
+    struct csvrec r;
     struct stats_summary *per_seed = NULL;
     size_t per_seed_cap = 0;
-    csvout_init(&r);
-    int rc = builder_init(&b, episodes_path, e);
-    if (rc)
-        goto fail;
-    rc = csvin_read(episodes_path, unit_episode_columns, unit_n_episode_columns, add_record,
-                    &b, e);
+    builder_init(&b, episodes_path);
+    int rc = csvrec_init(&r, SUM_N_COLS) ? err_set(e, ERR_NOMEM, "out of memory") : ERR_OK;
+    if (!rc)
+        rc = columns_read(episodes_path, &columns_episodes, 0, add_record, &b, e);
     if (rc)
         goto fail;
     rc = afile_open(&f, summary_path, e);
     if (rc)
         goto fail;
-    rc = csvout_write_header(f.fp, summary_columns, summary_n_columns);
+    rc = columns_header(f.fp, &columns_summary, 0);
     for (size_t g = 0; g < b.n_groups && rc == 0; g++)
         rc = write_group(&b, g, f.fp, &r, &per_seed, &per_seed_cap);
     if (rc) {
@@ -382,7 +358,7 @@ int summary_write(const char *episodes_path, const char *summary_path, struct er
 fail:
     afile_abort(&f);
     free(per_seed);
-    csvout_free(&r);
+    csvrec_free(&r);
     builder_free(&b);
     return rc;
 }
@@ -391,7 +367,9 @@ fail:
 
 /* Text columns of a printed row, and their summary.csv columns. */
 enum { T_VARIANT, T_TARGET, T_LEARNER, T_SHOTS, T_STEP, T_PROBE, T_PARAM, N_TEXT };
-static const int text_col[N_TEXT] = {1, 3, 4, 6, 7, 8, 9};
+static const int text_col[N_TEXT] = {
+    SUM_VARIANT, SUM_TARGET, SUM_LEARNER, SUM_SHOTS, SUM_STEP, SUM_PROBE, SUM_PARAM,
+};
 /* Displayed columns: the text ones, then n; "mean ± ci95" follows, unpadded. */
 enum { D_N = N_TEXT, N_DISPLAY };
 static const char *const display_name[N_DISPLAY] = {
@@ -429,24 +407,24 @@ static int parse_stat(const struct table *t, const char *const *f, int col, long
     if (f[col][0] == '\0' || parse_number(f[col], v) == 0)
         return 0;
     return err_set(e, ERR_IO, "%s: record %ld: %s is '%s' (expected a number or empty)",
-                   t->path, record, summary_columns[col], f[col]);
+                   t->path, record, columns_summary.cols[col].name, f[col]);
 }
 
 /* csvin callback: keep the pooled rows of t->metric. */
 static int add_pooled(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
 {
     struct table *t = ctx;
-    if (strcmp(f[COL_SEED], "all") != 0 || strcmp(f[COL_METRIC], t->metric) != 0)
+    if (strcmp(f[SUM_SEED], "all") != 0 || strcmp(f[SUM_METRIC], t->metric) != 0)
         return 0;
     char *end;
-    long n = strtol(f[COL_N], &end, 10);
-    if (f[COL_N][0] == '\0' || *end != '\0' || n < 0)
+    long n = strtol(f[SUM_N], &end, 10);
+    if (f[SUM_N][0] == '\0' || *end != '\0' || n < 0)
         return err_set(e, ERR_IO, "%s: record %ld: n is '%s' (expected a count)", t->path,
-                       record, f[COL_N]);
+                       record, f[SUM_N]);
     double mean, ci95;
-    int rc = parse_stat(t, f, COL_MEAN, record, &mean, e);
+    int rc = parse_stat(t, f, SUM_MEAN, record, &mean, e);
     if (rc == 0)
-        rc = parse_stat(t, f, COL_CI95, record, &ci95, e);
+        rc = parse_stat(t, f, SUM_CI95, record, &ci95, e);
     if (rc)
         return rc;
     struct printed *rows = reserve(t->rows, &t->cap, t->n + 1, sizeof *rows);
@@ -562,7 +540,7 @@ static void print_table(const struct table *t, FILE *out)
 int summary_print(const char *summary_path, FILE *out, const char *metric, struct err *e)
 {
     struct table t = {.path = summary_path, .metric = metric};
-    int rc = csvin_read(summary_path, summary_columns, summary_n_columns, add_pooled, &t, e);
+    int rc = columns_read(summary_path, &columns_summary, 0, add_pooled, &t, e);
     if (rc || t.n == 0)
         goto fail;
     for (int k = 0; k < 3 && rc == 0; k++)

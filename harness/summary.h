@@ -23,11 +23,7 @@
 
 #include "harness/base/err.h"
 
-/* The summary.csv header (the CSV contract). */
-extern const char *const summary_columns[];
-extern const int summary_n_columns;
-
-/* Read episodes_path (its header must be unit_episode_columns) and write
+/* Read episodes_path (its header must be columns_episodes') and write
  * summary_path atomically (fsutil's afile). Values are parsed with strtod in
  * the C locale's notation ('.' decimal point); anything else than a number
  * or an empty field is an ERR_IO error naming the file and the record.

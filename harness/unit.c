@@ -13,22 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "harness/columns.h"
 #include "harness/csvout.h"
 #include "learners/ckpt.h"
 #include "learners/learner.h"
 #include "learners/loss.h"
 #include "learners/optim.h"
-
-const char *const unit_episode_columns[] = {
-    "experiment", "variant", "seed", "source", "target", "learner", "ways", "shots",
-    "episode", "step", "probe", "param", "metric", "value", "status",
-};
-const int unit_n_episode_columns = 15;
-const char *const unit_pretrain_columns[] = {
-    "experiment", "unit", "seed", "source", "classes", "examples", "train_loss",
-    "source_test_accuracy", "status",
-};
-const int unit_n_pretrain_columns = 9;
 
 static double now(clockid_t clock)
 {
@@ -155,7 +145,6 @@ static int pretrain_rows(const struct plan *p, const struct unit *u, int k, cons
                          const struct dataset *d, long examples, double loss, double acc,
                          const char *status, char **rows, struct err *e)
 {
-    const struct experiment *x = &p->variants[u->variant].x;
     size_t len = 0;
     FILE *f = open_memstream(rows, &len);
     if (!f)
@@ -168,14 +157,17 @@ static int pretrain_rows(const struct plan *p, const struct unit *u, int k, cons
         snprintf(classes + n, sizeof classes - n, "%s%s", c ? " " : "",
                  d->class_names ? d->class_names[ids[c]] : num);
     }
-    struct csvout_row r;
-    csvout_init(&r);
-    csvout_str(&r, x->name), csvout_str(&r, u->id), csvout_int(&r, u->seed);
-    csvout_str(&r, x->source.data), csvout_str(&r, classes), csvout_int(&r, examples);
-    csvout_f32(&r, loss), csvout_f32(&r, acc), csvout_str(&r, status);
-    int rc = csvout_write_row(f, &r);
-    csvout_free(&r);
-    fclose(f);
+    struct csvrec r;
+    int rc = csvrec_init(&r, PRE_N);
+    if (!rc) {
+        csvrec_str(&r, PRE_CLASSES, classes), csvrec_int(&r, PRE_EXAMPLES, examples);
+        csvrec_f32(&r, PRE_TRAIN_LOSS, loss), csvrec_f32(&r, PRE_SOURCE_TEST_ACCURACY, acc);
+        csvrec_str(&r, PRE_STATUS, status);
+        rc = csvrec_write(f, &r, columns_pretrain.part_first, PRE_N);
+    }
+    csvrec_free(&r);
+    if (fclose(f) && !rc)
+        rc = ERR_NOMEM;
     return rc ? err_set(e, ERR_NOMEM, "out of memory for the pretrain row") : ERR_OK;
 }
 
@@ -265,40 +257,26 @@ struct recorder {
     const struct unit *u;
     const struct episode_data *ed;
     long episode;
-    struct csvout_row row;
+    struct csvrec row;          /* the part's columns of episodes.csv */
     FILE *out;
     int n_rows;
 };
 
-static void row_head(struct recorder *rc, int step)
-{
-    const struct variant *v = &rc->p->variants[rc->u->variant];
-    const struct experiment *x = &v->x;
-    struct csvout_row *r = &rc->row;
-    csvout_reset(r);
-    csvout_str(r, x->name), csvout_str(r, v->name), csvout_int(r, rc->u->seed);
-    csvout_str(r, x->source.data), csvout_str(r, x->targets[rc->u->target].name);
-    csvout_str(r, x->learners[rc->u->learner].name);
-    if (rc->ed->t.ways > 0)
-        csvout_int(r, rc->ed->t.ways);
-    else
-        csvout_empty(r);
-    csvout_int(r, rc->u->shots), csvout_int(r, rc->episode);
-    if (step >= 0)
-        csvout_int(r, step);
-    else
-        csvout_empty(r);
-    csvout_empty(r), csvout_empty(r);  /* probe, param: clean inputs */
-}
-
 static int put(struct recorder *rc, int step, const char *metric, double value, const char *status)
 {
-    row_head(rc, step);
-    csvout_str(&rc->row, metric);
-    csvout_f32(&rc->row, value);
-    csvout_str(&rc->row, status);
+    struct csvrec *r = &rc->row;
+    csvrec_reset(r);
+    csvrec_int(r, EP_EPISODE, rc->episode);
+    if (step >= 0)
+        csvrec_int(r, EP_STEP, step);
+    else
+        csvrec_empty(r, EP_STEP);
+    csvrec_empty(r, EP_PROBE), csvrec_empty(r, EP_PARAM);  /* clean inputs */
+    csvrec_str(r, EP_METRIC, metric);
+    csvrec_f32(r, EP_VALUE, value);
+    csvrec_str(r, EP_STATUS, status);
     rc->n_rows++;
-    return csvout_write_row(rc->out, &rc->row) ? ERR_NOMEM : ERR_OK;
+    return csvrec_write(rc->out, r, columns_episodes.part_first, EP_N) ? ERR_NOMEM : ERR_OK;
 }
 
 static int record(void *arg, int step, const float *scores, bool logits)
@@ -401,9 +379,10 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pret
     struct episode_data ed;
     struct recorder rc = {.p = p, .u = u, .ed = &ed};
     size_t len = 0;
-    csvout_init(&rc.row);
     *rows = NULL;
     int r = episode_data_init(&ed, tv, u->shots, e);
+    if (csvrec_init(&rc.row, EP_N) && !r)
+        r = err_set(e, ERR_NOMEM, "out of memory");
     if (!r && !(rc.out = open_memstream(rows, &len)))
         r = err_set(e, ERR_NOMEM, "out of memory");
     struct rng base;
@@ -430,7 +409,7 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pret
     }
     if (rc.out && fclose(rc.out) && !r)
         r = err_set(e, ERR_NOMEM, "out of memory for rows");
-    csvout_free(&rc.row);
+    csvrec_free(&rc.row);
     episode_data_free(&ed);
     c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;
     c->wall_s = now(CLOCK_MONOTONIC) - t0;

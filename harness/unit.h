@@ -17,12 +17,6 @@
 #include "harness/plan.h"
 #include "learners/mlp.h"
 
-/* Column lists of the files kshot writes (the CSV contract). */
-extern const char *const unit_episode_columns[];
-extern const int unit_n_episode_columns;
-extern const char *const unit_pretrain_columns[];
-extern const int unit_n_pretrain_columns;
-
 struct unit_costs {
     double cpu_s, wall_s;   /* this thread's CPU time and wall time */
     uint64_t flops;         /* operations counted by the engine */

@@ -35,13 +35,11 @@ import time
 
 CONFIG = "configs/smoke.yaml"
 LONGER = ["targets.heldout.episodes=200"]
-HEADERS = {
-    "episode": "experiment,variant,seed,source,target,learner,ways,shots,episode,step,probe,"
-               "param,metric,value,status",
-    "pretrain": "experiment,unit,seed,source,classes,examples,train_loss,source_test_accuracy,"
-                "status",
-    "cost": "experiment,variant,seed,unit,kind,target,learner,shots,episodes,phase,cpu_seconds,"
-            "wall_seconds,flops,joules,joules_method,peak_rss_kb,blas_core",
+HEADERS = {  # the part columns of each file (kshot help files lists the whole files)
+    "episode": "episode,step,probe,param,metric,value,status",
+    "pretrain": "classes,examples,train_loss,source_test_accuracy,status",
+    "cost": "episodes,phase,cpu_seconds,wall_seconds,flops,joules,joules_method,peak_rss_kb,"
+            "blas_core",
 }
 
 

@@ -159,6 +159,49 @@ static void write_errors_are_reported(void **state)
     csvout_free(&r);
 }
 
+/* ---- records: fields by column ---- */
+
+static void a_record_writes_columns_in_order_whatever_order_they_were_set(void **state)
+{
+    struct csvrec r;
+    assert_int_equal(csvrec_init(&r, 5), 0);
+    csvrec_f32(&r, 3, 0.1f);   // a float: nine digits
+    csvrec_str(&r, 0, "a,b");
+    csvrec_empty(&r, 4);
+    csvrec_int(&r, 1, -7);
+    csvrec_f64(&r, 2, 0.1);
+    csvrec_str(&r, 2, "later wins");    /* set twice: the last value */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    assert_int_equal(csvrec_write(fp, &r, 0, 5), 0);
+    assert_int_equal(csvrec_write(fp, &r, 3, 5), 0);    /* a part's slice */
+    assert_int_equal(csvrec_write(fp, &r, 4, 5), 0);    /* one empty field: not a blank line */
+    fclose(fp);
+    assert_string_equal(text, "\"a,b\",-7,later wins,0.100000001,\n0.100000001,\n\"\"\n");
+    assert_string_equal(csvrec_get(&r, 1), "-7");
+    free(text);
+    csvrec_reset(&r);
+    csvrec_str(&r, 0, "again");
+    assert_string_equal(csvrec_get(&r, 0), "again");
+    csvrec_free(&r);
+    csvrec_free(NULL);
+}
+
+static void a_record_reports_write_errors(void **state)
+{
+    FILE *fp = fopen("/dev/full", "w");
+    if (!fp)
+        skip();
+    setvbuf(fp, NULL, _IONBF, 0);
+    struct csvrec r;
+    assert_int_equal(csvrec_init(&r, 2), 0);
+    csvrec_str(&r, 0, "x"), csvrec_str(&r, 1, "y");
+    assert_int_equal(csvrec_write(fp, &r, 0, 2), ERR_IO);
+    fclose(fp);
+    csvrec_free(&r);
+}
+
 /* ---- reading ---- */
 
 static const char *const cols[3] = {"name", "seed", "value"};
@@ -288,6 +331,8 @@ int main(void)
         cmocka_unit_test(floats_round_trip),
         cmocka_unit_test(decimal_point_ignores_locale),
         cmocka_unit_test(write_errors_are_reported),
+        cmocka_unit_test(a_record_writes_columns_in_order_whatever_order_they_were_set),
+        cmocka_unit_test(a_record_reports_write_errors),
         cmocka_unit_test(write_then_read_round_trip),
         cmocka_unit_test(reader_accepts_crlf_blank_lines_and_no_final_newline),
         cmocka_unit_test(reader_refuses_wrong_header),

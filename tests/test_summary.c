@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "harness/columns.h"
 #include "harness/csvout.h"
 #include "harness/summary.h"
 
@@ -68,8 +69,8 @@ static struct rows read_summary(const char *path)
 {
     struct rows r = {0};
     struct err e;
-    assert_int_equal(summary_n_columns, 17);
-    assert_int_equal(csvin_read(path, summary_columns, 17, collect, &r, &e), 0);
+    assert_int_equal(columns_summary.n, 17);
+    assert_int_equal(columns_read(path, &columns_summary, 0, collect, &r, &e), 0);
     return r;
 }
 
