@@ -17,12 +17,12 @@ static const struct column episodes[EP_N] = {
     [EP_EPISODE] = {"episode", "episode index, 0-based; the same index means the same support "
                                "and query sets for every learner"},
     [EP_STEP] = {"step", "adaptation step the value was measured after (empty for learners "
-                         "without steps: prototypes, knn)"},
+                         "that take no steps)"},
     [EP_PROBE] = {"probe", "robustness probe; empty for clean inputs (no probes exist yet)"},
     [EP_PARAM] = {"param", "the probe's parameter (e.g. its ε); empty for clean inputs"},
     [EP_METRIC] = {"metric", "`accuracy` (fraction of queries whose first arg-max score is the "
                              "true label), `loss` (mean query cross-entropy of softmax(scores); "
-                             "not for knn, whose votes are not probabilities) or `mse` "
+                             "only for learners whose scores are logits, not votes) or `mse` "
                              "(regression)"},
     [EP_VALUE] = {"value", "the value (empty when the episode diverged)"},
     [EP_STATUS] = {"status", "`ok`, or `diverged` (non-finite scores)"},

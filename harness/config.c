@@ -25,24 +25,30 @@
 
 static int missing(const struct key *k, const struct yt_node *at, const char *prefix, struct err *e)
 {
-    return yt_error(e, ERR_USAGE, at, prefix, "missing required key \"%s\" (%s)", k->name, k->help);
+    char type[512];
+    if (k->type == K_KIND)   /* the choices say more than the help */
+        config_type_text(k, type, sizeof type);
+    return yt_error(e, ERR_USAGE, at, prefix, "missing required key \"%s\" (%s)", k->name,
+                    k->type == K_KIND ? type : k->help);
 }
 
-/* The value of one key from map m (may be NULL) or, when absent, from its default. */
+/* The value of one key from map m (may be NULL) or, when absent, from its
+ * default for word (the entry's format or kind). */
 static int fill_key(const struct key *k, const struct yt_node *m, const struct yt_node *at,
-                    const char *prefix, char *base, struct err *e)
+                    const char *prefix, char *base, const char *word, struct err *e)
 {
     char path[PATH_LEN];
     config_join(path, prefix, k->name);
     const struct yt_node *n = yt_get(m, k->name);
+    const char *def = config_key_default(k, word);
     if (n)
         return config_parse_value(k, n, path, base, e);
-    if (!k->def)
+    if (!def)
         return missing(k, at, prefix, e);
-    if (!k->def[0])
+    if (!def[0])
         return ERR_OK;
     struct yt_doc d = {0};
-    int rc = yt_load_string("<default>", k->def, &d, e);
+    int rc = yt_load_string("<default>", def, &d, e);
     if (!rc)
         rc = config_parse_value(k, d.root, path, base, e);
     yt_free(&d);
@@ -71,15 +77,17 @@ static int parse_section(int sec, const struct yt_node *m, const struct yt_node 
     }
     if (m)
         at = m;
-    for (int i = 0; !rc && i < config_n_keys; i++) {
-        const struct key *k = &config_schema[i];
+    int n_keys;
+    const struct key *keys = config_keys(&n_keys);
+    for (int i = 0; !rc && i < n_keys; i++) {
+        const struct key *k = &keys[i];
         if (k->sec != sec || (word && !config_applies(k->only, word)))
             continue;
         if (k->type == K_SUB) {
             config_join(path, prefix, k->name);
             rc = parse_section(S_TRAIN, yt_get(m, k->name), at, path, base + k->off, NULL, NULL, e);
         } else if (k->type != K_MAP) {
-            rc = fill_key(k, m, at, prefix, base, e);
+            rc = fill_key(k, m, at, prefix, base, word, e);
         } else if (!k->def && !yt_get(m, k->name)) {
             rc = missing(k, at, prefix, e);
         }
@@ -96,10 +104,10 @@ static int parse_named(int sec, const struct yt_node *m, const char *prefix, cha
     int rc;
     if (m->kind != YT_MAP)
         return config_not_a_map(m, prefix, e);
-    if ((rc = fill_key(k, m, m, prefix, base, e)))
+    if ((rc = fill_key(k, m, m, prefix, base, NULL, e)))
         return rc;
     int v = *(int *)(base + k->off);
-    const char *word = sec == S_DATA ? config_formats[v] : learner_kinds[v].name;
+    const char *word = sec == S_DATA ? config_formats[v] : learner_kinds[v]->name;
     return parse_section(sec, m, m, prefix, base, word,
                          sec == S_DATA ? "a data source of format" : "a learner of kind", e);
 }
@@ -178,7 +186,7 @@ static int parse_learners(const struct yt_node *m, struct experiment *x, struct 
         char prefix[PATH_LEN];
         config_join(prefix, "learners", m->keys[i]);
         l->where = config_where_of(m->key_nodes[i]);
-        optim_defaults(&l->s.optim);  /* betas and eps: not configurable yet */
+        optim_defaults(&l->s.optim);  /* for kinds without an optimizer's keys */
         if (!(l->name = config_dupstr(m->keys[i])))
             rc = config_nomem(e);
         else
@@ -262,7 +270,7 @@ static int sweep_entry(const struct experiment *x, const struct yt_node *m, int 
         r->word = config_formats[x->data[i].format];
         r->what = "a data source of format";
     } else if (sec == S_LEARNER) {
-        r->word = learner_kinds[x->learners[i].s.kind].name;
+        r->word = learner_kinds[x->learners[i].s.kind]->name;
         r->what = "a learner of kind";
     }
     r->sec = sec;
@@ -462,16 +470,42 @@ static int check_data(const struct cfg_data *d, const struct yt_node *root, stru
     return ERR_OK;
 }
 
-/* momentum is an SGD setting: with Adam it would be silently ignored. */
-static int check_momentum(int optimizer, double momentum, const struct yt_node *m,
-                          const char *prefix, struct err *e)
+/* Settings of the other optimizer would be silently ignored: momentum is
+ * SGD's, beta1, beta2 and epsilon Adam's; Adam's decays must stay below 1
+ * (a decay of 1 never forgets, and its bias correction divides by zero). */
+static int check_optimizer(const struct optim_settings *o, const struct yt_node *m,
+                           const char *prefix, struct err *e)
 {
+    static const char *const adam_only[] = {"beta1", "beta2", "epsilon"};
+    const double betas[2] = {o->beta1, o->beta2};
     char path[PATH_LEN];
-    if (optimizer == OPTIM_SGD || momentum == 0)
-        return ERR_OK;
-    config_join(path, prefix, "momentum");
-    return yt_error(e, ERR_USAGE, yt_get(m, "momentum"), path,
-                    "momentum applies to sgd only, and the optimizer here is adam");
+    if (o->kind == OPTIM_ADAM && o->momentum != 0) {
+        config_join(path, prefix, "momentum");
+        return yt_error(e, ERR_USAGE, yt_get(m, "momentum"), path,
+                        "momentum applies to sgd only, and the optimizer here is adam");
+    }
+    for (int i = 0; i < 3; i++) {
+        const struct yt_node *n = yt_get(m, adam_only[i]);
+        config_join(path, prefix, adam_only[i]);
+        if (n && o->kind != OPTIM_ADAM)
+            return yt_error(e, ERR_USAGE, n, path, "%s applies to adam only, and the optimizer "
+                            "here is sgd", adam_only[i]);
+        if (n && i < 2 && betas[i] >= 1)
+            return yt_error(e, ERR_USAGE, n, path, "expected a number in [0, 1), got %g",
+                            betas[i]);
+    }
+    return ERR_OK;
+}
+
+/* The source recipe's optimizer, as the pretraining will run it. */
+static struct optim_settings train_optim(const struct cfg_train *t)
+{
+    struct optim_settings o;
+    optim_defaults(&o);
+    o.kind = (enum optim_kind)t->optimizer, o.lr = t->lr, o.momentum = t->momentum;
+    o.weight_decay = t->weight_decay, o.beta1 = t->beta1, o.beta2 = t->beta2;
+    o.eps = t->epsilon;
+    return o;
 }
 
 /* A rule shared by source and targets: a regression source has no classes,
@@ -500,9 +534,10 @@ static int check_source(const struct experiment *x, const struct yt_node *root, 
     int rc = check_data_ref(x, s->data, yt_get(m, "data"), "source.data", e);
     if (!rc)
         rc = check_use(config_data(x, s->data), m, "source", s->split, e);
-    if (!rc)
-        rc = check_momentum(s->train.optimizer, s->train.momentum, yt_get(m, "train"),
-                            "source.train", e);
+    if (!rc) {
+        struct optim_settings o = train_optim(&s->train);
+        rc = check_optimizer(&o, yt_get(m, "train"), "source.train", e);
+    }
     return rc;
 }
 
@@ -587,7 +622,7 @@ static int check_freeze(const struct experiment *x, const struct cfg_learner *l,
 static int check_learner(const struct experiment *x, const struct cfg_learner *l,
                          const struct yt_node *root, struct err *e)
 {
-    const struct learner_kind *k = &learner_kinds[l->s.kind];
+    const struct learner_kind *k = learner_kinds[l->s.kind];
     const struct yt_node *m = entry_node(root, "learners", l->name);
     const struct yt_node *rs = yt_get(m, "record_steps"), *kind = yt_get(m, "kind");
     char prefix[PATH_LEN], path[PATH_LEN];
@@ -597,14 +632,13 @@ static int check_learner(const struct experiment *x, const struct cfg_learner *l
         if (l->s.record_steps[i] > l->s.steps)
             return yt_error(e, ERR_USAGE, item_of(rs, i), path, "step %ld is after the last step "
                             "(steps: %ld)", l->s.record_steps[i], l->s.steps);
-    int rc = check_momentum(l->s.optim.kind, l->s.optim.momentum, m, prefix, e);
+    int rc = check_optimizer(&l->s.optim, m, prefix, e);
     if (rc || (rc = check_freeze(x, l, m, e)))
         return rc;
     config_join(path, prefix, "kind");
-    if (k->needs_pretrain(&l->s) && !x->source.data)
+    if (k->pretraining(&l->s) != PRETRAIN_NONE && !x->source.data)
         return yt_error(e, ERR_USAGE, kind, path, "a %s learner reuses a pretrained network, but the "
-                        "experiment has no source section%s", k->name,
-                        strcmp(k->name, "knn") == 0 ? " (add one, or set space: input)" : "");
+                        "experiment has no source section%s", k->name, k->no_source_hint);
     for (int t = 0; k->classification_only && t < x->n_targets; t++)
         if (config_data_regression(config_data(x, x->targets[t].data)))
             return yt_error(e, ERR_USAGE, kind, path, "a %s learner classifies, but target \"%s\" is "

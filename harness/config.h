@@ -22,6 +22,10 @@
 #define CFG_MAX_LIST 64
 
 enum data_format { FMT_IDX, FMT_CSV, FMT_SINUSOID, FMT_CLUSTERS };
+extern const char *const config_formats[];  /* by enum data_format, NULL-terminated */
+
+/* Sections of the experiment file; each key of the schema belongs to one. */
+enum sec { S_TOP, S_DATA, S_NETWORK, S_SOURCE, S_TRAIN, S_TARGET, S_LEARNER, S_OUTPUT, N_SEC };
 
 /* Where a value came from, for errors found after parsing (e.g. a class
  * that the data does not have). */
@@ -62,6 +66,7 @@ struct cfg_train {
     long batch;
     int optimizer;             /* enum optim_kind */
     double lr, momentum, weight_decay;
+    double beta1, beta2, epsilon;   /* Adam's */
 };
 
 struct cfg_source {
@@ -144,6 +149,20 @@ int config_error(struct err *e, int code, const struct cfg_where *w, const char 
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Prepend a kept location and path to e's message. */
 int config_prefix(struct err *e, const struct cfg_where *w, const char *path);
+
+/* Feed h the values of the keys of one section (sec: the section struct at base; word, the entry's format or
+ * kind, selects the keys that apply) that feed the ids selected by feeds
+ * (enum key_feeds), each with its name: unit ids are made by walking the
+ * resolved values, so no setting that changes a number can be forgotten. */
+struct hash128;
+void config_hash(struct hash128 *h, int sec, const void *base, const char *word, int feeds);
+
+/* The settings of a learner of kind (an index into learner_kinds[]) whose
+ * entry names only its kind: every key at that kind's default. */
+int config_learner_defaults(int kind, struct learner_settings *s, struct err *e);
+
+/* `kshot help learners`: every kind, what it does, its keys and defaults. */
+void config_help_learners(FILE *out);
 
 /* `kshot help config`: every key with type, default and help, as text;
  * markdown = true writes the README's table. */

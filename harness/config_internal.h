@@ -1,7 +1,7 @@
 /* config_internal: the schema table and the helpers config_schema.c shares with config.c.
  *
  * Private to harness/config*.c: everything else includes config.h. A key of
- * config_schema[] writes its value at off (and off2) into the struct of its
+ * the schema writes its value at off (and off2) into the struct of its
  * section — struct experiment for S_TOP, S_NETWORK and S_OUTPUT, struct
  * cfg_data for S_DATA, and so on — so sections are parsed and freed through
  * a char * to that struct. */
@@ -12,32 +12,12 @@
 #include <stddef.h>
 
 #include "harness/base/err.h"
+#include "harness/base/keydef.h"
 #include "harness/config.h"
 #include "harness/yamltree.h"
 
 #define PATH_LEN 512       /* a dotted key path in a message */
 
-enum sec { S_TOP, S_DATA, S_NETWORK, S_SOURCE, S_TRAIN, S_TARGET, S_LEARNER, S_OUTPUT, N_SEC };
-
-enum ktype {
-    K_STR,     /* a string (char *) */
-    K_INT,     /* long in [min, max] */
-    K_NUM,     /* finite double in [min, max] */
-    K_BOOL,
-    K_ENUM,    /* one of choices; stored as its index (int) */
-    K_WORD,    /* one of choices; stored as a string (char *) */
-    K_KIND,    /* a learner kind from the registry (int) */
-    K_INTS,    /* distinct longs in [min, max]: count (int) at off, long[] at off2; a scalar is
-                  a list of one; empty only when the default is "[]" */
-    K_WIDTHS,  /* layer widths in [min, max] like K_INTS, but repeats allowed, empty allowed,
-                  at most MLP_MAX_LAYERS - 1 (the head is the last layer) */
-    K_RANGE,   /* [lo, hi], finite, lo ≤ hi (double[2]) */
-    K_LABELS,  /* distinct class labels as written (struct cfg_labels) */
-    K_STRS,    /* distinct strings: count (int) at off, char *[] at off2 */
-    K_FREEZE,  /* none | body | [layer, …] into a learner_settings' freeze fields */
-    K_SUB,     /* the nested section source.train (the only one) at off */
-    K_MAP,     /* a map handled by dedicated code (data, targets, learners, sweep, probes) */
-};
 
 struct key {
     int sec;
@@ -49,13 +29,17 @@ struct key {
     const char *only;    /* "a,b": applies only to these formats/kinds; NULL: all */
     const char *const *choices;
     const char *help;
+    int feeds;           /* enum key_feeds: which unit ids hash its value */
 };
 
 /* --- the table --- */
 
-extern const struct key config_schema[];
-extern const int config_n_keys;
-extern const char *const config_formats[];  /* enum data_format, NULL-terminated */
+/* Every key, the learner registry's under learners.<name> included, in
+ * table order; *n receives the count. */
+const struct key *config_keys(int *n);
+/* k's default for an entry of format or kind word (learner keys have one
+ * per kind); k->def when word is NULL or the key has one for all. */
+const char *config_key_default(const struct key *k, const char *word);
 
 /* The key called name in section sec, or NULL. */
 const struct key *config_find_key(int sec, const char *name);
@@ -82,6 +66,9 @@ int config_not_a_map(const struct yt_node *n, const char *path, struct err *e);
 int config_nomem(struct err *e);
 /* What a node is, for "expected …, got …": a list, a map, nothing, "text". */
 void config_got_text(const struct yt_node *n, char *buf, size_t cap);
+/* The type of a key in the words its error messages use ("an integer in
+ * [1, 5]", "sgd or adam"). */
+void config_type_text(const struct key *k, char *buf, size_t cap);
 /* " (did you mean "x"?)" when near is not NULL, else "". */
 const char *config_hint(const char *near, char *buf, size_t cap);
 /* "a, b or c" (conj " or ") or "a, b and c" (conj " and ") into buf. */

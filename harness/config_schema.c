@@ -11,9 +11,12 @@
 #include "harness/config.h"
 #include "harness/config_internal.h"
 
+#include "harness/base/hash.h"
+
 #include <assert.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -21,14 +24,10 @@
 
 #define MAX_KINDS 64       /* learner kinds the registry may hold */
 
-static const char *const optimizers[] = {"sgd", "adam", NULL};        /* enum optim_kind */
 static const char *const activations[] = {"identity", "relu", "tanh", NULL}; /* enum act */
-static const char *const inits[] = {"torch", "he", "glorot", "zero", NULL};  /* enum init_kind */
 /* A fresh network must break symmetry, so zero is only for a new head. */
 static const char *const fresh_inits[] = {"torch", "he", "glorot", NULL};
 const char *const config_formats[] = {"idx", "csv", "sinusoid", "clusters", NULL};
-static const char *const distances[] = {"euclidean", "cosine", NULL};
-static const char *const spaces[] = {"features", "input", NULL};
 static const char *const splits[] = {"train", "test", NULL};
 
 #define EXP(f) offsetof(struct experiment, f)
@@ -39,133 +38,169 @@ static const char *const splits[] = {"train", "test", NULL};
 #define LRN(f) offsetof(struct cfg_learner, s.f)
 #define INF HUGE_VAL
 
-const struct key config_schema[] = {
+static const struct key table[] = {
     /* top level */
     {S_TOP, "name", K_STR, 0, 0, NULL, EXP(name), 0, NULL, NULL,
-     "experiment name; results go to results/<name>/ unless -o or output.dir says otherwise"},
+     "experiment name; results go to results/<name>/ unless -o or output.dir says otherwise", FEEDS_NONE},
     {S_TOP, "seeds", K_INTS, 0, 4294967295.0, "[0]", EXP(n_seeds), EXP(seeds), NULL, NULL,
-     "seeds; each gives its own pretraining, initialisations and episodes"},
+     "seeds; each gives its own pretraining, initialisations and episodes", FEEDS_NONE},
     {S_TOP, "data", K_MAP, 0, 0, NULL, 0, 0, NULL, NULL,
-     "named data sources data.<name>.*, referred to by source.data and targets.<name>.data"},
-    {S_TOP, "network", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "the network's shape: network.*"},
+     "named data sources data.<name>.*, referred to by source.data and targets.<name>.data", FEEDS_NONE},
+    {S_TOP, "network", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "the network's shape: network.*", FEEDS_NONE},
     {S_TOP, "source", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
-     "the pretraining task source.*; needed by learners that reuse a pretrained network"},
+     "the pretraining task source.*; needed by learners that reuse a pretrained network", FEEDS_NONE},
     {S_TOP, "targets", K_MAP, 0, 0, NULL, 0, 0, NULL, NULL,
-     "named held-out tasks targets.<name>.*; at least one"},
+     "named held-out tasks targets.<name>.*; at least one", FEEDS_NONE},
     {S_TOP, "learners", K_MAP, 0, 0, NULL, 0, 0, NULL, NULL,
-     "named learners learners.<name>.*; the CSV's learner column holds <name>; at least one"},
+     "named learners learners.<name>.*; the CSV's learner column holds <name>; at least one", FEEDS_NONE},
     {S_TOP, "probes", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
-     "robustness probes; none are implemented in this version, so it must be empty"},
+     "robustness probes; none are implemented in this version, so it must be empty", FEEDS_NONE},
     {S_TOP, "sweep", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
-     "dotted key path -> list of values; the cartesian product gives variants"},
-    {S_TOP, "output", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "where results go: output.*"},
+     "dotted key path -> list of values; the cartesian product gives variants", FEEDS_NONE},
+    {S_TOP, "output", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "where results go: output.*", FEEDS_NONE},
     /* output */
     {S_OUTPUT, "dir", K_STR, 0, 0, "", EXP(output_dir), 0, NULL, NULL,
-     "results directory (default results/<name>; -o DIR on the command line wins)"},
+     "results directory (default results/<name>; -o DIR on the command line wins)", FEEDS_NONE},
     /* data.<name> */
     {S_DATA, "format", K_ENUM, 0, 0, NULL, DAT(format), 0, NULL, config_formats,
-     "idx for MNIST-style files, csv for your own table, sinusoid or clusters for synthetic data"},
+     "idx for MNIST-style files, csv for your own table, sinusoid or clusters for synthetic data", FEEDS_BOTH},
     {S_DATA, "dir", K_STR, 0, 0, "", DAT(dir), 0, "idx", NULL,
-     "directory holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]"},
-    {S_DATA, "images", K_STR, 0, 0, "", DAT(images), 0, "idx", NULL, "train images file (instead of dir)"},
-    {S_DATA, "labels", K_STR, 0, 0, "", DAT(labels), 0, "idx", NULL, "train labels file (instead of dir)"},
+     "directory holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]", FEEDS_NONE},
+    {S_DATA, "images", K_STR, 0, 0, "", DAT(images), 0, "idx", NULL, "train images file (instead of dir)", FEEDS_NONE},
+    {S_DATA, "labels", K_STR, 0, 0, "", DAT(labels), 0, "idx", NULL, "train labels file (instead of dir)", FEEDS_NONE},
     {S_DATA, "test_images", K_STR, 0, 0, "", DAT(test_images), 0, "idx", NULL,
-     "test images file (instead of dir; with test_labels)"},
+     "test images file (instead of dir; with test_labels)", FEEDS_NONE},
     {S_DATA, "test_labels", K_STR, 0, 0, "", DAT(test_labels), 0, "idx", NULL,
-     "test labels file (instead of dir; with test_images)"},
-    {S_DATA, "path", K_STR, 0, 0, NULL, DAT(path), 0, "csv", NULL, "CSV file with a header row"},
+     "test labels file (instead of dir; with test_images)", FEEDS_NONE},
+    {S_DATA, "path", K_STR, 0, 0, NULL, DAT(path), 0, "csv", NULL, "CSV file with a header row", FEEDS_NONE},
     {S_DATA, "label", K_STR, 0, 0, "", DAT(label), 0, "csv", NULL,
-     "label column (name, or 0-based index) for classification"},
+     "label column (name, or 0-based index) for classification", FEEDS_BOTH},
     {S_DATA, "targets", K_STRS, 0, 0, "", DAT(n_targets), DAT(targets), "csv", NULL,
-     "target columns for regression (instead of label)"},
+     "target columns for regression (instead of label)", FEEDS_BOTH},
     {S_DATA, "features", K_STRS, 0, 0, "", DAT(n_features), DAT(features), "csv", NULL,
-     "feature columns (default: every other column)"},
+     "feature columns (default: every other column)", FEEDS_BOTH},
     {S_DATA, "scale", K_NUM, 0, INF, "0", DAT(scale), 0, "idx,csv", NULL,
-     "divide every feature by this (e.g. 255 for bytes); 0 leaves features as they are"},
+     "divide every feature by this (e.g. 255 for bytes); 0 leaves features as they are", FEEDS_BOTH},
     {S_DATA, "standardise", K_BOOL, 0, 0, "false", DAT(standardise), 0, "idx,csv", NULL,
-     "z-score each feature with mean and std of the source rows only (after scale)"},
+     "z-score each feature with mean and std of the source rows only (after scale)", FEEDS_BOTH},
     {S_DATA, "amplitude", K_RANGE, 0, INF, "[0.1, 5.0]", DAT(amplitude), 0, "sinusoid", NULL,
-     "range of A in y = A·sin(x − φ)"},
+     "range of A in y = A·sin(x − φ)", FEEDS_BOTH},
     {S_DATA, "phase", K_RANGE, -INF, INF, "[0, 3.141592653589793]", DAT(phase), 0, "sinusoid", NULL,
-     "range of φ"},
-    {S_DATA, "x", K_RANGE, -INF, INF, "[-5, 5]", DAT(x), 0, "sinusoid", NULL, "range of x"},
+     "range of φ", FEEDS_BOTH},
+    {S_DATA, "x", K_RANGE, -INF, INF, "[-5, 5]", DAT(x), 0, "sinusoid", NULL, "range of x", FEEDS_BOTH},
     {S_DATA, "size", K_INT, 1, 1e8, "10000", DAT(size), 0, "sinusoid", NULL,
-     "points, each from a fresh function, in one pretraining epoch"},
-    {S_DATA, "classes", K_INT, 2, 1000, "10", DAT(classes), 0, "clusters", NULL, "number of classes"},
-    {S_DATA, "dim", K_INT, 1, 100000, "20", DAT(dim), 0, "clusters", NULL, "features"},
+     "points, each from a fresh function, in one pretraining epoch", FEEDS_BOTH},
+    {S_DATA, "classes", K_INT, 2, 1000, "10", DAT(classes), 0, "clusters", NULL, "number of classes", FEEDS_BOTH},
+    {S_DATA, "dim", K_INT, 1, 100000, "20", DAT(dim), 0, "clusters", NULL, "features", FEEDS_BOTH},
     {S_DATA, "separation", K_NUM, 0, INF, "0.5", DAT(separation), 0, "clusters", NULL,
-     "std of the class centres in units of the points' unit noise (higher is easier)"},
+     "std of the class centres in units of the points' unit noise (higher is easier)", FEEDS_BOTH},
     {S_DATA, "per_class", K_INT, 1, 1000000, "200", DAT(per_class), 0, "clusters", NULL,
-     "points per class in each split"},
+     "points per class in each split", FEEDS_BOTH},
     /* network */
     {S_NETWORK, "hidden", K_WIDTHS, 1, 100000, "[256, 128]", EXP(n_hidden), EXP(hidden), NULL, NULL,
-     "hidden layer widths (the body), at most 7; the head is added per task"},
+     "hidden layer widths (the body), at most 7; the head is added per task", FEEDS_BOTH},
     {S_NETWORK, "activation", K_ENUM, 0, 0, "relu", EXP(activation), 0, NULL, activations,
-     "activation after every hidden layer"},
+     "activation after every hidden layer", FEEDS_BOTH},
     {S_NETWORK, "init", K_ENUM, 0, 0, "torch", EXP(init), 0, NULL, fresh_inits,
-     "initialisation of fresh networks: torch (U(±1/√fan_in), PyTorch's default), he, glorot"},
+     "initialisation of fresh networks: torch (U(±1/√fan_in), PyTorch's default), he, glorot", FEEDS_BOTH},
     /* source */
-    {S_SOURCE, "data", K_STR, 0, 0, NULL, SRC(data), 0, NULL, NULL, "data source to pretrain on"},
-    {S_SOURCE, "split", K_WORD, 0, 0, "train", SRC(split), 0, NULL, splits, "train or test"},
+    {S_SOURCE, "data", K_STR, 0, 0, NULL, SRC(data), 0, NULL, NULL, "data source to pretrain on", FEEDS_NONE},
+    {S_SOURCE, "split", K_WORD, 0, 0, "train", SRC(split), 0, NULL, splits, "train or test", FEEDS_PRETRAIN},
     {S_SOURCE, "classes", K_LABELS, 0, 0, "[]", SRC(classes), 0, NULL, NULL,
-     "class labels to pretrain on (ids or names as in the data; default: all)"},
-    {S_SOURCE, "train", K_SUB, 0, 0, "", SRC(train), 0, NULL, NULL, "the pretraining recipe: source.train.*"},
-    {S_TRAIN, "epochs", K_INT, 1, 100000, "1", TRN(epochs), 0, NULL, NULL, "passes over the source data"},
+     "class labels to pretrain on (ids or names as in the data; default: all)", FEEDS_PRETRAIN},
+    {S_SOURCE, "train", K_SUB, 0, 0, "", SRC(train), 0, NULL, NULL, "the pretraining recipe: source.train.*", FEEDS_NONE},
+    {S_TRAIN, "epochs", K_INT, 1, 100000, "1", TRN(epochs), 0, NULL, NULL, "passes over the source data", FEEDS_PRETRAIN},
     {S_TRAIN, "batch", K_INT, 1, 1000000, "64", TRN(batch), 0, NULL, NULL,
-     "minibatch size (the last partial batch is kept)"},
-    {S_TRAIN, "optimizer", K_ENUM, 0, 0, "adam", TRN(optimizer), 0, NULL, optimizers, "sgd or adam"},
-    {S_TRAIN, "lr", K_NUM, 0, 100, "0.001", TRN(lr), 0, NULL, NULL, "learning rate"},
-    {S_TRAIN, "momentum", K_NUM, 0, 1, "0", TRN(momentum), 0, NULL, NULL, "SGD momentum (sgd only)"},
+     "minibatch size (the last partial batch is kept)", FEEDS_PRETRAIN},
+    {S_TRAIN, "optimizer", K_ENUM, 0, 0, "adam", TRN(optimizer), 0, NULL, optim_names, "sgd or adam", FEEDS_PRETRAIN},
+    {S_TRAIN, "lr", K_NUM, 0, 100, "0.001", TRN(lr), 0, NULL, NULL, "learning rate", FEEDS_PRETRAIN},
+    {S_TRAIN, "momentum", K_NUM, 0, 1, "0", TRN(momentum), 0, NULL, NULL, "SGD momentum (sgd only)", FEEDS_PRETRAIN},
     {S_TRAIN, "weight_decay", K_NUM, 0, INF, "0", TRN(weight_decay), 0, NULL, NULL,
-     "L2 penalty added to the gradient"},
+     "L2 penalty added to the gradient", FEEDS_PRETRAIN},
+    {S_TRAIN, "beta1", K_NUM, 0, 1, "0.9", TRN(beta1), 0, NULL, NULL,
+     "Adam's decay of the first moment, below 1 (adam only)", FEEDS_PRETRAIN},
+    {S_TRAIN, "beta2", K_NUM, 0, 1, "0.999", TRN(beta2), 0, NULL, NULL,
+     "Adam's decay of the second moment, below 1 (adam only)", FEEDS_PRETRAIN},
+    {S_TRAIN, "epsilon", K_NUM, 0, 1, "1e-8", TRN(epsilon), 0, NULL, NULL,
+     "Adam's term added to the denominator (adam only)", FEEDS_PRETRAIN},
     /* targets.<name> */
-    {S_TARGET, "data", K_STR, 0, 0, NULL, TGT(data), 0, NULL, NULL, "data source of the held-out task"},
+    {S_TARGET, "data", K_STR, 0, 0, NULL, TGT(data), 0, NULL, NULL, "data source of the held-out task", FEEDS_NONE},
     {S_TARGET, "split", K_WORD, 0, 0, "test", TGT(split), 0, NULL, splits,
-     "train or test; a csv source has only train, which is then the default"},
+     "train or test; a csv source has only train, which is then the default", FEEDS_EVAL},
     {S_TARGET, "classes", K_LABELS, 0, 0, "[]", TGT(classes), 0, NULL, NULL,
-     "class labels episodes draw from (default: all); must not overlap the source's"},
+     "class labels episodes draw from (default: all); must not overlap the source's", FEEDS_EVAL},
     {S_TARGET, "allow_overlap", K_BOOL, 0, 0, "false", TGT(allow_overlap), 0, NULL, NULL,
-     "accept classes shared with the source (then it is not a held-out task)"},
+     "accept classes shared with the source (then it is not a held-out task)", FEEDS_NONE},
     {S_TARGET, "ways", K_INT, 2, 1000, "5", TGT(ways), 0, NULL, NULL,
-     "classes per episode (classification only)"},
+     "classes per episode (classification only)", FEEDS_EVAL},
     {S_TARGET, "shots", K_INTS, 1, 100000, "[1, 5]", TGT(n_shots), TGT(shots), NULL, NULL,
-     "support examples per class (or points, for regression); one curve point each"},
+     "support examples per class (or points, for regression); one curve point each", FEEDS_NONE},
     {S_TARGET, "queries", K_INT, 1, 100000, "15", TGT(queries), 0, NULL, NULL,
-     "query examples per class (or points, for regression)"},
+     "query examples per class (or points, for regression)", FEEDS_EVAL},
     {S_TARGET, "episodes", K_INT, 1, 10000000, "600", TGT(episodes), 0, NULL, NULL,
-     "episodes per seed and shot count"},
+     "episodes per seed and shot count", FEEDS_EVAL},
     {S_TARGET, "permute", K_BOOL, 0, 0, "false", TGT(permute), 0, NULL, NULL,
-     "apply a fixed random permutation to the features (a control: features should not transfer)"},
+     "apply a fixed random permutation to the features (a control: features should not transfer)", FEEDS_EVAL},
     {S_TARGET, "rotate", K_NUM, -360, 360, "0", TGT(rotate), 0, NULL, NULL,
-     "rotate images by this many degrees (idx data only)"},
+     "rotate images by this many degrees (idx data only)", FEEDS_EVAL},
     {S_TARGET, "noise", K_NUM, 0, INF, "0", TGT(noise), 0, NULL, NULL,
-     "std of Gaussian noise added to the preprocessed inputs"},
+     "std of Gaussian noise added to the preprocessed inputs", FEEDS_EVAL},
     /* learners.<name> */
     {S_LEARNER, "kind", K_KIND, 0, 0, NULL, LRN(kind), 0, NULL, NULL,
-     "scratch, finetune, prototypes or knn"},
-    {S_LEARNER, "steps", K_INT, 0, 1000000, "100", LRN(steps), 0, "scratch,finetune", NULL,
-     "full-batch gradient steps on the support set"},
-    {S_LEARNER, "optimizer", K_ENUM, 0, 0, "adam", LRN(optim.kind), 0, "scratch,finetune", optimizers,
-     "sgd or adam"},
-    {S_LEARNER, "lr", K_NUM, 0, 100, "0.001", LRN(optim.lr), 0, "scratch,finetune", NULL, "learning rate"},
-    {S_LEARNER, "momentum", K_NUM, 0, 1, "0", LRN(optim.momentum), 0, "scratch,finetune", NULL,
-     "SGD momentum (sgd only)"},
-    {S_LEARNER, "weight_decay", K_NUM, 0, INF, "0", LRN(optim.weight_decay), 0, "scratch,finetune",
-     NULL, "L2 penalty added to the gradient"},
-    {S_LEARNER, "record_steps", K_INTS, 0, 1000000, "[]", LRN(n_record), LRN(record_steps),
-     "scratch,finetune", NULL, "also record metrics after these steps (default: the last only)"},
-    {S_LEARNER, "freeze", K_FREEZE, 0, 0, "none", LRN(freeze), 0, "finetune", NULL,
-     "none, body (train the head only: a linear probe) or a list of layer indices, 0 first"},
-    {S_LEARNER, "head", K_ENUM, 0, 0, "zero", LRN(head), 0, "finetune", inits,
-     "initialisation of the new head: zero, torch, he or glorot"},
-    {S_LEARNER, "distance", K_ENUM, 0, 0, "euclidean", LRN(distance), 0, "prototypes,knn", distances,
-     "euclidean (squared) or cosine"},
-    {S_LEARNER, "k", K_INT, 1, 1000, "1", LRN(k), 0, "knn", NULL, "neighbours that vote"},
-    {S_LEARNER, "space", K_ENUM, 0, 0, "features", LRN(space), 0, "knn", spaces,
-     "features (pretrained body) or input (raw inputs, no pretraining)"},
+     "what the learner is (kshot help learners describes each kind); it decides which other "
+     "keys apply and their defaults", FEEDS_BOTH},
+    /* the other keys of learners.<name> come from the learner registry (learners/learner.c):
+     * see assemble() below */
 };
-#define N_KEYS ((int)(sizeof config_schema / sizeof config_schema[0]))
-const int config_n_keys = N_KEYS;
+#define N_TABLE ((int)(sizeof table / sizeof table[0]))
+#define MAX_LEARNER_KEYS 64
+
+/* ---- the assembled schema ----
+ *
+ * The table above, with the learner registry's keys placed after
+ * learners.<name>.kind: each applies to the kinds that list it, and its
+ * default is per kind (key_default). Built once, on first use. */
+
+static struct key schema[N_TABLE + MAX_LEARNER_KEYS];
+static int n_keys;
+static char learner_only[MAX_LEARNER_KEYS][512];   /* "a,b": the kinds that accept a key */
+static pthread_once_t assembled = PTHREAD_ONCE_INIT;
+
+static void assemble(void)
+{
+    assert(learner_n_keys <= MAX_LEARNER_KEYS);
+    for (int i = 0; i < N_TABLE; i++) {
+        schema[n_keys++] = table[i];
+        if (table[i].sec != S_LEARNER)
+            continue;
+        for (int j = 0; j < learner_n_keys; j++) {
+            const struct keydef *d = &learner_keys[j];
+            char *only = learner_only[j];
+            for (int k = 0; k < learner_n_kinds; k++)
+                if (learner_key_default(k, d->name))
+                    snprintf(only + strlen(only), sizeof learner_only[j] - strlen(only), "%s%s",
+                             only[0] ? "," : "", learner_kinds[k]->name);
+            size_t base = offsetof(struct cfg_learner, s);
+            schema[n_keys++] = (struct key){S_LEARNER, d->name, d->type, d->min, d->max, d->def,
+                                            base + d->off, d->off2 ? base + d->off2 : 0, only,
+                                            d->choices, d->help, d->feeds};
+        }
+    }
+}
+
+const struct key *config_keys(int *n)
+{
+    pthread_once(&assembled, assemble);
+    *n = n_keys;
+    return schema;
+}
+
+const char *config_key_default(const struct key *k, const char *word)
+{
+    if (k->sec == S_LEARNER && word && strcmp(k->name, "kind") != 0)
+        return learner_key_default(learner_find(word), k->name);
+    return k->def;
+}
 
 static const char *const sec_names[N_SEC] = {
     "", "data.<name>", "network", "source", "source.train", "targets.<name>", "learners.<name>",
@@ -265,7 +300,7 @@ static int kind_names(const char **out)
 {
     assert(learner_n_kinds <= MAX_KINDS);
     for (int i = 0; i < learner_n_kinds; i++)
-        out[i] = learner_kinds[i].name;
+        out[i] = learner_kinds[i]->name;
     return learner_n_kinds;
 }
 
@@ -481,9 +516,11 @@ static void free_value(const struct key *k, char *base)
 /* Every key's value of section sec in base. */
 void config_free_section(int sec, char *base)
 {
-    for (int i = 0; i < N_KEYS; i++)
-        if (config_schema[i].sec == sec)
-            free_value(&config_schema[i], base);
+    int n;
+    const struct key *keys = config_keys(&n);
+    for (int i = 0; i < n; i++)
+        if (keys[i].sec == sec)
+            free_value(&keys[i], base);
 }
 
 static int parse_list(const struct key *k, const struct yt_node *n, const char *path, char *base,
@@ -549,23 +586,111 @@ int config_parse_value(const struct key *k, const struct yt_node *n, const char 
     return ERR_OK;
 }
 
+/* ---- hashing resolved values ---- */
+
+/* Key k's value in base, canonically: every type in one unambiguous text
+ * (strings with their lengths, numbers round-tripping, lists counted). */
+static void hash_value(struct hash128 *h, const struct key *k, const char *base)
+{
+    const void *v = base + k->off;
+    switch (k->type) {
+    case K_STR:
+    case K_WORD:
+        hash128_str(h, *(char *const *)v);
+        break;
+    case K_INT:
+        hash128_printf(h, "%ld", *(const long *)v);
+        break;
+    case K_NUM:
+        hash128_printf(h, "%.17g", *(const double *)v);
+        break;
+    case K_BOOL:
+        hash128_printf(h, "%d", (int)*(const bool *)v);
+        break;
+    case K_ENUM:   /* the word, not its index: reordering choices keeps ids */
+        hash128_str(h, k->choices[*(const int *)v]);
+        break;
+    case K_KIND:
+        hash128_str(h, learner_kinds[*(const int *)v]->name);
+        break;
+    case K_INTS:
+    case K_WIDTHS:
+        hash128_printf(h, "[%d:", *(const int *)v);
+        for (int i = 0; i < *(const int *)v; i++)
+            hash128_printf(h, "%ld,", ((const long *)(base + k->off2))[i]);
+        hash128_printf(h, "]");
+        break;
+    case K_RANGE:
+        hash128_printf(h, "%.17g,%.17g", ((const double *)v)[0], ((const double *)v)[1]);
+        break;
+    case K_LABELS:
+        hash128_printf(h, "[%d:", ((const struct cfg_labels *)v)->n);
+        for (int i = 0; i < ((const struct cfg_labels *)v)->n; i++)
+            hash128_str(h, ((const struct cfg_labels *)v)->v[i]);
+        hash128_printf(h, "]");
+        break;
+    case K_STRS:
+        hash128_printf(h, "[%d:", *(const int *)v);
+        for (int i = 0; i < *(const int *)v; i++)
+            hash128_str(h, ((char *const *)(base + k->off2))[i]);
+        hash128_printf(h, "]");
+        break;
+    case K_FREEZE: {
+        const struct learner_settings *s =
+            (const struct learner_settings *)((const char *)v - offsetof(struct learner_settings, freeze));
+        hash128_printf(h, "%d[%d:", s->freeze, s->n_frozen);
+        for (int i = 0; i < s->n_frozen; i++)
+            hash128_printf(h, "%ld,", s->frozen[i]);
+        hash128_printf(h, "]");
+        break;
+    }
+    default:   /* K_SUB and K_MAP: sections, walked by their own keys */
+        break;
+    }
+}
+
+void config_hash(struct hash128 *h, int sec, const void *base, const char *word, int feeds)
+{
+    int n;
+    const struct key *keys = config_keys(&n);
+    hash128_printf(h, "{%s:", sec_names[sec]);
+    for (int i = 0; i < n; i++) {
+        const struct key *k = &keys[i];
+        if (k->sec != sec || (word && !config_applies(k->only, word)))
+            continue;
+        if (k->type == K_SUB) {
+            config_hash(h, S_TRAIN, (const char *)base + k->off, NULL, feeds);
+            continue;
+        }
+        if (!(k->feeds & feeds))
+            continue;
+        hash128_str(h, k->name);
+        hash_value(h, k, base);
+        hash128_printf(h, ";");
+    }
+    hash128_printf(h, "}");
+}
+
 /* ---- keys ---- */
 
 const struct key *config_find_key(int sec, const char *name)
 {
-    for (int i = 0; i < N_KEYS; i++)
-        if (config_schema[i].sec == sec && strcmp(config_schema[i].name, name) == 0)
-            return &config_schema[i];
+    int n;
+    const struct key *keys = config_keys(&n);
+    for (int i = 0; i < n; i++)
+        if (keys[i].sec == sec && strcmp(keys[i].name, name) == 0)
+            return &keys[i];
     return NULL;
 }
 
 /* Names of the keys of sec that apply to word (NULL: all); returns count. */
 static int section_keys(int sec, const char *word, const char **out)
 {
-    int n = 0;
-    for (int i = 0; i < N_KEYS; i++)
-        if (config_schema[i].sec == sec && (!word || config_applies(config_schema[i].only, word)))
-            out[n++] = config_schema[i].name;
+    int n = 0, n_all;
+    const struct key *keys = config_keys(&n_all);
+    for (int i = 0; i < n_all; i++)
+        if (keys[i].sec == sec && (!word || config_applies(keys[i].only, word)))
+            out[n++] = keys[i].name;
     return n;
 }
 
@@ -573,7 +698,7 @@ static int section_keys(int sec, const char *word, const char **out)
 int config_unknown_key(int sec, const char *name, const struct yt_node *at, const char *path,
                        const char *word, const char *what, struct err *e)
 {
-    const char *names[N_KEYS];
+    const char *names[N_TABLE + MAX_LEARNER_KEYS];
     char list[1024];
     int n = section_keys(sec, word, names);
     config_list_words(names, n, " and ", list, sizeof list);
@@ -588,8 +713,7 @@ int config_unknown_key(int sec, const char *name, const struct yt_node *at, cons
 
 /* ---- help ---- */
 
-/* The type of a key in the words its error messages use. */
-static void type_text(const struct key *k, char *buf, size_t cap)
+void config_type_text(const struct key *k, char *buf, size_t cap)
 {
     char list[96], range[96];
     const char *names[MAX_KINDS];
@@ -638,25 +762,118 @@ static void only_text(const struct key *k, char *buf, size_t cap)
     buf[o] = '\0';
 }
 
+int config_learner_defaults(int kind, struct learner_settings *s, struct err *e)
+{
+    struct cfg_learner l;
+    memset(&l, 0, sizeof l);
+    optim_defaults(&l.s.optim);
+    l.s.kind = kind;
+    int n, rc = kind >= 0 && kind < learner_n_kinds ? ERR_OK
+                : err_set(e, ERR_USAGE, "learner kind %d does not exist", kind);
+    const struct key *keys = config_keys(&n);
+    for (int i = 0; !rc && i < n; i++) {
+        const struct key *k = &keys[i];
+        const char *def = config_key_default(k, learner_kinds[kind]->name);
+        if (k->sec != S_LEARNER || strcmp(k->name, "kind") == 0 || !def || !def[0])
+            continue;
+        struct yt_doc d = {0};
+        rc = yt_load_string("<default>", def, &d, e);
+        if (!rc)
+            rc = config_parse_value(k, d.root, k->name, (char *)&l, e);
+        yt_free(&d);
+    }
+    *s = l.s;
+    return rc;
+}
+
+void config_help_learners(FILE *out)
+{
+    static const char *const pretrainings[] = {
+        [PRETRAIN_NONE] = "none", [PRETRAIN_SHARED] = "the shared supervised pretraining",
+        [PRETRAIN_OWN] = "its own (meta-training on the source task)",
+    };
+    fprintf(out, "Learner kinds (learners.<name>.kind), with their keys and defaults:\n");
+    for (int i = 0; i < learner_n_kinds; i++) {
+        const struct learner_kind *k = learner_kinds[i];
+        struct learner_settings s;
+        struct err e;
+        int rc = config_learner_defaults(i, &s, &e);
+        fprintf(out, "\n  %s\n      %s\n      pretraining: %s; input gradients: %s\n      keys:",
+                k->name, k->summary, rc ? "?" : pretrainings[k->pretraining(&s)],
+                k->input_grad ? "yes" : "no (no gradient probes)");
+        for (const struct kind_key *kk = k->keys; kk->name; kk++)
+            fprintf(out, "%s %s %s", kk == k->keys ? "" : ",", kk->name,
+                    learner_key_default(i, kk->name));
+        fprintf(out, "%s\n", k->keys[0].name ? "" : " none");
+    }
+}
+
+/* "x" as code (markdown) or plain. */
+static void word(char *buf, size_t cap, const char *x, bool markdown)
+{
+    size_t n = strlen(buf);
+    snprintf(buf + n, cap - n, markdown ? "`%s`" : "%s", x);
+}
+
+/* A key's default as help shows it: required, none, one value, or for a
+ * learner key whose kinds differ, the usual one and the others by kind. */
+static void default_text(const struct key *k, bool markdown, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!k->def || !k->def[0]) {
+        snprintf(buf, cap, "%s", !k->def ? "required" : markdown ? "—" : "optional");
+        return;
+    }
+    if (!markdown)
+        snprintf(buf, cap, "default ");
+    if (k->sec != S_LEARNER || strcmp(k->name, "kind") == 0) {
+        word(buf, cap, k->def, markdown);
+        return;
+    }
+    const char *defs[MAX_KINDS];
+    int n = 0, best = -1, best_count = 0;
+    for (int i = 0; i < learner_n_kinds; i++)
+        if ((defs[n] = learner_key_default(i, k->name)))
+            n++;
+    for (int i = 0; i < n; i++) {
+        int count = 0;
+        for (int j = 0; j < n; j++)
+            count += strcmp(defs[i], defs[j]) == 0;
+        if (count > best_count)
+            best = i, best_count = count;
+    }
+    word(buf, cap, best >= 0 ? defs[best] : k->def, markdown);
+    for (int i = 0, shown = 0; i < learner_n_kinds; i++) {
+        const char *d = learner_key_default(i, k->name);
+        if (!d || strcmp(d, defs[best]) == 0)
+            continue;
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s: ", shown++ ? "; " : " (", learner_kinds[i]->name);
+        word(buf, cap, d, markdown);
+    }
+    if (best_count < n)
+        strncat(buf, ")", cap - strlen(buf) - 1);
+}
+
 void config_help(FILE *out, bool markdown)
 {
     if (markdown)
         fprintf(out, "| key | type | default | applies to | meaning |\n| --- | --- | --- | --- | --- |\n");
     else
         fprintf(out, "Experiment file keys (YAML).\n");
-    for (int i = 0; i < N_KEYS; i++) {
-        const struct key *k = &config_schema[i];
-        char path[PATH_LEN], type[256], only[128];
+    int n;
+    const struct key *keys = config_keys(&n);
+    for (int i = 0; i < n; i++) {
+        const struct key *k = &keys[i];
+        char path[PATH_LEN], type[256], only[512], def[1024];
         config_join(path, sec_names[k->sec], k->name);
-        type_text(k, type, sizeof type);
+        config_type_text(k, type, sizeof type);
         only_text(k, only, sizeof only);
-        bool has = k->def && k->def[0];
+        default_text(k, markdown, def, sizeof def);
         if (markdown)
-            fprintf(out, "| `%s` | %s | %s%s%s | %s | %s |\n", path, type, has ? "`" : "",
-                    !k->def ? "required" : has ? k->def : "—", has ? "`" : "", only, k->help);
+            fprintf(out, "| `%s` | %s | %s | %s | %s |\n", path, type, def, only, k->help);
         else
-            fprintf(out, "\n  %s\n      %s; %s%s%s%s\n      %s\n", path, type,
-                    !k->def ? "required" : has ? "default " : "optional", has ? k->def : "",
+            fprintf(out, "\n  %s\n      %s; %s%s%s\n      %s\n", path, type, def,
                     k->only ? "; only for " : "", k->only ? only : "", k->help);
     }
 }

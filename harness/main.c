@@ -32,7 +32,8 @@ static const struct command commands[] = {
     {"plan", cmd_plan, "validate an experiment and list its units without running them"},
     {"info", cmd_info, "print the BLAS kernel, CPU vector units and run the BLAS self-test"},
     {"help", cmd_help, "this help; `kshot help run` for run options, `kshot help config` for every "
-                       "experiment key, `kshot help files` for every CSV column"},
+                       "experiment key, `kshot help learners` for the learner kinds, `kshot help "
+                       "files` for every CSV column"},
     {"version", cmd_version, "print kshot's version"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -66,6 +67,10 @@ static int cmd_help(int argc, char **argv, struct err *e)
         config_help(stdout, md);
         return ERR_OK;
     }
+    if (argc >= 2 && strcmp(argv[1], "learners") == 0) {
+        config_help_learners(stdout);
+        return ERR_OK;
+    }
     if (argc >= 2 && strcmp(argv[1], "files") == 0) {
         columns_help(stdout, argc >= 3 && strcmp(argv[2], "--markdown") == 0);
         return ERR_OK;
@@ -76,7 +81,7 @@ static int cmd_help(int argc, char **argv, struct err *e)
     }
     if (argc >= 2)
         return err_set(e, ERR_USAGE, "no help on '%s' (try: kshot help, kshot help config, "
-                       "kshot help files, kshot help run)", argv[1]);
+                       "kshot help learners, kshot help files, kshot help run)", argv[1]);
     usage(stdout);
     return ERR_OK;
 }

@@ -7,55 +7,33 @@
 
 #include "harness/base/hash.h"
 
-/* ---- canonical descriptions, digested by hash128 ---- */
+/* ---- ids: canonical descriptions, digested by hash128 ----
+ *
+ * A description walks the resolved values of every key of the sections a
+ * unit reads (config_hash), keeping those whose schema row feeds this kind
+ * of unit. Names are labels, not inputs: the experiment's, the variant's,
+ * the source's and the learner's are left out (the combined files add
+ * them), so a unit serves every label that resolves to the same numbers.
+ * The one name that is an input is the target's: it keys the stream the
+ * episodes are drawn from. */
 
-static void add_labels(struct hash128 *d, const struct cfg_labels *l)
+static void describe_data(struct hash128 *d, const struct variant *v, const char *name,
+                          long seed, int feeds)
 {
-    hash128_printf(d, "[%d:", l->n);
-    for (int i = 0; i < l->n; i++)
-        hash128_str(d, l->v[i]);
-    hash128_printf(d, "]");
-}
-
-static void add_network(struct hash128 *d, const struct experiment *x)
-{
-    hash128_printf(d, "|net=");
-    for (int i = 0; i < x->n_hidden; i++)
-        hash128_printf(d, "%ld,", x->hidden[i]);
-    hash128_printf(d, "act%d,init%d", x->activation, x->init);
-}
-
-static void add_learner(struct hash128 *d, const struct learner_settings *s)
-{
-    hash128_printf(d, "|kind=");
-    hash128_str(d, learner_kinds[s->kind].name);
-    hash128_printf(d, ",steps=%ld,opt=%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", s->steps, s->optim.kind,
-        s->optim.lr, s->optim.momentum, s->optim.weight_decay, s->optim.beta1, s->optim.beta2, s->optim.eps);
-    hash128_printf(d, ",freeze=%d:", s->freeze);
-    for (int i = 0; i < s->n_frozen; i++)
-        hash128_printf(d, "%ld,", s->frozen[i]);
-    hash128_printf(d, "head=%d,dist=%d,k=%ld,space=%d,record=", s->head, s->distance, s->k, s->space);
-    for (int i = 0; i < s->n_record; i++)
-        hash128_printf(d, "%ld,", s->record_steps[i]);
+    const struct cfg_data *c = config_data(&v->x, name);
+    hash128_printf(d, "|data=%08x", data_fingerprint(&v->store, name, seed));
+    config_hash(d, S_DATA, c, config_formats[c->format], feeds);
 }
 
 static void pretrain_desc(struct hash128 *d, const struct plan *p, const struct variant *v, long seed)
 {
     const struct experiment *x = &v->x;
-    const struct cfg_source *s = &x->source;
-    const struct cfg_train *t = &s->train;
-    /* the experiment's name is in the unit's pretrain.csv row */
     hash128_printf(d, "kshot-unit/%d pretrain|core=", PLAN_FORMAT);
     hash128_str(d, p->core);
-    hash128_printf(d, "|experiment=");
-    hash128_str(d, x->name);
-    hash128_printf(d, "|data=%08x|source=", data_fingerprint(&v->store, s->data, seed));
-    hash128_str(d, s->data);
-    hash128_str(d, s->split);
-    add_labels(d, &s->classes);
-    add_network(d, x);
-    hash128_printf(d, "|train=%ld,%ld,%d,%.17g,%.17g,%.17g|seed=%ld", t->epochs, t->batch, t->optimizer, t->lr,
-        t->momentum, t->weight_decay, seed);
+    describe_data(d, v, x->source.data, seed, FEEDS_PRETRAIN);
+    config_hash(d, S_NETWORK, x, NULL, FEEDS_PRETRAIN);
+    config_hash(d, S_SOURCE, &x->source, NULL, FEEDS_PRETRAIN);
+    hash128_printf(d, "|seed=%ld", seed);
 }
 
 static void eval_desc(struct hash128 *d, const struct plan *p, const struct variant *v,
@@ -63,33 +41,17 @@ static void eval_desc(struct hash128 *d, const struct plan *p, const struct vari
 {
     const struct experiment *x = &v->x;
     const struct cfg_target *t = &x->targets[u->target];
-    const struct cfg_data *c = config_data(x, t->data);
-    /* experiment, variant, source, target and learner names are in its rows */
+    const struct cfg_learner *l = &x->learners[u->learner];
     hash128_printf(d, "kshot-unit/%d eval|core=", PLAN_FORMAT);
     hash128_str(d, p->core);
-    hash128_printf(d, "|experiment=");
-    hash128_str(d, x->name);
-    hash128_printf(d, "|variant=");
-    hash128_str(d, v->name);
-    hash128_printf(d, "|learner=");
-    hash128_str(d, x->learners[u->learner].name);
-    add_learner(d, &x->learners[u->learner].s);
+    config_hash(d, S_LEARNER, l, learner_kinds[l->s.kind]->name, FEEDS_EVAL);
     hash128_printf(d, "|pretrain=");
     hash128_str(d, u->pretrain >= 0 ? p->units[u->pretrain].id : "-");
-    hash128_printf(d, "|source=");
-    hash128_str(d, x->source.data);
     hash128_printf(d, "|target=");
     hash128_str(d, t->name);
-    hash128_str(d, t->data);
-    hash128_printf(d, "%08x", data_fingerprint(&v->store, t->data, u->seed));
-    hash128_str(d, t->split);
-    add_labels(d, &t->classes);
-    hash128_printf(d, ",ways=%ld,q=%ld,ep=%ld,perm=%d,rot=%.17g,noise=%.17g", t->ways, t->queries, t->episodes,
-        t->permute, t->rotate, t->noise);
-    if (c->format == FMT_SINUSOID)
-        hash128_printf(d, ",sine=%.17g,%.17g,%.17g,%.17g,%.17g,%.17g", c->amplitude[0], c->amplitude[1],
-            c->phase[0], c->phase[1], c->x[0], c->x[1]);
-    add_network(d, x);
+    config_hash(d, S_TARGET, t, NULL, FEEDS_EVAL);
+    describe_data(d, v, t->data, u->seed, FEEDS_EVAL);
+    config_hash(d, S_NETWORK, x, NULL, FEEDS_EVAL);
     hash128_printf(d, "|shots=%ld|seed=%ld", u->shots, u->seed);
 }
 
@@ -258,19 +220,9 @@ int plan_prepare(struct plan *p, struct err *e)
 bool plan_needs_pretrain(const struct experiment *x)
 {
     for (int i = 0; i < x->n_learners; i++)
-        if (learner_kinds[x->learners[i].s.kind].needs_pretrain(&x->learners[i].s))
+        if (learner_kinds[x->learners[i].s.kind]->pretraining(&x->learners[i].s) != PRETRAIN_NONE)
             return true;
     return false;
-}
-
-uint64_t plan_forward_flops(const struct mlp_arch *a)
-{
-    uint64_t f = 0;
-    for (int l = 0; l < a->n_layers; l++) {
-        uint64_t in = (uint64_t)a->sizes[l], out = (uint64_t)a->sizes[l + 1];
-        f += 2 * in * out + out + (l < a->n_layers - 1 && a->act != ACT_IDENTITY ? out : 0);
-    }
-    return f;
 }
 
 struct mlp_arch plan_arch(const struct experiment *x, int dim, int out)
@@ -283,6 +235,7 @@ struct mlp_arch plan_arch(const struct experiment *x, int dim, int out)
     return a;
 }
 
+/* The operations of an eval unit: its learner kind's estimate per episode. */
 static uint64_t eval_flops(const struct variant *v, const struct unit *u)
 {
     const struct experiment *x = &v->x;
@@ -290,22 +243,15 @@ static uint64_t eval_flops(const struct variant *v, const struct unit *u)
     const struct cfg_target *t = tv->cfg;
     const struct learner_settings *s = &x->learners[u->learner].s;
     bool reg = tv->d == NULL;
-    uint64_t ways = reg ? 1 : (uint64_t)t->ways, out = reg ? 1 : ways;
-    uint64_t S = ways * (uint64_t)u->shots, Q = ways * (uint64_t)t->queries;
-    struct mlp_arch a = plan_arch(x, tv->dim, (int)out);
-    uint64_t fwd = plan_forward_flops(&a), per;
-    const char *kind = learner_kinds[s->kind].name;
-    if (strcmp(kind, "scratch") == 0 || strcmp(kind, "finetune") == 0)
-        per = (uint64_t)s->steps * S * 3 * fwd + (uint64_t)(s->n_record ? s->n_record : 1) * Q * fwd;
-    else if (strcmp(kind, "knn") == 0 && s->space == SPACE_INPUT)
-        per = 3 * Q * S * (uint64_t)tv->dim;
-    else
-        per = (S + Q) * fwd + 3 * Q * S * (uint64_t)a.sizes[a.n_layers - 1];
-    return per * (uint64_t)t->episodes;
+    int ways = reg ? 0 : (int)t->ways, mult = reg ? 1 : ways, out = reg ? 1 : ways;
+    struct fewshot shape = {.ways = ways, .out_dim = out, .dim = tv->dim,
+                            .n_support = mult * (int)u->shots, .n_query = mult * (int)t->queries};
+    struct mlp_arch a = plan_arch(x, tv->dim, out);
+    return learner_kinds[s->kind]->cost(s, &shape, &a) * (uint64_t)t->episodes;
 }
 
-/* Append u, or return the index of the equal pretrain unit already there.
- * Eval ids hold the variant, target, learner and shots, so they never repeat. */
+/* Append u, or return the index of the equal pretrain unit already there
+ * (eval units with equal ids all stay: each carries its own labels). */
 static int push(struct plan *p, const struct unit *u, struct err *e)
 {
     for (int i = 0; u->kind == UNIT_PRETRAIN && i < p->n_units; i++)
@@ -326,7 +272,7 @@ static int pretrain_unit(struct plan *p, int vi, long seed, struct err *e)
 {
     const struct variant *v = &p->variants[vi];
     struct unit u = {.kind = UNIT_PRETRAIN, .variant = vi, .seed = seed, .target = -1,
-                     .learner = -1, .pretrain = -1};
+                     .learner = -1, .pretrain = -1, .same_as = -1};
     struct hash128 d;
     hash128_init(&d);
     pretrain_desc(&d, p, v, seed);
@@ -338,8 +284,38 @@ static int pretrain_unit(struct plan *p, int vi, long seed, struct err *e)
     if (rc)
         return rc;
     struct mlp_arch a = plan_arch(&v->x, (int)sd->dim, sd->kind == DATASET_REGRESSION ? 1 : k);
-    u.flops = (uint64_t)v->x.source.train.epochs * (uint64_t)n * 3 * plan_forward_flops(&a);
+    u.flops = (uint64_t)v->x.source.train.epochs * (uint64_t)n * 3 * mlp_forward_flops(&a, a.n_layers);
     return push(p, &u, e);
+}
+
+static const struct plan *sorting;   /* by_id's plan: qsort has no context argument */
+
+static int by_id(const void *a, const void *b)
+{
+    int i = *(const int *)a, j = *(const int *)b;
+    int c = strcmp(sorting->units[i].id, sorting->units[j].id);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* same_as of every eval unit: the first unit of its id, or -1 for that one. */
+static int mark_shared(struct plan *p, struct err *e)
+{
+    int *order = malloc(sizeof *order * (size_t)(p->n_units ? p->n_units : 1));
+    if (!order)
+        return err_set(e, ERR_NOMEM, "out of memory for the plan");
+    for (int i = 0; i < p->n_units; i++)
+        order[i] = i;
+    sorting = p;   /* plans are built by one thread (the runner's setup) */
+    qsort(order, (size_t)p->n_units, sizeof *order, by_id);
+    sorting = NULL;
+    for (int i = 1; i < p->n_units; i++) {
+        struct unit *u = &p->units[order[i]];
+        const struct unit *prev = &p->units[order[i - 1]];
+        if (u->kind == UNIT_EVAL && strcmp(u->id, prev->id) == 0)
+            u->same_as = prev->same_as >= 0 ? prev->same_as : order[i - 1];
+    }
+    free(order);
+    return ERR_OK;
 }
 
 int plan_build(struct plan *p, const char *core, struct err *e)
@@ -358,7 +334,8 @@ int plan_build(struct plan *p, const char *core, struct err *e)
                         const struct learner_settings *s = &x->learners[l].s;
                         struct unit u = {.kind = UNIT_EVAL, .variant = vi, .seed = x->seeds[si],
                                          .target = t, .learner = l, .shots = x->targets[t].shots[k],
-                                         .pretrain = learner_kinds[s->kind].needs_pretrain(s) ? pre : -1};
+                                         .same_as = -1,
+                                         .pretrain = learner_kinds[s->kind]->pretraining(s) != PRETRAIN_NONE ? pre : -1};
                         struct hash128 d;
                         hash128_init(&d);
                         eval_desc(&d, p, v, &u);
@@ -370,7 +347,7 @@ int plan_build(struct plan *p, const char *core, struct err *e)
                     }
         }
     }
-    return ERR_OK;
+    return mark_shared(p, e);
 }
 
 void plan_free(struct plan *p)
@@ -403,7 +380,7 @@ static void print_time(FILE *out, double s)
 void plan_print(const struct plan *p, FILE *out, double gflops)
 {
     uint64_t f_pre = 0, f_eval = 0;
-    int n_pre = 0, n_eval = 0;
+    int n_pre = 0, n_eval = 0, n_shared = 0;
     for (int i = 0; i < p->n_units; i++) {
         const struct unit *u = &p->units[i];
         const struct experiment *x = &p->variants[u->variant].x;
@@ -413,14 +390,22 @@ void plan_print(const struct plan *p, FILE *out, double gflops)
             f_pre += u->flops, n_pre++;
         } else {
             const struct cfg_learner *l = &x->learners[u->learner];
-            fprintf(out, "%s  eval      variant %s  seed %ld  learner %s (%s)  target %s  shots %ld\n",
+            fprintf(out, "%s  eval      variant %s  seed %ld  learner %s (%s)  target %s  shots %ld%s\n",
                     u->id, p->variants[u->variant].name, u->seed, l->name,
-                    learner_kinds[l->s.kind].name, x->targets[u->target].name, u->shots);
-            f_eval += u->flops, n_eval++;
+                    learner_kinds[l->s.kind]->name, x->targets[u->target].name, u->shots,
+                    u->same_as >= 0 ? "  (the same unit as above: computed once)" : "");
+            n_eval++;
+            if (u->same_as >= 0)
+                n_shared++;
+            else
+                f_eval += u->flops;
         }
     }
     double rate = gflops > 0 ? gflops * 1e9 : 1e10;
-    fprintf(out, "\n%d units: %d pretrain, %d eval\n", p->n_units, n_pre, n_eval);
+    fprintf(out, "\n%d units: %d pretrain, %d eval", p->n_units, n_pre, n_eval);
+    if (n_shared)
+        fprintf(out, " (%d of them the same as an earlier one, computed once)", n_shared);
+    fprintf(out, "\n");
     fprintf(out, "  pretrain: %.3g GFLOP, about ", (double)f_pre / 1e9);
     print_time(out, (double)f_pre / rate);
     fprintf(out, " of one worker\n  eval:     %.3g GFLOP, about ", (double)f_eval / 1e9);

@@ -7,11 +7,15 @@
  * and one eval unit per (target, learner, shots) covering all its episodes.
  * A unit's id is a 128-bit hash (32 hex digits) of a canonical text of
  * everything that determines its numbers: format version, BLAS core, data
- * fingerprints, preprocessing, resolved settings, seed, and the names its
- * rows carry (the experiment's; for eval units also variant, source,
- * target and learner), hashed as written so no text is ever cut short. Equal ids across variants are one unit (a
- * sweep over a learner's lr shares the pretraining). Planning is pure: it
- * reads the prepared data but computes nothing. */
+ * fingerprints (contents and preprocessing), the resolved value of every
+ * key whose schema row feeds that kind of unit (config_hash), the target's
+ * name (it keys the episodes), the shot count and the seed. Names that are
+ * only labels — the experiment's, a variant's, a learner's — are not part
+ * of it. Equal ids are one unit, computed once: a sweep over a learner's lr
+ * shares the pretraining and every other learner's evaluation; two learner
+ * keys with the same settings share theirs (the later units point at the
+ * first through same_as). Planning is pure: it reads the prepared data but
+ * computes nothing. */
 #ifndef KSHOT_PLAN_H
 #define KSHOT_PLAN_H
 
@@ -23,7 +27,7 @@
 #include "harness/data.h"
 #include "harness/yamltree.h"
 
-#define PLAN_FORMAT 2   /* bump when a unit's numbers or rows change meaning */
+#define PLAN_FORMAT 3   /* bump when a unit's numbers or parts change meaning */
 
 enum unit_kind { UNIT_PRETRAIN, UNIT_EVAL };
 
@@ -41,6 +45,8 @@ struct unit {
     int target, learner;   /* eval: indices into the variant's experiment */
     long shots;            /* eval */
     int pretrain;          /* eval: index of the pretrain unit it reuses, or -1 */
+    int same_as;           /* eval: index of the first unit with this id (computed once,
+                              shared by every unit with the id), or -1 for that first */
     uint64_t flops;        /* estimated operations */
 };
 
@@ -70,8 +76,5 @@ void plan_print(const struct plan *p, FILE *out, double gflops);
 
 /* The experiment's network for inputs of size dim and out outputs. */
 struct mlp_arch plan_arch(const struct experiment *x, int dim, int out);
-
-/* Closed-form operation counts the estimates use (per example). */
-uint64_t plan_forward_flops(const struct mlp_arch *a);
 
 #endif

@@ -182,7 +182,8 @@ static int join_row(void *ctx, const char *const *f, int n, long record, struct 
 }
 
 /* Combine the parts (suffix) of the units of one kind (-1: all) into
- * dir/<l->file>: each part's records behind its unit's labels. */
+ * dir/<l->file>: each part's records behind its unit's labels. costs.csv
+ * lists a unit computed once for several labels once, under the first. */
 static int combine(const char *dir, const struct plan *p, int kind, const char *suffix,
                    const struct layout *l, struct err *e)
 {
@@ -199,7 +200,7 @@ static int combine(const char *dir, const struct plan *p, int kind, const char *
     else if (columns_header(f.fp, l, 0))
         rc = err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     for (int i = 0; !rc && i < p->n_units; i++) {
-        if (kind >= 0 && p->units[i].kind != kind)
+        if ((kind >= 0 && p->units[i].kind != kind) || (l == &columns_costs && p->units[i].same_as >= 0))
             continue;
         csvrec_reset(&j.rec);
         labels(&j.rec, l, p, &p->units[i]);

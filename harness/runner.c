@@ -595,12 +595,15 @@ static void enqueue(struct pool *pl, int kind, const bool *mine)
             pl->queue[pl->n_queue++] = i;
 }
 
-/* Eval units of this shard (every N-th in plan order), and the pretrain
- * units they need. */
+/* Eval units of this shard (every N-th unit computed, in plan order; a unit
+ * the same as an earlier one is that one's), and the pretrain units they
+ * need. */
 static void select_units(const struct plan *p, const struct run_opts *o, bool *mine)
 {
-    for (int i = 0; i < p->n_units; i++)
-        mine[i] = p->units[i].kind == UNIT_EVAL && i % o->shard_n == o->shard_i;
+    for (int i = 0, k = 0; i < p->n_units; i++) {
+        const struct unit *u = &p->units[i];
+        mine[i] = u->kind == UNIT_EVAL && u->same_as < 0 && k++ % o->shard_n == o->shard_i;
+    }
     for (int i = 0; i < p->n_units; i++)
         if (mine[i] && p->units[i].pretrain >= 0)
             mine[p->units[i].pretrain] = true;

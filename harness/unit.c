@@ -1,7 +1,10 @@
-/* unit: supervised pretraining and episode evaluation, one unit at a time.
+/* unit: pretraining and episode evaluation, one unit at a time.
  *
- * Randomness: initialisation from (seed, RNG_INIT, 0); minibatch order of
- * epoch k from (seed, RNG_SHUFFLE, k); episodes from the sampler's
+ * A pretrain unit hands the source task to the supervised pretraining
+ * (learners/supervised.h) and evaluates what it made; an eval unit builds
+ * one learner for all its episodes and evaluates every model it hands back
+ * on the query set. Randomness: the pretraining's own (supervised.h);
+ * episodes from the sampler's
  * (seed, target, shots, episode) stream; whatever a learner draws from
  * (seed, RNG_LEARNER, target) → shots → episode. Nothing depends on the
  * worker, the order of units or the learner's name, so two learners with
@@ -19,6 +22,7 @@
 #include "learners/learner.h"
 #include "learners/loss.h"
 #include "learners/optim.h"
+#include "learners/supervised.h"
 
 static double now(clockid_t clock)
 {
@@ -37,65 +41,29 @@ static void rows_to_floats(const struct dataset *d, const struct preprocess *pre
 
 /* ---- pretraining ---- */
 
-struct trainer {
-    struct mlp *net;
-    struct mlp_work w;
-    struct optim o;
-    float *xb, *tb, *dout;   /* (B, dim), (B, out) regression targets, (B, out) */
-    int *idx, *yb;           /* (B) */
+/* The source task as a learner_source: row i is the i-th source row. */
+struct source_task {
+    const struct dataset *d;
+    const struct preprocess *pre;
+    const int *rows, *labels;   /* (n) dataset rows, labels 0..k-1 */
+    int *idx;                   /* (n) scratch: dataset rows of a batch */
 };
 
-static void trainer_free(struct trainer *t)
+static void source_rows(void *arg, const int *pos, int m, float *x, int *y, float *t)
 {
-    mlp_work_free(&t->w);
-    optim_free(&t->o);
-    free(t->xb), free(t->tb), free(t->dout), free(t->idx), free(t->yb);
-}
-
-static int trainer_init(struct trainer *t, struct mlp *net, const struct cfg_train *c, int batch,
-                        struct err *e)
-{
-    memset(t, 0, sizeof *t);
-    t->net = net;
-    int dim = net->arch.sizes[0], out = net->arch.sizes[net->arch.n_layers];
-    struct optim_settings s;
-    optim_defaults(&s);
-    s.kind = (enum optim_kind)c->optimizer, s.lr = c->lr, s.momentum = c->momentum;
-    s.weight_decay = c->weight_decay;
-    int rc = mlp_work_init(&t->w, &net->arch, batch, e);
-    if (!rc)
-        rc = optim_init(&t->o, &s, net->n_params, e);
-    t->xb = malloc(sizeof *t->xb * (size_t)batch * dim);
-    t->tb = malloc(sizeof *t->tb * (size_t)batch * out);
-    t->dout = malloc(sizeof *t->dout * (size_t)batch * out);
-    t->idx = malloc(sizeof *t->idx * (size_t)batch);
-    t->yb = malloc(sizeof *t->yb * (size_t)batch);
-    if (!rc && (!t->xb || !t->tb || !t->dout || !t->idx || !t->yb))
-        rc = err_set(e, ERR_NOMEM, "out of memory for pretraining batches");
-    return rc;
-}
-
-/* One minibatch step; returns the batch's mean loss. */
-static double train_step(struct trainer *t, const struct dataset *d, const struct preprocess *pre,
-                         int m)
-{
-    struct mlp *net = t->net;
-    int out = net->arch.sizes[net->arch.n_layers];
-    rows_to_floats(d, pre, t->idx, m, t->xb);
-    const float *y = mlp_forward(net, &t->w, t->xb, m, net->arch.n_layers);
-    double loss;
+    const struct source_task *s = arg;
+    const struct dataset *d = s->d;
+    for (int i = 0; i < m; i++)
+        s->idx[i] = s->rows[pos[i]];
+    rows_to_floats(d, s->pre, s->idx, m, x);
     if (d->kind == DATASET_CLASSIFICATION) {
-        loss = loss_xent(y, t->yb, m, out, t->dout, NULL, &net->flops);
-    } else {
         for (int i = 0; i < m; i++)
-            memcpy(t->tb + (size_t)i * out, d->targets + (size_t)t->idx[i] * d->n_targets,
-                   sizeof(float) * (size_t)out);
-        loss = loss_mse(y, t->tb, m, out, t->dout, &net->flops);
+            y[i] = s->labels[pos[i]];
+        return;
     }
-    mlp_zero_grad(net);
-    mlp_backward(net, &t->w, t->dout, 0, NULL);
-    optim_step(&t->o, net->params, net->grads, NULL, 0, &net->flops);
-    return loss;
+    for (int i = 0; i < m; i++)
+        memcpy(t + (size_t)i * d->n_targets, d->targets + (size_t)s->idx[i] * d->n_targets,
+               sizeof(float) * d->n_targets);
 }
 
 /* *acc: accuracy of net on the source classes of the test split (NaN if
@@ -141,9 +109,8 @@ static int source_test_accuracy(const struct variant *v, long seed, struct mlp *
     return ERR_OK;
 }
 
-static int pretrain_rows(const struct plan *p, const struct unit *u, int k, const int *ids,
-                         const struct dataset *d, long examples, double loss, double acc,
-                         const char *status, char **rows, struct err *e)
+static int pretrain_rows(int k, const int *ids, const struct dataset *d, long examples,
+                         double loss, double acc, const char *status, char **rows, struct err *e)
 {
     size_t len = 0;
     FILE *f = open_memstream(rows, &len);
@@ -171,72 +138,58 @@ static int pretrain_rows(const struct plan *p, const struct unit *u, int k, cons
     return rc ? err_set(e, ERR_NOMEM, "out of memory for the pretrain row") : ERR_OK;
 }
 
+/* The source recipe of x as the supervised pretraining reads it. */
+static struct supervised_recipe recipe(const struct experiment *x)
+{
+    const struct cfg_train *tc = &x->source.train;
+    struct supervised_recipe r = {.epochs = tc->epochs, .batch = tc->batch, .init = x->init};
+    optim_defaults(&r.optim);
+    r.optim.kind = (enum optim_kind)tc->optimizer, r.optim.lr = tc->lr;
+    r.optim.momentum = tc->momentum, r.optim.weight_decay = tc->weight_decay;
+    r.optim.beta1 = tc->beta1, r.optim.beta2 = tc->beta2, r.optim.eps = tc->epsilon;
+    return r;
+}
+
 int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_path,
                   struct mlp *net, char **rows, struct unit_costs *c,
                   volatile sig_atomic_t *stop, struct err *e)
 {
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
-    const struct cfg_train *tc = &x->source.train;
     double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
-    const struct dataset *d;
-    int *rows_ = NULL, *labels = NULL, *ids = NULL, *order = NULL, n = 0, k = 0;
-    struct trainer t = {0};
+    struct source_task st = {0};
+    int *rows_ = NULL, *labels = NULL, *ids = NULL, n = 0, k = 0;
     memset(net, 0, sizeof *net);
-    int rc = data_source_rows(&v->store, u->seed, &d, &rows_, &labels, &n, &k, &ids, e);
+    int rc = data_source_rows(&v->store, u->seed, &st.d, &rows_, &labels, &n, &k, &ids, e);
     if (rc)
         goto done;
-    bool reg = d->kind == DATASET_REGRESSION;
-    struct mlp_arch a = plan_arch(x, (int)d->dim, reg ? (int)d->n_targets : k);
-    int batch = (int)(tc->batch < n ? tc->batch : n);
-    if ((rc = mlp_init(net, &a, e)) || (rc = trainer_init(&t, net, tc, batch, e)))
-        goto done;
-    struct rng r;
-    rng_stream(&r, (uint64_t)u->seed, RNG_INIT, 0);
-    mlp_init_params(net, (enum init_kind)x->init, &r);
-    const struct preprocess *pre = data_pre(&v->store, x->source.data, u->seed);
-    if (!(order = malloc(sizeof *order * (size_t)n))) {
+    st.pre = data_pre(&v->store, x->source.data, u->seed);
+    st.rows = rows_, st.labels = labels;
+    if (!(st.idx = malloc(sizeof *st.idx * (size_t)(n ? n : 1)))) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
-    long examples = 0;
-    double loss_sum = 0;
-    const char *status = "ok";
-    for (long ep = 0; ep < tc->epochs && !strcmp(status, "ok"); ep++) {
-        for (int i = 0; i < n; i++)
-            order[i] = i;
-        rng_stream(&r, (uint64_t)u->seed, RNG_SHUFFLE, (uint64_t)ep);
-        rng_shuffle(&r, order, (size_t)n);
-        loss_sum = 0;
-        for (int b = 0; b < n; b += batch) {
-            int m = n - b < batch ? n - b : batch;
-            for (int j = 0; j < m; j++)
-                t.idx[j] = rows_[order[b + j]], t.yb[j] = labels[order[b + j]];
-            double loss = train_step(&t, d, pre, m);
-            examples += m;
-            loss_sum += loss * m;
-            if (!isfinite(loss)) {
-                status = "diverged";
-                break;
-            }
-            if (*stop) {
-                rc = err_set(e, ERR_STOPPED, "stopped");
-                goto done;
-            }
-        }
-    }
+    bool reg = st.d->kind == DATASET_REGRESSION;
+    int out = reg ? (int)st.d->n_targets : k;
+    struct learner_source src = {.dim = (int)st.d->dim, .classes = reg ? 0 : k, .out_dim = out,
+                                 .n = n, .arg = &st, .rows = source_rows};
+    struct mlp_arch a = plan_arch(x, (int)st.d->dim, out);
+    struct supervised_recipe r = recipe(x);
+    struct supervised_result res;
+    if ((rc = supervised_pretrain(&r, &src, &a, (uint64_t)u->seed, stop, net, &res, e)))
+        goto done;
     double acc = NAN;
-    if (!strcmp(status, "ok") && (rc = source_test_accuracy(v, u->seed, net, ids, k, &acc, e)))
+    if (!res.diverged && (rc = source_test_accuracy(v, u->seed, net, ids, k, &acc, e)))
         goto done;
     if ((rc = ckpt_write(ckpt_path, net, u->id, NULL, 0, e)))
         goto done;
-    rc = pretrain_rows(p, u, k, ids, d, examples, n ? loss_sum / n : NAN, acc, status, rows, e);
+    rc = pretrain_rows(k, ids, st.d, res.examples, res.train_loss, acc,
+                       res.diverged ? "diverged" : "ok", rows, e);
 done:
     c->flops = net->flops;
     c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;
     c->wall_s = now(CLOCK_MONOTONIC) - t0;
-    trainer_free(&t);
-    free(order), free(rows_), free(labels), free(ids);
+    free(st.idx), free(rows_), free(labels), free(ids);
     if (rc)
         mlp_free(net);
     return rc;
@@ -253,13 +206,13 @@ struct episode_data {
 };
 
 struct recorder {
-    const struct plan *p;
-    const struct unit *u;
     const struct episode_data *ed;
     long episode;
+    float *scores;              /* (n_query, out_dim) */
     struct csvrec row;          /* the part's columns of episodes.csv */
     FILE *out;
     int n_rows;
+    struct err *e;
 };
 
 static int put(struct recorder *rc, int step, const char *metric, double value, const char *status)
@@ -279,10 +232,17 @@ static int put(struct recorder *rc, int step, const char *metric, double value, 
     return csvrec_write(rc->out, r, columns_episodes.part_first, EP_N) ? ERR_NOMEM : ERR_OK;
 }
 
-static int record(void *arg, int step, const float *scores, bool logits)
+/* The query metrics of the model after step: the harness's evaluation,
+ * the same for every learner kind. */
+static int record(void *arg, int step, struct learner_model *m)
 {
     struct recorder *rc = arg;
     const struct fewshot *t = &rc->ed->t;
+    const float *scores = rc->scores;
+    const bool logits = model_logits(m);
+    int r = model_predict(m, t->xq, t->n_query, rc->scores, rc->e);
+    if (r)
+        return r;
     size_t n = (size_t)t->n_query * (size_t)t->out_dim;
     bool finite = true;
     for (size_t i = 0; i < n; i++)
@@ -295,7 +255,7 @@ static int record(void *arg, int step, const float *scores, bool logits)
     double loss = NAN;
     if (finite)
         loss = loss_xent(scores, rc->ed->yq, t->n_query, t->ways, NULL, &correct, NULL);
-    int r = put(rc, step, "accuracy", finite ? (double)correct / t->n_query : NAN, status);
+    r = put(rc, step, "accuracy", finite ? (double)correct / t->n_query : NAN, status);
     if (!r && logits)
         r = put(rc, step, "loss", loss, status);
     return r;
@@ -373,22 +333,26 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pret
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
     const struct target_view *tv = data_view(&v->store, u->seed, u->target);
-    const struct cfg_learner *l = &x->learners[u->learner];
-    const struct learner_kind *kind = &learner_kinds[l->s.kind];
+    const struct cfg_learner *lc = &x->learners[u->learner];
     double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
     struct episode_data ed;
-    struct recorder rc = {.p = p, .u = u, .ed = &ed};
+    struct recorder rc = {.ed = &ed, .e = e};
+    struct learner *l = NULL;
     size_t len = 0;
     *rows = NULL;
     int r = episode_data_init(&ed, tv, u->shots, e);
     if (csvrec_init(&rc.row, EP_N) && !r)
         r = err_set(e, ERR_NOMEM, "out of memory");
-    if (!r && !(rc.out = open_memstream(rows, &len)))
+    rc.scores = malloc(sizeof *rc.scores * (size_t)ed.t.n_query * (size_t)ed.t.out_dim);
+    if (!r && (!rc.scores || !(rc.out = open_memstream(rows, &len))))
         r = err_set(e, ERR_NOMEM, "out of memory");
+    struct learner_env env = {.pretrained = pretrained, .init = x->init,
+                              .arch = plan_arch(x, tv->dim, ed.t.out_dim)};
+    if (!r && !(l = learner_new(&lc->s, &env, &ed.t, e)))
+        r = e->code ? e->code : ERR_NOMEM;
     struct rng base;
     rng_stream(&base, (uint64_t)u->seed, RNG_LEARNER, tv->key);
     rng_child(&base, &base, RNG_LEARNER, (uint64_t)u->shots);
-    c->flops = 0;
     for (long i = 0; !r && i < tv->cfg->episodes; i++) {
         if (*stop) {
             r = err_set(e, ERR_STOPPED, "stopped");
@@ -396,19 +360,19 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pret
         }
         if ((r = draw(&ed, tv, u->shots, i, e)))
             break;
-        struct learner_ctx ctx = {.pretrained = pretrained,
-                                  .arch = plan_arch(x, tv->dim, ed.t.out_dim),
-                                  .init = x->init};
-        rng_child(&ctx.rng, &base, RNG_LEARNER, (uint64_t)i);
+        struct rng lr;
+        rng_child(&lr, &base, RNG_LEARNER, (uint64_t)i);
         rc.episode = i;
-        r = kind->adapt(&l->s, &ed.t, &ctx, record, &rc, e);
+        r = learner_adapt(l, &ed.t, &lr, record, &rc, NULL, e);
         if (r == ERR_NOMEM && !e->msg[0])
             err_set(e, ERR_NOMEM, "out of memory writing rows");
-        c->flops += ctx.flops;
         c->episodes = i + 1;
     }
+    c->flops = l ? learner_flops(l) : 0;
+    learner_free(l);
     if (rc.out && fclose(rc.out) && !r)
         r = err_set(e, ERR_NOMEM, "out of memory for rows");
+    free(rc.scores);
     csvrec_free(&rc.row);
     episode_data_free(&ed);
     c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;

@@ -3,31 +3,91 @@
  * no pretraining at all — a reuse-free reference). k beyond the support set
  * means the whole support set.
  *
- * Votes are not a predictive distribution, so scores are reported with
- * logits = false (no loss row). A class's score is its number of votes
- * plus (k − r)/(k + 1), r being the rank (0 = nearest) of its nearest
- * neighbour among the k; classes without a vote score 0. The fraction is
- * below one, so the integer part is the vote count and more votes always
- * win; between equal counts the class holding the nearest tied neighbour
- * wins. Fractions of different ranks stay distinct in float while
- * (k + 1)² < 2²³ (k ≤ 2895; the config allows at most 1000). Equal
- * distances rank by support row. Not here: distance weighting, learned
- * metrics. */
-#include "learners/learner.h"
+ * Votes are not a predictive distribution, so the model's scores are not
+ * logits (no loss row) and it has no input gradient (no gradient probes). A
+ * class's score is its number of votes plus (k − r)/(k + 1), r being the
+ * rank (0 = nearest) of its nearest neighbour among the k; classes without
+ * a vote score 0. The fraction is below one, so the integer part is the
+ * vote count and more votes always win; between equal counts the class
+ * holding the nearest tied neighbour wins. Fractions of different ranks
+ * stay distinct in float while (k + 1)² < 2²³ (k ≤ 2895; the config allows
+ * at most 1000). Equal distances rank by support row. Features are
+ * computed at most 256 rows at a time. Not here: distance weighting,
+ * learned metrics. */
+#include "learners/learner_impl.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-int knn_adapt(const struct learner_settings *s, const struct fewshot *t,
-              struct learner_ctx *c, learner_record_fn rec, void *arg, struct err *e);
+#define CHUNK 256   /* rows of one feature batch */
+
+static const struct kind_key keys[] = {{"k", NULL}, {"distance", NULL}, {"space", NULL},
+                                       {NULL, NULL}};
+
+static int pretraining(const struct learner_settings *s)
+{
+    return s->space == SPACE_FEATURES ? PRETRAIN_SHARED : PRETRAIN_NONE;
+}
 
 /* A support row and its distance to the current query. */
 struct neighbour {
     double d;
     int row;
 };
+
+struct knn {
+    struct body body;       /* features: the pretrained network but its head; input: empty */
+    int rows;               /* rows of a feature batch */
+    int fdim;
+    int k;                  /* neighbours that vote, at most the support set */
+    float *fs;              /* (n_support, fdim) the support set's features (or inputs) */
+    int *ys;                /* (n_support) its labels */
+    float *fq;              /* (rows, fdim) features of a batch being scored */
+    struct neighbour *nb;   /* (n_support) */
+    int *count;             /* (2, ways) votes and first ranks */
+};
+
+static int init(struct learner *l, struct err *e)
+{
+    const bool feat = l->s.space == SPACE_FEATURES;
+    const struct mlp *pre = l->env.pretrained;
+    int rc = feat ? learner_check_pretrained(pre, &l->shape, false, e) : ERR_OK;
+    if (rc)
+        return rc;
+    struct knn *k = calloc(1, sizeof *k);
+    if (!k)
+        return err_set(e, ERR_NOMEM, "out of memory for a learner");
+    l->state = k;
+    k->rows = l->cap < CHUNK ? l->cap : CHUNK;
+    if (!feat)
+        body_identity(&k->body, l->shape.dim);
+    else if ((rc = body_init(&k->body, pre, pre->arch.n_layers - 1, k->rows, e)))
+        return rc;
+    k->fdim = k->body.width;
+    k->k = (int)(l->s.k < l->shape.n_support ? l->s.k : l->shape.n_support);
+    assert(k->k >= 1 && k->k <= 2895);
+    const size_t S = (size_t)l->shape.n_support, fdim = (size_t)k->fdim;
+    k->fs = malloc(sizeof *k->fs * S * fdim);
+    k->ys = malloc(sizeof *k->ys * S);
+    k->fq = malloc(sizeof *k->fq * (size_t)k->rows * fdim);
+    k->nb = malloc(sizeof *k->nb * S);
+    k->count = malloc(sizeof *k->count * 2 * (size_t)l->shape.ways);
+    if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count)
+        return err_set(e, ERR_NOMEM, "out of memory for nearest neighbours");
+    return ERR_OK;
+}
+
+static void release(struct learner *l)
+{
+    struct knn *k = l->state;
+    if (k) {
+        body_free(&k->body);
+        free(k->fs), free(k->ys), free(k->fq), free(k->nb), free(k->count);
+    }
+    free(k);
+}
 
 static double distance(const float *a, const float *b, int n, bool cosine)
 {
@@ -75,45 +135,59 @@ static void vote(const struct neighbour *nb, int k, const int *ys, int ways,
         scores[w] = count[w] ? (float)(count[w] + (double)(k - first[w]) / (k + 1)) : 0.0f;
 }
 
-int knn_adapt(const struct learner_settings *s, const struct fewshot *t,
-              struct learner_ctx *c, learner_record_fn rec, void *arg, struct err *e)
+static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
+                 learner_record_fn rec, void *arg, struct err *e)
 {
-    const bool feat = s->space == SPACE_FEATURES;
-    int rc = feat ? learner_check_pretrained(c->pretrained, t, false, e) : ERR_OK;
-    if (rc)
-        return rc;
-    const int fdim = feat ? c->pretrained->arch.sizes[c->pretrained->arch.n_layers - 1] : t->dim;
-    const int k = (int)(s->k < t->n_support ? s->k : t->n_support);
-    assert(k >= 1 && k <= 2895);
-    float *fs = NULL, *fq = NULL;
-    struct neighbour *nb = malloc(sizeof *nb * (size_t)t->n_support);  // (support)
-    int *count = malloc(sizeof *count * 2 * (size_t)t->ways);          // (2, ways)
-    float *scores = malloc(sizeof *scores * (size_t)t->n_query * t->ways);  // (query, ways)
-    if (feat) {
-        fs = malloc(sizeof *fs * (size_t)t->n_support * fdim);  // (support, fdim)
-        fq = malloc(sizeof *fq * (size_t)t->n_query * fdim);    // (query, fdim)
-    }
-    if (!nb || !count || !scores || (feat && (!fs || !fq))) {
-        rc = err_set(e, ERR_NOMEM, "out of memory for nearest neighbours");
-        goto done;
-    }
-    const float *xs = t->xs, *xq = t->xq;
-    if (feat) {
-        if ((rc = learner_features(c->pretrained, t->xs, t->n_support, fs, &c->flops, e)) < 0 ||
-            (rc = learner_features(c->pretrained, t->xq, t->n_query, fq, &c->flops, e)) < 0)
-            goto done;
-        xs = fs, xq = fq;
-    }
-    for (int i = 0; i < t->n_query; i++) {
-        for (int j = 0; j < t->n_support; j++)
-            nb[j] = (struct neighbour){distance(xq + (size_t)i * fdim, xs + (size_t)j * fdim,
-                                                fdim, s->distance == DIST_COSINE), j};
-        qsort(nb, (size_t)t->n_support, sizeof *nb, by_distance);
-        vote(nb, k, t->ys, t->ways, count, count + t->ways, scores + (size_t)i * t->ways);
-    }
-    c->flops += 3ull * t->n_query * t->n_support * fdim;
-    rc = rec(arg, -1, scores, false);
-done:
-    free(scores), free(count), free(nb), free(fq), free(fs);
-    return rc;
+    struct knn *k = l->state;
+    body_forward(&k->body, ep->xs, ep->n_support, k->fs, &l->flops);
+    memcpy(k->ys, ep->ys, sizeof *k->ys * (size_t)ep->n_support);
+    return rec(arg, -1, &l->model);
 }
+
+static int predict(struct learner *l, const float *x, int n, float *scores, struct err *e)
+{
+    struct knn *k = l->state;
+    const int S = l->shape.n_support, ways = l->shape.ways;
+    const bool cosine = l->s.distance == DIST_COSINE;
+    for (int i0 = 0; i0 < n; i0 += k->rows) {
+        int m = n - i0 < k->rows ? n - i0 : k->rows;
+        body_forward(&k->body, x + (size_t)i0 * l->shape.dim, m, k->fq, &l->flops);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < S; j++)
+                k->nb[j] = (struct neighbour){distance(k->fq + (size_t)i * k->fdim,
+                                                       k->fs + (size_t)j * k->fdim, k->fdim,
+                                                       cosine), j};
+            qsort(k->nb, (size_t)S, sizeof *k->nb, by_distance);
+            vote(k->nb, k->k, k->ys, ways, k->count, k->count + ways,
+                 scores + (size_t)(i0 + i) * ways);
+        }
+    }
+    l->flops += 3ull * (uint64_t)n * (uint64_t)S * (uint64_t)k->fdim;
+    return ERR_OK;
+}
+
+static uint64_t cost(const struct learner_settings *s, const struct fewshot *shape,
+                     const struct mlp_arch *net)
+{
+    bool feat = s->space == SPACE_FEATURES;
+    uint64_t rows = (uint64_t)shape->n_support + (uint64_t)shape->n_query;
+    uint64_t fdim = feat ? (uint64_t)net->sizes[net->n_layers - 1] : (uint64_t)shape->dim;
+    return (feat ? rows * mlp_forward_flops(net, net->n_layers - 1) : 0) +
+           3 * (uint64_t)shape->n_query * (uint64_t)shape->n_support * fdim;
+}
+
+const struct learner_kind learner_knn = {
+    .name = "knn",
+    .summary = "k nearest support examples in feature or input space",
+    .classification_only = true,
+    .logits = false,
+    .keys = keys,
+    .pretraining = pretraining,
+    .no_source_hint = " (add one, or set space: input)",
+    .init = init,
+    .adapt = adapt,
+    .predict = predict,
+    .input_grad = NULL,
+    .release = release,
+    .cost = cost,
+};

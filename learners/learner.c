@@ -1,152 +1,273 @@
-/* learner: the registry, and the training loop and feature extractor the
- * learners share. Adding a learner = one file with its adapt function and
- * one row in learner_kinds[]. */
-#include "learners/learner.h"
+/* learner: the registry, the learner settings' keys, the lifecycle's
+ * dispatch, and the body (feature extractor) the reusing kinds share.
+ *
+ * Adding a learner kind: one file defining its struct learner_kind (its
+ * keys and their defaults, pretraining, lifecycle functions and cost), one
+ * line naming it in learner_kinds[] below, one line in meson.build; a
+ * setting no kind had before is also one row of learner_keys[] and one
+ * field of struct learner_settings. Nothing outside learners/ names a kind. */
+#include "learners/learner_impl.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "learners/loss.h"
+/* ---- the registry ---- */
 
-int scratch_adapt(const struct learner_settings *s, const struct fewshot *t,
-                  struct learner_ctx *c, learner_record_fn rec, void *arg, struct err *e);
-int finetune_adapt(const struct learner_settings *s, const struct fewshot *t,
-                   struct learner_ctx *c, learner_record_fn rec, void *arg, struct err *e);
-int prototypes_adapt(const struct learner_settings *s, const struct fewshot *t,
-                     struct learner_ctx *c, learner_record_fn rec, void *arg, struct err *e);
-int knn_adapt(const struct learner_settings *s, const struct fewshot *t,
-              struct learner_ctx *c, learner_record_fn rec, void *arg, struct err *e);
+extern const struct learner_kind learner_scratch, learner_finetune, learner_prototypes,
+    learner_knn;
 
-static bool never(const struct learner_settings *s) { return false; }
-static bool always(const struct learner_settings *s) { return true; }
-static bool knn_needs(const struct learner_settings *s) { return s->space == SPACE_FEATURES; }
-
-const struct learner_kind learner_kinds[] = {
-    {"scratch", "a fresh network trained on the support set alone (the no-transfer baseline)",
-     false, never, scratch_adapt},
-    {"finetune", "the pretrained network with a new head, trained on the support set "
-                 "(freeze: body makes it a linear probe)",
-     false, always, finetune_adapt},
-    {"prototypes", "nearest class mean of the pretrained features (Snell et al. 2017, no training)",
-     true, always, prototypes_adapt},
-    {"knn", "k nearest support examples in feature or input space",
-     true, knn_needs, knn_adapt},
+const struct learner_kind *const learner_kinds[] = {
+    &learner_scratch,
+    &learner_finetune,
+    &learner_prototypes,
+    &learner_knn,
 };
 const int learner_n_kinds = (int)(sizeof learner_kinds / sizeof learner_kinds[0]);
+
+const char *const learner_distances[] = {"euclidean", "cosine", NULL};
+const char *const learner_spaces[] = {"features", "input", NULL};
+
+#define LS(f) offsetof(struct learner_settings, f)
+
+/* Every setting a learner kind may accept; each kind lists its own. Test-time
+ * settings feed the evaluation's id; a kind's own pretraining's settings
+ * will feed its pretraining's. */
+const struct keydef learner_keys[] = {
+    {"steps", K_INT, 0, 1000000, "100", LS(steps), 0, NULL,
+     "full-batch gradient steps on the support set", FEEDS_EVAL},
+    {"optimizer", K_ENUM, 0, 0, "adam", LS(optim.kind), 0, optim_names,
+     "optimizer of the adaptation: sgd or adam", FEEDS_EVAL},
+    {"lr", K_NUM, 0, 100, "0.001", LS(optim.lr), 0, NULL, "learning rate", FEEDS_EVAL},
+    {"momentum", K_NUM, 0, 1, "0", LS(optim.momentum), 0, NULL, "SGD momentum (sgd only)",
+     FEEDS_EVAL},
+    {"weight_decay", K_NUM, 0, HUGE_VAL, "0", LS(optim.weight_decay), 0, NULL,
+     "L2 penalty added to the gradient", FEEDS_EVAL},
+    {"beta1", K_NUM, 0, 1, "0.9", LS(optim.beta1), 0, NULL,
+     "Adam's decay of the first moment, below 1 (adam only)", FEEDS_EVAL},
+    {"beta2", K_NUM, 0, 1, "0.999", LS(optim.beta2), 0, NULL,
+     "Adam's decay of the second moment, below 1 (adam only)", FEEDS_EVAL},
+    {"epsilon", K_NUM, 0, 1, "1e-8", LS(optim.eps), 0, NULL,
+     "Adam's term added to the denominator (adam only)", FEEDS_EVAL},
+    {"record_steps", K_INTS, 0, 1000000, "[]", LS(n_record), LS(record_steps), NULL,
+     "also record metrics after these steps (the final step is always recorded)", FEEDS_EVAL},
+    {"freeze", K_FREEZE, 0, 0, "none", LS(freeze), 0, NULL,
+     "none, body (train the head only: a linear probe) or a list of layer indices, 0 first",
+     FEEDS_EVAL},
+    {"head", K_ENUM, 0, 0, "zero", LS(head), 0, mlp_init_names,
+     "initialisation of the new head: torch, he, glorot or zero", FEEDS_EVAL},
+    {"distance", K_ENUM, 0, 0, "euclidean", LS(distance), 0, learner_distances,
+     "euclidean (squared) or cosine", FEEDS_EVAL},
+    {"k", K_INT, 1, 1000, "1", LS(k), 0, NULL, "neighbours that vote", FEEDS_EVAL},
+    {"space", K_ENUM, 0, 0, "features", LS(space), 0, learner_spaces,
+     "features (pretrained body) or input (raw inputs, no pretraining)", FEEDS_EVAL},
+};
+const int learner_n_keys = (int)(sizeof learner_keys / sizeof learner_keys[0]);
 
 int learner_find(const char *name)
 {
     for (int i = 0; i < learner_n_kinds; i++)
-        if (strcmp(learner_kinds[i].name, name) == 0)
+        if (strcmp(learner_kinds[i]->name, name) == 0)
             return i;
     return -1;
 }
 
-static bool recorded(const struct learner_settings *s, long step)
+static const struct keydef *find_key(const char *name)
 {
-    if (s->n_record == 0)
-        return step == s->steps;
+    for (int i = 0; i < learner_n_keys; i++)
+        if (strcmp(learner_keys[i].name, name) == 0)
+            return &learner_keys[i];
+    return NULL;
+}
+
+const char *learner_key_default(int kind, const char *key)
+{
+    if (kind < 0 || kind >= learner_n_kinds)
+        return NULL;
+    for (const struct kind_key *k = learner_kinds[kind]->keys; k->name; k++)
+        if (strcmp(k->name, key) == 0) {
+            const struct keydef *d = find_key(key);
+            return k->def ? k->def : d ? d->def : NULL;
+        }
+    return NULL;
+}
+
+bool learner_recorded(const struct learner_settings *s, long step)
+{
+    if (step == s->steps)
+        return true;
     for (int i = 0; i < s->n_record; i++)
         if (s->record_steps[i] == step)
             return true;
     return false;
 }
 
-/* Query scores after the current step, handed to the recorder. */
-static int report(struct mlp *net, struct mlp_work *w, const struct fewshot *t, int step,
-                  learner_record_fn rec, void *arg)
-{
-    const float *out = mlp_forward(net, w, t->xq, t->n_query, net->arch.n_layers);
-    return rec(arg, step, out, t->ways > 0);
-}
+/* ---- the lifecycle ---- */
 
-int learner_train(struct mlp *net, const struct learner_settings *s,
-                  const struct fewshot *t, const struct span *spans, int n_spans,
-                  learner_record_fn rec, void *arg, struct err *e)
-{
-    struct mlp_work w = {0};
-    struct optim o = {0};
-    float *dout = NULL;
-    int rc = mlp_work_init(&w, &net->arch, t->n_support > t->n_query ? t->n_support : t->n_query, e);
-    if (rc)
-        goto done;
-    rc = optim_init(&o, &s->optim, net->n_params, e);
-    if (rc)
-        goto done;
-    dout = malloc(sizeof *dout * (size_t)t->n_support * (size_t)t->out_dim);  // (support, out)
-    if (!dout) {
-        rc = err_set(e, ERR_NOMEM, "out of memory for the adaptation gradient");
-        goto done;
-    }
-    /* Lowest trainable layer: backward need not go below it. */
-    int first = spans ? net->arch.n_layers - 1 : 0;
-    for (int l = 0; l < net->arch.n_layers; l++)
-        for (int i = 0; i < n_spans; i++)
-            if (spans[i].off == net->w_off[l] && l < first)
-                first = l;
-    for (long step = 0;; step++) {
-        if (recorded(s, step) && (rc = report(net, &w, t, (int)step, rec, arg)) != 0)
-            goto done;
-        if (step == s->steps)
-            break;
-        const float *out = mlp_forward(net, &w, t->xs, t->n_support, net->arch.n_layers);
-        if (t->ways > 0)
-            loss_xent(out, t->ys, t->n_support, t->ways, dout, NULL, &net->flops);
-        else
-            loss_mse(out, t->ts, t->n_support, t->out_dim, dout, &net->flops);
-        mlp_zero_grad(net);
-        mlp_backward(net, &w, dout, first, NULL);
-        optim_step(&o, net->params, net->grads, spans, n_spans, &net->flops);
-    }
-done:
-    free(dout);
-    optim_free(&o);
-    mlp_work_free(&w);
-    return rc;
-}
-
-int learner_check_pretrained(const struct mlp *pretrained, const struct fewshot *t,
+int learner_check_pretrained(const struct mlp *pretrained, const struct fewshot *shape,
                              bool keeps_head, struct err *e)
 {
     if (!pretrained)
         return err_set(e, ERR_USAGE, "learner: this kind needs a pretrained network");
     const struct mlp_arch *a = &pretrained->arch;
-    if (a->sizes[0] != t->dim)
+    if (a->sizes[0] != shape->dim)
         return err_set(e, ERR_USAGE, "learner: the pretrained network takes %d inputs but "
-                       "the task has %d", a->sizes[0], t->dim);
-    if (keeps_head && a->sizes[a->n_layers] != t->out_dim)
+                       "the task has %d", a->sizes[0], shape->dim);
+    if (keeps_head && a->sizes[a->n_layers] != shape->out_dim)
         return err_set(e, ERR_USAGE, "learner: the pretrained network has %d output%s but "
                        "the task's targets have %d", a->sizes[a->n_layers],
-                       a->sizes[a->n_layers] == 1 ? "" : "s", t->out_dim);
+                       a->sizes[a->n_layers] == 1 ? "" : "s", shape->out_dim);
     return ERR_OK;
 }
 
-int learner_features(const struct mlp *pretrained, const float *x, int n,
-                     float *out, uint64_t *flops, struct err *e)
+struct learner *learner_new(const struct learner_settings *s, const struct learner_env *env,
+                            const struct fewshot *shape, struct err *e)
 {
-    const struct mlp_arch *a = &pretrained->arch;
-    int body = a->n_layers - 1, fdim = a->sizes[body];
-    if (body == 0) {  /* no hidden layer: the features are the inputs */
-        memcpy(out, x, sizeof *out * (size_t)n * (size_t)fdim);
-        return fdim;
+    if (s->kind < 0 || s->kind >= learner_n_kinds) {
+        err_set(e, ERR_USAGE, "learner kind %d does not exist", s->kind);
+        return NULL;
     }
-    /* Chunks bound the workspace whatever the number of rows. */
-    enum { CHUNK = 256 };
-    /* A view, not a copy: forward reads the parameters and writes only the
-     * view's own flop counter, so the shared network stays untouched. */
-    struct mlp view = *pretrained;
-    view.flops = 0;
-    struct mlp_work w = {0};
-    int rc = mlp_work_init(&w, a, n < CHUNK ? n : CHUNK, e);
-    if (rc)
-        return rc;
-    for (int i = 0; i < n; i += CHUNK) {
-        int m = n - i < CHUNK ? n - i : CHUNK;
-        const float *f = mlp_forward(&view, &w, x + (size_t)i * a->sizes[0], m, body);
-        memcpy(out + (size_t)i * fdim, f, sizeof *out * (size_t)m * (size_t)fdim);
+    if (shape->n_support < 1 || shape->n_query < 1 || shape->dim < 1 || shape->out_dim < 1 ||
+        shape->ways < 0) {
+        err_set(e, ERR_USAGE, "learner: an episode of %d support and %d query rows, %d inputs "
+                "and %d outputs (expected each at least 1)", shape->n_support, shape->n_query,
+                shape->dim, shape->out_dim);
+        return NULL;
     }
-    *flops += view.flops;
-    mlp_work_free(&w);
-    return fdim;
+    struct learner *l = calloc(1, sizeof *l);
+    if (!l) {
+        err_set(e, ERR_NOMEM, "out of memory for a learner");
+        return NULL;
+    }
+    l->kind = learner_kinds[s->kind];
+    l->s = *s;
+    l->env = *env;
+    l->shape = (struct fewshot){.ways = shape->ways, .out_dim = shape->out_dim, .dim = shape->dim,
+                                .n_support = shape->n_support, .n_query = shape->n_query};
+    l->cap = shape->n_support > shape->n_query ? shape->n_support : shape->n_query;
+    l->model.l = l;
+    if (l->kind->init(l, e) != ERR_OK) {
+        learner_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+int learner_adapt(struct learner *l, const struct fewshot *t, struct rng *r,
+                  learner_record_fn rec, void *arg, struct learner_model **out, struct err *e)
+{
+    const struct fewshot *s = &l->shape;
+    if (t->ways != s->ways || t->out_dim != s->out_dim || t->dim != s->dim ||
+        t->n_support != s->n_support || t->n_query != s->n_query)
+        return err_set(e, ERR_USAGE, "learner: an episode of another shape than the learner "
+                       "was made for");
+    int rc = l->kind->adapt(l, t, r, rec, arg, e);
+    if (out)
+        *out = rc ? NULL : &l->model;
+    return rc;
+}
+
+uint64_t learner_flops(const struct learner *l)
+{
+    return l->flops;
+}
+
+void learner_free(struct learner *l)
+{
+    if (!l)
+        return;
+    if (l->kind->release)
+        l->kind->release(l);
+    free(l);
+}
+
+int model_predict(struct learner_model *m, const float *x, int n, float *scores, struct err *e)
+{
+    return n > 0 ? m->l->kind->predict(m->l, x, n, scores, e) : ERR_OK;
+}
+
+bool model_logits(const struct learner_model *m)
+{
+    return m->l->kind->logits && m->l->shape.ways > 0;
+}
+
+bool model_has_input_grad(const struct learner_model *m)
+{
+    return m->l->kind->input_grad != NULL;
+}
+
+int model_input_grad(struct learner_model *m, const float *x, const int *y, const float *t,
+                     int n, float *dx, double *loss, struct err *e)
+{
+    struct learner *l = m->l;
+    if (!l->kind->input_grad)
+        return err_set(e, ERR_USAGE, "a %s model has no input gradient", l->kind->name);
+    if (n < 1)
+        return err_set(e, ERR_USAGE, "input gradient of an empty batch");
+    double dummy;
+    return l->kind->input_grad(l, x, y, t, n, dx, loss ? loss : &dummy, e);
+}
+
+/* ---- the body ---- */
+
+int body_init(struct body *b, const struct mlp *net, int upto, int cap, struct err *e)
+{
+    memset(b, 0, sizeof *b);
+    b->upto = upto;
+    b->dim = net->arch.sizes[0];
+    b->width = net->arch.sizes[upto];
+    b->view = *net;
+    b->view.flops = 0;
+    return upto > 0 ? mlp_work_init(&b->w, &net->arch, cap, e) : ERR_OK;
+}
+
+void body_identity(struct body *b, int dim)
+{
+    memset(b, 0, sizeof *b);
+    b->dim = b->width = dim;
+}
+
+void body_free(struct body *b)
+{
+    if (b)
+        mlp_work_free(&b->w);
+}
+
+const float *body_forward_keep(struct body *b, const float *x, int m, uint64_t *flops)
+{
+    if (b->upto == 0)
+        return x;
+    assert(m <= b->w.cap);
+    b->view.flops = 0;
+    const float *out = mlp_forward(&b->view, &b->w, x, m, b->upto);
+    *flops += b->view.flops;
+    return out;
+}
+
+void body_forward(struct body *b, const float *x, int n, float *out, uint64_t *flops)
+{
+    const int dim = b->dim;
+    if (b->upto == 0) {
+        memcpy(out, x, sizeof *out * (size_t)n * (size_t)dim);
+        return;
+    }
+    for (int i = 0; i < n; i += b->w.cap) {
+        int m = n - i < b->w.cap ? n - i : b->w.cap;
+        const float *f = body_forward_keep(b, x + (size_t)i * dim, m, flops);
+        memcpy(out + (size_t)i * b->width, f, sizeof *out * (size_t)m * (size_t)b->width);
+    }
+}
+
+void body_backward(struct body *b, const float *dout, int m, float *dx, uint64_t *flops)
+{
+    if (b->upto == 0) {
+        memcpy(dx, dout, sizeof *dx * (size_t)m * (size_t)b->width);
+        return;
+    }
+    assert(m == b->w.batch);
+    /* no layer's parameters get a gradient: only dx is wanted */
+    b->view.flops = 0;
+    mlp_backward(&b->view, &b->w, dout, b->upto, dx);
+    *flops += b->view.flops;
 }

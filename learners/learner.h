@@ -1,19 +1,37 @@
-/* learner: the registry of few-shot learners and the matrices they see.
+/* learner: the registry of learner kinds, and the lifecycle every kind follows.
  *
- * A learner adapts to one episode given as matrices — support inputs and
- * labels (or regression targets), query inputs — and reports its query
- * predictions after each recorded adaptation step through a callback; the
- * harness turns those into metrics. It never sees files, episodes or the
- * experiment. A pretrained network, when its kind needs one, is shared
- * read-only between workers: learners read it (features) or copy it before
- * training, and never write it, not even its flop counter. */
+ * A learner kind is one row of learner_kinds[] and one file. Its life:
+ *
+ *   pretrain   none, the shared supervised pretraining (supervised.h), or
+ *              the kind's own (meta-training: kind->pretrain), which reads
+ *              the source task through a learner_source the harness passes;
+ *   new        once per unit: settings, the pretrained network (or none) and
+ *              the episode shape; every workspace is sized here, once;
+ *   adapt      per episode: the support set gives an adapted model, owned by
+ *              the learner and valid until the next adapt or free; the model
+ *              is handed to a callback after every recorded step (the final
+ *              step always), so evaluating it is the caller's business;
+ *   predict / input_grad
+ *              on the adapted model: scores for any batch of inputs, and the
+ *              gradient of the batch's mean loss with respect to its inputs
+ *              (absent for knn, whose votes have none) — for probes;
+ *   free.
+ *
+ * A learner sees matrices (support inputs and labels, query inputs), never
+ * episodes, files or the experiment; a pretrained network is shared
+ * read-only between workers: learners read it or copy it, and never write
+ * it, not even its flop counter. Every operation a learner and its models
+ * perform is counted in learner_flops(). Only this registry names a kind:
+ * the harness finds kinds, their keys and defaults, and their help here. */
 #ifndef KSHOT_LEARNER_H
 #define KSHOT_LEARNER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "harness/base/err.h"
+#include "harness/base/keydef.h"
 #include "harness/base/rng.h"
 #include "learners/mlp.h"
 #include "learners/optim.h"
@@ -24,7 +42,18 @@ enum freeze_kind { FREEZE_NONE, FREEZE_BODY, FREEZE_LAYERS };
 enum distance_kind { DIST_EUCLIDEAN, DIST_COSINE };
 enum knn_space { SPACE_FEATURES, SPACE_INPUT };
 
-/* Settings of one configured learner; defaults live in the config schema. */
+extern const char *const learner_distances[];   /* enum distance_kind, NULL-terminated */
+extern const char *const learner_spaces[];      /* enum knn_space, NULL-terminated */
+
+/* What a kind needs before it adapts. */
+enum learner_pretraining {
+    PRETRAIN_NONE,     /* nothing: it starts from scratch */
+    PRETRAIN_SHARED,   /* the shared supervised pretraining on the source task */
+    PRETRAIN_OWN,      /* its own (meta-training), keyed by its settings */
+};
+
+/* Settings of one configured learner: every learner key's destination
+ * (learner_keys[] below); defaults come from the registry, per kind. */
 struct learner_settings {
     int kind;                       /* index into learner_kinds[] */
     long steps;                     /* gradient steps on the support set */
@@ -36,11 +65,11 @@ struct learner_settings {
     int distance;                   /* enum distance_kind (prototypes, knn) */
     long k;                         /* neighbours (knn) */
     int space;                      /* enum knn_space (knn) */
-    int n_record;                   /* 0: record the final step only */
+    int n_record;                   /* steps recorded besides the final one */
     long record_steps[LEARNER_MAX_LIST];
 };
 
-/* One episode as matrices. */
+/* One episode as matrices; for learner_new, only the sizes are read. */
 struct fewshot {
     int ways;          /* classes (labels 0..ways-1); 0 for regression */
     int out_dim;       /* outputs: ways, or regression targets per row */
@@ -52,54 +81,93 @@ struct fewshot {
     const float *xq;   /* (n_query, dim) */
 };
 
-/* Everything else an adaptation may use; flops is an output. */
-struct learner_ctx {
+/* What a learner is built on. */
+struct learner_env {
     const struct mlp *pretrained;   /* NULL when the kind needs none */
-    struct mlp_arch arch;           /* fresh networks: sizes[0] = dim, hidden sizes, act */
+    const float *extra;             /* state saved with an own pretraining (e.g. learned rates) */
+    size_t n_extra;
+    struct mlp_arch arch;           /* fresh networks: the experiment's network for the shape */
     int init;                       /* enum init_kind of fresh networks */
-    struct rng rng;                 /* this episode's learner stream */
-    uint64_t flops;                 /* out: operations spent adapting and predicting */
 };
 
-/* Called with query scores (n_query, out_dim) after adaptation step `step`
- * (-1 when steps do not apply). logits = true when softmax(scores) is the
- * learner's predictive distribution (a loss is then meaningful).
- * Returning non-zero stops the learner with that code. */
-typedef int (*learner_record_fn)(void *arg, int step, const float *scores, bool logits);
+struct learner;         /* opaque: a kind's workspaces and its current model */
+struct learner_model;   /* opaque: an adapted model, owned by its learner */
+
+/* Called after adaptation step `step` (-1 for kinds without steps) with the
+ * model as it is then. Returning non-zero stops the learner with that code. */
+typedef int (*learner_record_fn)(void *arg, int step, struct learner_model *m);
+
+/* A setting a kind accepts, and its default for that kind (NULL: the key's own). */
+struct kind_key {
+    const char *name;
+    const char *def;
+};
 
 struct learner_kind {
     const char *name;
     const char *summary;
     bool classification_only;
-    /* Whether settings s need the shared supervised pretraining. */
-    bool (*needs_pretrain)(const struct learner_settings *s);
-    int (*adapt)(const struct learner_settings *s, const struct fewshot *t,
-                 struct learner_ctx *c, learner_record_fn rec, void *arg, struct err *e);
+    bool logits;                    /* softmax(scores) is its predictive distribution */
+    const struct kind_key *keys;    /* the learner_keys[] it accepts; {NULL} ends it */
+    /* Which pretraining settings s need (enum learner_pretraining). */
+    int (*pretraining)(const struct learner_settings *s);
+    /* Said when it needs a source and the experiment has none ("" if nothing helps). */
+    const char *no_source_hint;
+    /* ---- the lifecycle (learner_impl.h) ---- */
+    int (*init)(struct learner *l, struct err *e);
+    int (*adapt)(struct learner *l, const struct fewshot *t, struct rng *r, learner_record_fn rec,
+                 void *arg, struct err *e);
+    int (*predict)(struct learner *l, const float *x, int n, float *scores, struct err *e);
+    int (*input_grad)(struct learner *l, const float *x, const int *y, const float *t, int n,
+                      float *dx, double *loss, struct err *e);   /* NULL: none */
+    void (*release)(struct learner *l);
+    /* Operations one episode of this shape costs, for `kshot plan`. */
+    uint64_t (*cost)(const struct learner_settings *s, const struct fewshot *shape,
+                     const struct mlp_arch *net);
 };
 
-extern const struct learner_kind learner_kinds[];
+extern const struct learner_kind *const learner_kinds[];
 extern const int learner_n_kinds;
+
+/* Every learner setting: destinations in struct learner_settings. */
+extern const struct keydef learner_keys[];
+extern const int learner_n_keys;
+
+/* ---- the registry ---- */
 
 /* Index of a kind by name, or -1. */
 int learner_find(const char *name);
+/* kind's default for key (YAML text), or NULL when kind does not accept it. */
+const char *learner_key_default(int kind, const char *key);
+/* Whether step is recorded: the final step always, and each record_steps. */
+bool learner_recorded(const struct learner_settings *s, long step);
 
-/* Shared by the gradient-based learners (learner.c): train net on the
- * support set for s->steps full-batch steps over the given trainable spans,
- * reporting query scores at the recorded steps. */
-int learner_train(struct mlp *net, const struct learner_settings *s,
-                  const struct fewshot *t, const struct span *spans, int n_spans,
-                  learner_record_fn rec, void *arg, struct err *e);
+/* ---- the lifecycle ---- */
 
-/* Whether a pretrained network fits task t: present, taking t->dim inputs
- * and, when keeps_head (regression keeps the pretrained head), giving
- * t->out_dim outputs. 0, or ERR_USAGE with a message. */
-int learner_check_pretrained(const struct mlp *pretrained, const struct fewshot *t,
-                             bool keeps_head, struct err *e);
+/* A learner of kind s->kind for episodes of shape's sizes, built on env
+ * (env->pretrained must fit: ERR_USAGE otherwise). NULL on failure. */
+struct learner *learner_new(const struct learner_settings *s, const struct learner_env *env,
+                            const struct fewshot *shape, struct err *e);
+/* Adapt to t (its sizes must be shape's), drawing from r; rec gets the model
+ * after every recorded step. *out (may be NULL) receives the final model. */
+int learner_adapt(struct learner *l, const struct fewshot *t, struct rng *r,
+                  learner_record_fn rec, void *arg, struct learner_model **out, struct err *e);
+/* Operations performed so far by l and its models. */
+uint64_t learner_flops(const struct learner *l);
+void learner_free(struct learner *l);
 
-/* Features of rows x (n, dim) under the pretrained body, which is read and
- * never written: writes (n, feature size) to out and adds the forward's
- * operations to *flops; returns the feature size, or a negative code. */
-int learner_features(const struct mlp *pretrained, const float *x, int n,
-                     float *out, uint64_t *flops, struct err *e);
+/* Scores (n, out_dim) for inputs x (n, dim). */
+int model_predict(struct learner_model *m, const float *x, int n, float *scores, struct err *e);
+/* Whether softmax(scores) is the model's predictive distribution (a loss is
+ * then meaningful; knn's votes are not). */
+bool model_logits(const struct learner_model *m);
+/* Whether model_input_grad exists for this model. */
+bool model_has_input_grad(const struct learner_model *m);
+/* dx (n, dim) = d(mean loss)/dx for inputs x (n, dim): mean cross-entropy
+ * of softmax(scores) against labels y (classification), or mean squared
+ * error against targets t (n, out_dim). *loss (may be NULL) gets the loss.
+ * ERR_USAGE for a model without input gradients. */
+int model_input_grad(struct learner_model *m, const float *x, const int *y, const float *t,
+                     int n, float *dx, double *loss, struct err *e);
 
 #endif

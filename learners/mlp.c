@@ -21,6 +21,18 @@
 
 /* ---- architecture ---------------------------------------------------- */
 
+const char *const mlp_init_names[] = {"torch", "he", "glorot", "zero", NULL};
+
+uint64_t mlp_forward_flops(const struct mlp_arch *a, int upto)
+{
+    uint64_t f = 0;
+    for (int l = 0; l < upto; l++) {
+        uint64_t in = (uint64_t)a->sizes[l], out = (uint64_t)a->sizes[l + 1];
+        f += 2 * in * out + out + (l < a->n_layers - 1 && a->act != ACT_IDENTITY ? out : 0);
+    }
+    return f;
+}
+
 int mlp_arch_check(const struct mlp_arch *arch, struct err *e)
 {
     if (arch->n_layers < 1 || arch->n_layers > MLP_MAX_LAYERS)

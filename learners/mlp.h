@@ -48,6 +48,8 @@ enum init_kind {
     INIT_ZERO = 3,   /* W = 0, b = 0 (e.g. a new few-shot head) */
 };
 
+extern const char *const mlp_init_names[];   /* by enum init_kind, NULL-terminated */
+
 struct mlp_arch {
     int n_layers;                   /* dense layers, 1..MLP_MAX_LAYERS; the last is the head */
     int sizes[MLP_MAX_LAYERS + 1];  /* sizes[0] inputs … sizes[n_layers] outputs */
@@ -74,6 +76,10 @@ struct mlp_work {
     float *h[MLP_MAX_LAYERS];       /* (cap, sizes[l+1]) post-activations */
     float *d[2];                    /* (cap, max size) backward scratch */
 };
+
+/* Operations of one example's forward through layers 0..upto-1, by the
+ * convention above. */
+uint64_t mlp_forward_flops(const struct mlp_arch *arch, int upto);
 
 /* Check an architecture; ERR_USAGE with a message when it is not valid. */
 int mlp_arch_check(const struct mlp_arch *arch, struct err *e);

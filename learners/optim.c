@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const optim_names[] = {"sgd", "adam", NULL};
+
 void optim_defaults(struct optim_settings *s)
 {
     memset(s, 0, sizeof *s);

@@ -14,6 +14,7 @@
 #include "harness/base/err.h"
 
 enum optim_kind { OPTIM_SGD = 0, OPTIM_ADAM = 1 };
+extern const char *const optim_names[];   /* by enum optim_kind, NULL-terminated */
 
 struct optim_settings {
     enum optim_kind kind;  /* OPTIM_ADAM */

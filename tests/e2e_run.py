@@ -49,7 +49,9 @@ def expected_rows(cfg):
         regression = t.get("regression", False)
         for lname, l in cfg["learners"].items():
             kind = l["kind"]
-            records = len(l.get("record_steps", [])) or 1 if kind in ("scratch", "finetune") else 1
+            # the final step always, and the listed others
+            steps = l.get("steps", 100)
+            records = len(set(l.get("record_steps", [])) | {steps}) if kind in ("scratch", "finetune") else 1
             metrics = 1 if regression or kind == "knn" else 2
             total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * records * metrics
     return total * cfg["variants"]
@@ -117,7 +119,10 @@ def main():
             check("changed run exits 0", code == 0, se)
             new = set(os.listdir(os.path.join(out, "parts"))) - parts
             t = cfg["targets"]
-            want = 2 * len(cfg["seeds"]) * sum(len(x["shots"]) for x in t.values()) * cfg["variants"]  # part + cost part
+            # a learner the sweep does not touch has one unit for all variants
+            swept = any(k.startswith(f"learners.{lname}.") for k in cfg.get("swept", []))
+            want = (2 * len(cfg["seeds"]) * sum(len(x["shots"]) for x in t.values())  # part + cost part
+                    * (cfg["variants"] if swept else 1))
             check("changing one learner reruns only its units", len(new) == want,
                   f"{len(new)} new part files, expected {want}")
             _, rows = read_csv(os.path.join(out, "episodes.csv"))
@@ -161,6 +166,7 @@ def load_expectations(config):
             cfg.setdefault("regression_data", set()).add(key)
         elif section == "sweep" and indent == 2:
             cfg["variants"] = cfg.get("variants", 1) * len(ast.literal_eval(val.replace(" ", "")) if val.startswith("[") else [0])
+            cfg.setdefault("swept", []).append(key)
     for t in cfg["targets"].values():
         t["regression"] = t.get("data") in cfg.get("regression_data", set())
     cfg["change_learner"] = next(n for n, l in cfg["learners"].items() if l["kind"] in ("scratch", "finetune"))

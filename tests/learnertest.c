@@ -11,28 +11,110 @@
 
 /* ---- the recorder --------------------------------------------------- */
 
-int capture_record(void *arg, int step, const float *scores, bool logits)
+void capture_init(struct capture *cap, const struct fewshot *t)
+{
+    memset(cap, 0, sizeof *cap);
+    cap->n_scores = (size_t)t->n_query * (size_t)t->out_dim;
+    cap->xq = t->xq;
+    cap->n_query = t->n_query;
+    assert_true(cap->n_scores <= MAX_SCORES);
+}
+
+int capture_record(void *arg, int step, struct learner_model *m)
 {
     struct capture *cap = arg;
+    struct err e;
+    err_clear(&e);
     assert_true(cap->n < MAX_RECORDS);
     cap->step[cap->n] = step;
-    cap->logits[cap->n] = logits;
-    memcpy(cap->scores[cap->n], scores, sizeof *scores * cap->n_scores);
+    cap->logits[cap->n] = model_logits(m);
+    assert_int_equal(model_predict(m, cap->xq, cap->n_query, cap->scores[cap->n], &e), 0);
     cap->n++;
     return cap->stop_with;
 }
 
-int run(const struct learner_settings *s, const struct fewshot *t, struct learner_ctx *c,
-        struct capture *cap)
+struct learner *run_kept(const struct learner_settings *s, const struct fewshot *t,
+                         struct fixture_ctx *c, struct capture *cap, struct learner_model **m)
 {
-    memset(cap, 0, sizeof *cap);
-    cap->n_scores = (size_t)t->n_query * (size_t)t->out_dim;
-    assert_true(cap->n_scores <= MAX_SCORES);
+    capture_init(cap, t);
     struct err e;
     err_clear(&e);
-    int rc = learner_kinds[s->kind].adapt(s, t, c, capture_record, cap, &e);
+    struct learner_env env = {.pretrained = c->pretrained, .arch = c->arch, .init = c->init};
+    struct learner *l = learner_new(s, &env, t, &e);
+    if (!l)
+        fail_msg("learner_new: %s", e.msg);
+    if (learner_adapt(l, t, &c->rng, capture_record, cap, m, &e))
+        fail_msg("adapt: %s", e.msg);
+    c->flops += learner_flops(l);
+    return l;
+}
+
+double input_grad_vs(struct learner_model *m, const float *x, const int *y, int n, int dim,
+                     double (*loss)(const void *arg, const double *x), const void *arg)
+{
+    float dx[MAX_ROWS * MAX_WIDTH];
+    double xd[MAX_ROWS * MAX_WIDTH], worst = 0, largest = 0;
+    struct err e;
+    assert_true(n * dim <= MAX_ROWS * MAX_WIDTH);
+    assert_int_equal(model_input_grad(m, x, y, NULL, n, dx, NULL, &e), 0);
+    for (int j = 0; j < n * dim; j++)
+        xd[j] = x[j];
+    for (int j = 0; j < n * dim; j++) {
+        const double h = 1e-6, keep = xd[j];
+        xd[j] = keep + h;
+        double up = loss(arg, xd);
+        xd[j] = keep - h;
+        double down = loss(arg, xd);
+        xd[j] = keep;
+        double fd = (up - down) / (2 * h);
+        worst = fmax(worst, fabs(fd - dx[j]));
+        largest = fmax(largest, fabs(fd));
+    }
+    assert_true(largest > 1e-3);   // a gradient worth comparing
+    return worst / largest;
+}
+
+double ref_xent(const double *scores, const int *y, int n, int classes)
+{
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        const double *row = scores + (size_t)i * classes;
+        double top = row[0], sum = 0;
+        for (int c = 1; c < classes; c++)
+            top = fmax(top, row[c]);
+        for (int c = 0; c < classes; c++)
+            sum += exp(row[c] - top);
+        total += top + log(sum) - row[y[i]];
+    }
+    return total / n;
+}
+
+int run(const struct learner_settings *s, const struct fewshot *t, struct fixture_ctx *c,
+        struct capture *cap)
+{
+    capture_init(cap, t);
+    struct err e;
+    err_clear(&e);
+    struct learner_env env = {.pretrained = c->pretrained, .arch = c->arch, .init = c->init};
+    struct learner *l = learner_new(s, &env, t, &e);
+    if (!l) {
+        print_error("learner_new: %s\n", e.msg);
+        return e.code;
+    }
+    struct learner_model *m = NULL;
+    int rc = learner_adapt(l, t, &c->rng, capture_record, cap, &m, &e);
+    c->flops += learner_flops(l);   /* adapting and recording, not the check below */
     if (rc && rc != cap->stop_with)
         print_error("adapt: %s\n", e.msg);
+    if (!rc) {
+        /* the model handed back is the one recorded last, and predict has no state */
+        float again[MAX_SCORES];
+        assert_non_null(m);
+        assert_true(cap->n > 0);
+        assert_int_equal(model_predict(m, t->xq, t->n_query, again, &e), 0);
+        assert_memory_equal(again, cap->scores[cap->n - 1], sizeof(float) * cap->n_scores);
+    }
+    learner_free(l);
     return rc;
 }
 
@@ -127,6 +209,15 @@ struct fewshot small_fixture(struct mlp *net, struct snapshot *before)
 /* ---- independent references ----------------------------------------- */
 
 double ref_forward(const struct mlp *net, const float *x, int n, int upto, double *out)
+{
+    double xd[MAX_ROWS * MAX_WIDTH];
+    assert_true(n <= MAX_ROWS && net->arch.sizes[0] <= MAX_WIDTH);
+    for (int i = 0; i < n * net->arch.sizes[0]; i++)
+        xd[i] = x[i];
+    return ref_forward_d(net, xd, n, upto, out);
+}
+
+double ref_forward_d(const struct mlp *net, const double *x, int n, int upto, double *out)
 {
     const struct mlp_arch *a = &net->arch;
     double cur[MAX_ROWS * MAX_WIDTH], nxt[MAX_ROWS * MAX_WIDTH], margin = INFINITY;

@@ -16,9 +16,12 @@
 
 /* ---- the recorder ---- */
 
-/* What the learner reported: one entry per call, scores copied. */
+/* What the learner reported: one entry per recorded step, the model's
+ * query scores (model_predict on the episode's queries) copied. */
 struct capture {
     size_t n_scores;               /* n_query · out_dim of the episode */
+    const float *xq;               /* the episode's queries */
+    int n_query;
     int stop_with;                 /* non-zero: return this from every call */
     int n;                         /* calls so far */
     int step[MAX_RECORDS];
@@ -27,15 +30,46 @@ struct capture {
 };
 
 /* A learner_record_fn filling the struct capture arg points at. */
-int capture_record(void *arg, int step, const float *scores, bool logits);
+int capture_record(void *arg, int step, struct learner_model *m);
+/* A fresh capture for episode t. */
+void capture_init(struct capture *cap, const struct fewshot *t);
 
-/* Run learner s on t with a fresh capture; returns adapt's code. */
-int run(const struct learner_settings *s, const struct fewshot *t, struct learner_ctx *c,
+/* What a test's learner is built on, and what it did. */
+struct fixture_ctx {
+    const struct mlp *pretrained;
+    struct mlp_arch arch;          /* fresh networks */
+    int init;
+    struct rng rng;                /* the episode's learner stream */
+    uint64_t flops;                /* out: operations, added up over runs */
+};
+
+/* Build a learner of s for t's shape on c, adapt it to t with a fresh
+ * capture, free it; returns the first failing code (learner_new's or
+ * adapt's). It also checks that predict on the model adapt returns gives
+ * exactly the scores recorded after the last step. */
+int run(const struct learner_settings *s, const struct fewshot *t, struct fixture_ctx *c,
         struct capture *cap);
+
+/* run(), but the learner is kept for further checks on its model (*m);
+ * the caller frees it. */
+struct learner *run_kept(const struct learner_settings *s, const struct fewshot *t,
+                         struct fixture_ctx *c, struct capture *cap, struct learner_model **m);
+
+/* The largest |dx − reference|, relative to the largest |reference|, of
+ * the model's input gradient at (x, y) (n rows of dim inputs, labels y)
+ * against central differences of loss, a double-precision reference of the
+ * model's mean cross-entropy: loss(arg, x) for inputs x (n, dim). */
+double input_grad_vs(struct learner_model *m, const float *x, const int *y, int n, int dim,
+                     double (*loss)(const void *arg, const double *x), const void *arg);
+
+/* Mean softmax cross-entropy of scores (n, classes) in double. */
+double ref_xent(const double *scores, const int *y, int n, int classes);
 
 /* ---- settings and networks ---- */
 
-/* The config schema's defaults for a learner of this kind. */
+/* Fixture settings of a learner of this kind: PyTorch's Adam at lr 0.001,
+ * 20 steps, a zero head, euclidean distance, k 1, feature space; each test
+ * sets what it exercises. */
 struct learner_settings settings(const char *kind);
 
 /* A network of arch a holding exactly the n given parameters. */
@@ -74,5 +108,7 @@ struct fewshot small_fixture(struct mlp *net, struct snapshot *before);
  * Returns the smallest |pre-activation| of a hidden ReLU/tanh unit, so a
  * test can make sure no value sits on a kink. out: (n, sizes[upto]). */
 double ref_forward(const struct mlp *net, const float *x, int n, int upto, double *out);
+/* The same for double inputs. */
+double ref_forward_d(const struct mlp *net, const double *x, int n, int upto, double *out);
 
 #endif

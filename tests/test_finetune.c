@@ -81,6 +81,23 @@ static double ref_train_head(struct ref_head *h, const double *f, int n, const i
     return smallest;
 }
 
+/* The linear probe's model in double: the pretrained body, then a head. */
+struct probe_model {
+    const struct mlp *pre;
+    const struct ref_head *h;
+    const int *y;
+    int n;
+};
+
+static double probe_loss(const void *arg, const double *x)
+{
+    const struct probe_model *pm = arg;
+    double f[MAX_ROWS * MAX_WIDTH], scores[MAX_ROWS * MAX_WIDTH];
+    ref_forward_d(pm->pre, x, pm->n, pm->pre->arch.n_layers - 1, f);
+    ref_head_scores(pm->h, f, pm->n, scores);
+    return ref_xent(scores, pm->y, pm->n, pm->h->out);
+}
+
 static bool all_finite(const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -100,7 +117,7 @@ static void probe_trains_the_head_only_as_an_independent_adam_would(void **state
     s.freeze = FREEZE_BODY;
     s.steps = 6;
     s.optim.lr = 0.05;
-    struct learner_ctx c = {.pretrained = &pre};
+    struct fixture_ctx c = {.pretrained = &pre};
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_unchanged(&before, &pre);
@@ -124,6 +141,18 @@ static void probe_trains_the_head_only_as_an_independent_adam_would(void **state
         moved = fmax(moved, fabs(want[i]));
     }
     assert_true(moved > 0.1);  // the head did learn something
+
+    // the adapted model's input gradient: central differences of the
+    // reference model's loss, in double, on the queries
+    c = (struct fixture_ctx){.pretrained = &pre};
+    struct learner_model *m;
+    struct learner *l = run_kept(&s, &t, &c, &cap, &m);
+    static const int yq[4] = {2, 0, 1, 1};
+    struct probe_model pm = {&pre, &h, yq, 4};
+    double err = input_grad_vs(m, t.xq, yq, 4, 3, probe_loss, &pm);
+    printf("  probe: input gradient within %.2g of double-precision differences\n", err);
+    assert_true(err < 1e-4);
+    learner_free(l);
     mlp_free(&pre);
 }
 
@@ -148,8 +177,9 @@ static struct span layer_span(const struct mlp *net, int l)
     return (struct span){net->w_off[l], (size_t)a->sizes[l] * a->sizes[l + 1] + a->sizes[l + 1]};
 }
 
-/* Train net by learner_train over the given layers (the whole network seen,
- * frozen layers simply not stepped): the straightforward path finetune's
+/* Train the whole network net with the engine alone, the given layers
+ * stepped and the others left out of the optimizer, recording the query
+ * scores after the recorded steps: the straightforward path finetune's
  * frozen prefix must reproduce bit for bit. */
 static void train_layers(struct mlp *net, const struct learner_settings *s,
                          const struct fewshot *t, const int *layers, int n,
@@ -158,11 +188,34 @@ static void train_layers(struct mlp *net, const struct learner_settings *s,
     struct span spans[MLP_MAX_LAYERS];
     for (int i = 0; i < n; i++)
         spans[i] = layer_span(net, layers[i]);
-    memset(cap, 0, sizeof *cap);
-    cap->n_scores = (size_t)t->n_query * (size_t)t->out_dim;
+    capture_init(cap, t);
     struct err e;
     err_clear(&e);
-    assert_int_equal(learner_train(net, s, t, spans, n, capture_record, cap, &e), 0);
+    struct mlp_work w;
+    struct optim o;
+    float dout[MAX_ROWS * MAX_WIDTH];
+    int rows = t->n_support > t->n_query ? t->n_support : t->n_query, lowest = layers[0];
+    for (int i = 1; i < n; i++)
+        lowest = layers[i] < lowest ? layers[i] : lowest;
+    assert_int_equal(mlp_work_init(&w, &net->arch, rows, &e), 0);
+    assert_int_equal(optim_init(&o, &s->optim, net->n_params, &e), 0);
+    for (long step = 0;; step++) {
+        if (learner_recorded(s, step)) {
+            const float *q = mlp_forward(net, &w, t->xq, t->n_query, net->arch.n_layers);
+            memcpy(cap->scores[cap->n], q, sizeof(float) * cap->n_scores);
+            cap->step[cap->n] = (int)step;
+            cap->logits[cap->n++] = true;
+        }
+        if (step == s->steps)
+            break;
+        const float *out = mlp_forward(net, &w, t->xs, t->n_support, net->arch.n_layers);
+        loss_xent(out, t->ys, t->n_support, t->ways, dout, NULL, &net->flops);
+        mlp_zero_grad(net);
+        mlp_backward(net, &w, dout, lowest, NULL);
+        optim_step(&o, net->params, net->grads, spans, n, &net->flops);
+    }
+    optim_free(&o);
+    mlp_work_free(&w);
 }
 
 static void assert_same_records(const struct capture *a, const struct capture *b)
@@ -208,10 +261,11 @@ static void frozen_prefix_matches_training_the_whole_network_bit_for_bit(void **
         s.n_frozen = cases[i].n_frozen;
         for (int j = 0; j < s.n_frozen; j++)
             s.frozen[j] = cases[i].frozen[j];
-        struct learner_ctx c = {.pretrained = &pre};
+        struct fixture_ctx c = {.pretrained = &pre};
         rng_stream(&c.rng, 11, RNG_LEARNER, i);
         struct mlp net;
         body_with_head(&net, &pre, 3, (enum init_kind)s.head, &c.rng);
+        net.flops = 0;
         struct capture old, got;
         train_layers(&net, &s, &t, cases[i].train, cases[i].n_train, &old);
         // frozen layers of the trained network are the pretrained ones, bit
@@ -242,31 +296,39 @@ static void frozen_prefix_matches_training_the_whole_network_bit_for_bit(void **
     mlp_free(&pre);
 }
 
-static void record_steps_are_exactly_the_listed_ones(void **state)
+static void the_final_step_and_the_listed_ones_are_recorded(void **state)
 {
     struct mlp pre;
     small_net(&pre);
     struct fewshot t = small_task();
     struct learner_settings s = settings("finetune");
-    s.steps = 7;   // the final step is not listed, so it is not recorded
+    s.steps = 7;   // not listed, but the final step is always recorded
     s.optim.lr = 0.05;
     s.n_record = 3;
-    s.record_steps[0] = 0, s.record_steps[1] = 2, s.record_steps[2] = 5;
+    s.record_steps[0] = 5, s.record_steps[1] = 0, s.record_steps[2] = 2;   // any order
     for (int f = FREEZE_NONE; f <= FREEZE_BODY; f++) {
         s.freeze = f;
-        struct learner_ctx c = {.pretrained = &pre};
+        struct fixture_ctx c = {.pretrained = &pre};
         struct capture cap;
         assert_int_equal(run(&s, &t, &c, &cap), 0);
-        assert_int_equal(cap.n, 3);
-        assert_int_equal(cap.step[0], 0);
-        assert_int_equal(cap.step[1], 2);
-        assert_int_equal(cap.step[2], 5);
+        assert_int_equal(cap.n, 4);
+        static const int want[4] = {0, 2, 5, 7};
+        for (int r = 0; r < 4; r++) {
+            assert_int_equal(cap.step[r], want[r]);
+            assert_true(cap.logits[r]);
+        }
         for (int i = 0; i < 12; i++)  // a zero head scores 0 before any step
             assert_true(cap.scores[0][i] == 0.0f);
         assert_true(memcmp(cap.scores[1], cap.scores[2], sizeof(float) * 12) != 0);
-        for (int r = 0; r < 3; r++)
-            assert_true(cap.logits[r]);
+        assert_true(memcmp(cap.scores[2], cap.scores[3], sizeof(float) * 12) != 0);
     }
+    /* listing the final step records it once */
+    s.n_record = 1, s.record_steps[0] = 7;
+    struct fixture_ctx c = {.pretrained = &pre};
+    struct capture cap;
+    assert_int_equal(run(&s, &t, &c, &cap), 0);
+    assert_int_equal(cap.n, 1);
+    assert_int_equal(cap.step[0], 7);
     mlp_free(&pre);
 }
 
@@ -289,7 +351,7 @@ static void regression_keeps_the_pretrained_head_and_fits_it_by_mse(void **state
     s.optim.lr = 0.05;
     s.n_record = 2;
     s.record_steps[0] = 0, s.record_steps[1] = 4;
-    struct learner_ctx c = {.pretrained = &pre};
+    struct fixture_ctx c = {.pretrained = &pre};
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_unchanged(&before, &pre);
@@ -346,9 +408,9 @@ static struct fewshot toy_task(float *xq)
                             .xs = toy_xs, .ys = toy_ys, .xq = xq};
 }
 
-static struct learner_ctx toy_ctx(uint64_t key)
+static struct fixture_ctx toy_ctx(uint64_t key)
 {
-    struct learner_ctx c = {.arch = {2, {0, 8, 0}, ACT_RELU}, .init = INIT_HE};
+    struct fixture_ctx c = {.arch = {2, {0, 8, 0}, ACT_RELU}, .init = INIT_HE};
     rng_stream(&c.rng, 7, RNG_LEARNER, key);
     return c;
 }
@@ -362,7 +424,7 @@ static void scratch_learns_a_separable_problem(void **state)
     s.optim.lr = 0.05;
     s.n_record = 2;
     s.record_steps[0] = 0, s.record_steps[1] = 50;
-    struct learner_ctx c = toy_ctx(0);
+    struct fixture_ctx c = toy_ctx(0);
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_int_equal(cap.n, 2);
@@ -385,7 +447,7 @@ static void scratch_is_a_function_of_its_learner_stream(void **state)
     struct learner_settings s = settings("scratch");
     s.steps = 3;
     struct capture a, b, other;
-    struct learner_ctx c = toy_ctx(1);
+    struct fixture_ctx c = toy_ctx(1);
     assert_int_equal(run(&s, &t, &c, &a), 0);
     c = toy_ctx(1);
     assert_int_equal(run(&s, &t, &c, &b), 0);
@@ -395,30 +457,59 @@ static void scratch_is_a_function_of_its_learner_stream(void **state)
     assert_true(memcmp(a.scores[0], other.scores[0], sizeof(float) * 45) != 0);
 }
 
-/* ---- learner_train -------------------------------------------------- */
+/* ---- the training loop ---------------------------------------------- */
 
+struct scratch_model {
+    const struct mlp *net;
+    const int *y;
+    int n;
+};
+
+static double scratch_loss(const void *arg, const double *x)
+{
+    const struct scratch_model *sm = arg;
+    double scores[MAX_ROWS * MAX_WIDTH];
+    ref_forward_d(sm->net, x, sm->n, sm->net->arch.n_layers, scores);
+    return ref_xent(scores, sm->y, sm->n, sm->net->arch.sizes[sm->net->arch.n_layers]);
+}
+
+/* With no step, scratch reports its fresh network: the experiment's
+ * architecture initialised from the learner stream, nothing trained. */
 static void zero_steps_record_step_zero_without_training(void **state)
 {
-    struct mlp net;
-    struct snapshot before;
-    struct fewshot t = small_fixture(&net, &before);
-    t.ways = t.out_dim = 2;
-    const int ys[5] = {0, 1, 1, 0, 1};
-    t.ys = ys;
+    struct fewshot t = small_task();
     struct learner_settings s = settings("scratch");
     s.steps = 0;
-    struct capture cap = {.n_scores = 4 * 2};
-    struct err e;
-    err_clear(&e);
-    assert_int_equal(learner_train(&net, &s, &t, NULL, 0, capture_record, &cap, &e), 0);
+    struct fixture_ctx c = {.arch = small_arch, .init = INIT_TORCH};
+    rng_stream(&c.rng, 5, RNG_LEARNER, 9);
+    struct rng copy = c.rng;
+    struct capture cap;
+    assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_int_equal(cap.n, 1);
     assert_int_equal(cap.step[0], 0);
     assert_true(cap.logits[0]);
-    assert_memory_equal(net.params, before.p, sizeof(float) * before.n);
-    double out[4 * 2];
-    ref_forward(&net, t.xq, 4, 2, out);
-    for (int i = 0; i < 8; i++)
+    struct mlp_arch a = small_arch;
+    a.sizes[a.n_layers] = 3;   // the episode's ways
+    struct mlp net;
+    struct err e;
+    assert_int_equal(mlp_init(&net, &a, &e), 0);
+    mlp_init_params(&net, INIT_TORCH, &copy);
+    double out[4 * 3];
+    double margin = ref_forward(&net, t.xq, 4, 2, out);
+    for (int i = 0; i < 12; i++)
         assert_close(cap.scores[0][i], out[i], 1e-6, 1e-5);
+    // its input gradient against the fresh network's loss, in double
+    assert_true(margin > 1e-3);   // no pre-activation on the ReLU kink
+    c.flops = 0;
+    rng_stream(&c.rng, 5, RNG_LEARNER, 9);
+    struct learner_model *m;
+    struct learner *l = run_kept(&s, &t, &c, &cap, &m);
+    static const int yq[4] = {1, 2, 0, 2};
+    struct scratch_model sm = {&net, yq, 4};
+    double err = input_grad_vs(m, t.xq, yq, 4, 3, scratch_loss, &sm);
+    printf("  scratch: input gradient within %.2g of double-precision differences\n", err);
+    assert_true(err < 1e-4);
+    learner_free(l);
     mlp_free(&net);
 }
 
@@ -434,7 +525,7 @@ static void divergence_is_reported_as_non_finite_scores(void **state)
     s.optim.lr = 1e6;
     s.n_record = 2;
     s.record_steps[0] = 0, s.record_steps[1] = 30;
-    struct learner_ctx c = toy_ctx(3);
+    struct fixture_ctx c = toy_ctx(3);
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_int_equal(cap.n, 2);
@@ -447,7 +538,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(probe_trains_the_head_only_as_an_independent_adam_would),
         cmocka_unit_test(frozen_prefix_matches_training_the_whole_network_bit_for_bit),
-        cmocka_unit_test(record_steps_are_exactly_the_listed_ones),
+        cmocka_unit_test(the_final_step_and_the_listed_ones_are_recorded),
         cmocka_unit_test(regression_keeps_the_pretrained_head_and_fits_it_by_mse),
         cmocka_unit_test(scratch_learns_a_separable_problem),
         cmocka_unit_test(scratch_is_a_function_of_its_learner_stream),

@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "harness/base/rng.h"
+#include "harness/config.h"
 #include "learners/learner.h"
+#include "learners/loss.h"
 #include "learners/mlp.h"
 #include "learnertest.h"
 
@@ -35,33 +37,40 @@ static void registry_finds_each_kind_and_says_what_needs_pretraining(void **stat
     for (int i = 0; i < 4; i++) {
         int k = learner_find(names[i]);
         assert_true(k >= 0 && k < learner_n_kinds);
-        assert_string_equal(learner_kinds[k].name, names[i]);
-        assert_non_null(learner_kinds[k].adapt);
-        assert_true(strlen(learner_kinds[k].summary) > 10);
+        assert_string_equal(learner_kinds[k]->name, names[i]);
+        assert_non_null(learner_kinds[k]->init);
+        assert_non_null(learner_kinds[k]->adapt);
+        assert_non_null(learner_kinds[k]->predict);
+        assert_non_null(learner_kinds[k]->cost);
+        assert_true(strlen(learner_kinds[k]->summary) > 10);
     }
     assert_int_equal(learner_find("maml"), -1);
     assert_int_equal(learner_find("Scratch"), -1);
     assert_int_equal(learner_find("knn "), -1);
     assert_int_equal(learner_find(""), -1);
 
+#define KIND(name) learner_kinds[learner_find(name)]
     struct learner_settings s = settings("scratch");
     s.space = SPACE_FEATURES;  // a knn-only setting changes nothing for scratch
-    assert_false(learner_kinds[learner_find("scratch")].needs_pretrain(&s));
+    assert_int_equal(KIND("scratch")->pretraining(&s), PRETRAIN_NONE);
     for (int f = FREEZE_NONE; f <= FREEZE_LAYERS; f++) {
         s.freeze = f;
-        assert_true(learner_kinds[learner_find("finetune")].needs_pretrain(&s));
+        assert_int_equal(KIND("finetune")->pretraining(&s), PRETRAIN_SHARED);
     }
     s.distance = DIST_COSINE;
-    assert_true(learner_kinds[learner_find("prototypes")].needs_pretrain(&s));
+    assert_int_equal(KIND("prototypes")->pretraining(&s), PRETRAIN_SHARED);
     s.space = SPACE_FEATURES;
-    assert_true(learner_kinds[learner_find("knn")].needs_pretrain(&s));
+    assert_int_equal(KIND("knn")->pretraining(&s), PRETRAIN_SHARED);
     s.space = SPACE_INPUT;
-    assert_false(learner_kinds[learner_find("knn")].needs_pretrain(&s));
+    assert_int_equal(KIND("knn")->pretraining(&s), PRETRAIN_NONE);
 
-    assert_false(learner_kinds[learner_find("scratch")].classification_only);
-    assert_false(learner_kinds[learner_find("finetune")].classification_only);
-    assert_true(learner_kinds[learner_find("prototypes")].classification_only);
-    assert_true(learner_kinds[learner_find("knn")].classification_only);
+    assert_false(KIND("scratch")->classification_only);
+    assert_false(KIND("finetune")->classification_only);
+    assert_true(KIND("prototypes")->classification_only);
+    assert_true(KIND("knn")->classification_only);
+    assert_null(KIND("knn")->input_grad);   // votes have no gradient
+    assert_false(KIND("knn")->logits);
+#undef KIND
 }
 
 /* ---- prototypes ----------------------------------------------------- */
@@ -81,6 +90,51 @@ static void ref_means(const double *fs, const int *ys, int n, int ways, int fdim
             mu[c * fdim + j] /= count[c];
 }
 
+/* Prototypes in double: the pretrained body's features, the class means of
+ * the support set's, and the cross-entropy of the logits. */
+struct proto_model {
+    const struct mlp *pre;
+    const double *mu;    /* (ways, fdim) */
+    int ways, fdim;
+    bool cosine;
+    const int *y;
+    int n;
+};
+
+static double proto_loss(const void *arg, const double *x)
+{
+    const struct proto_model *pm = arg;
+    double f[MAX_ROWS * MAX_WIDTH], z[MAX_ROWS * MAX_WIDTH];
+    ref_forward_d(pm->pre, x, pm->n, pm->pre->arch.n_layers - 1, f);
+    for (int i = 0; i < pm->n; i++)
+        for (int k = 0; k < pm->ways; k++) {
+            double d2 = 0, dot = 0, nf = 0, nm = 0;
+            for (int j = 0; j < pm->fdim; j++) {
+                double a = f[i * pm->fdim + j], b = pm->mu[k * pm->fdim + j];
+                d2 += (a - b) * (a - b), dot += a * b, nf += a * a, nm += b * b;
+            }
+            z[i * pm->ways + k] = pm->cosine ? dot / sqrt(nf * nm) : -d2;
+        }
+    return ref_xent(z, pm->y, pm->n, pm->ways);
+}
+
+/* The model's input gradient against proto_loss's central differences. */
+static void check_proto_input_grad(const struct learner_settings *s, const struct fewshot *t,
+                                   struct mlp *pre, const double *mu)
+{
+    struct fixture_ctx c = {.pretrained = pre};
+    struct capture cap;
+    struct learner_model *m;
+    struct learner *l = run_kept(s, t, &c, &cap, &m);
+    static const int yq[4] = {2, 1, 0, 1};
+    struct proto_model pm = {pre, mu, 3, 4, s->distance == DIST_COSINE, yq, 4};
+    double err = input_grad_vs(m, t->xq, yq, 4, 3, proto_loss, &pm);
+    print_message("  prototypes (%s): input gradient within %.2g of double-precision "
+                  "differences\n", pm.cosine ? "cosine" : "euclidean", err);
+    assert_true(err < 1e-4);
+    learner_free(l);
+}
+
 static void prototypes_euclidean_scores_are_minus_squared_distances(void **state)
 {
     struct mlp pre;
@@ -92,7 +146,7 @@ static void prototypes_euclidean_scores_are_minus_squared_distances(void **state
     ref_means(fs, t.ys, 5, 3, 4, mu);
 
     struct learner_settings s = settings("prototypes");
-    struct learner_ctx c = {.pretrained = &pre};
+    struct fixture_ctx c = {.pretrained = &pre};
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_int_equal(cap.n, 1);
@@ -111,6 +165,7 @@ static void prototypes_euclidean_scores_are_minus_squared_distances(void **state
         }
     assert_true(spread > 0.1);  // the distances are not all alike
     assert_unchanged(&before, &pre);
+    check_proto_input_grad(&s, &t, &pre, mu);
     mlp_free(&pre);
 }
 
@@ -126,7 +181,7 @@ static void prototypes_cosine_scores_are_cosines_to_the_class_means(void **state
 
     struct learner_settings s = settings("prototypes");
     s.distance = DIST_COSINE;
-    struct learner_ctx c = {.pretrained = &pre};
+    struct fixture_ctx c = {.pretrained = &pre};
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_int_equal(cap.n, 1);
@@ -143,6 +198,7 @@ static void prototypes_cosine_scores_are_cosines_to_the_class_means(void **state
             }
             assert_close(cap.scores[0][i * 3 + k], dot / sqrt(nq * nm), 1e-6, 1e-5);
         }
+    check_proto_input_grad(&s, &t, &pre, mu);
     mlp_free(&pre);
 }
 
@@ -158,7 +214,7 @@ static void prototypes_of_a_headonly_network_use_the_inputs(void **state)
     struct fewshot t = {.ways = 2, .out_dim = 2, .dim = 2, .n_support = 4, .n_query = 2,
                         .xs = xs, .ys = ys, .xq = xq};
     struct learner_settings s = settings("prototypes");
-    struct learner_ctx c = {.pretrained = &pre};
+    struct fixture_ctx c = {.pretrained = &pre};
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     const float want[4] = {-1, -9, -13, -5};
@@ -178,7 +234,7 @@ static int knn_line(const float *xs, const int *ys, int n, int ways, float q, lo
     struct learner_settings s = settings("knn");
     s.space = SPACE_INPUT;
     s.k = k;
-    struct learner_ctx c = {0};
+    struct fixture_ctx c = {0};
     int rc = run(&s, &t, &c, cap);
     assert_int_equal(cap->n, 1);
     assert_int_equal(cap->step[0], -1);
@@ -205,7 +261,7 @@ static void knn_k1_picks_the_nearest_support_example_in_input_space(void **state
                         .xs = xs, .ys = ys, .xq = xq};
     struct learner_settings s = settings("knn");
     s.space = SPACE_INPUT;
-    struct learner_ctx c = {0};  // no pretrained network: input space needs none
+    struct fixture_ctx c = {0};  // no pretrained network: input space needs none
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_int_equal(cap.n, 1);
@@ -234,7 +290,7 @@ static void knn_k1_in_feature_space_differs_from_input_space(void **state)
     struct fewshot t = {.ways = 2, .out_dim = 2, .dim = 2, .n_support = 2, .n_query = 1,
                         .xs = xs, .ys = ys, .xq = xq};
     struct learner_settings s = settings("knn");
-    struct learner_ctx c = {.pretrained = &pre};
+    struct fixture_ctx c = {.pretrained = &pre};
     struct capture cap;
     s.space = SPACE_INPUT;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
@@ -260,7 +316,7 @@ static void knn_cosine_compares_directions(void **state)
                         .xs = xs, .ys = ys, .xq = xq};
     struct learner_settings s = settings("knn");
     s.space = SPACE_INPUT;
-    struct learner_ctx c = {0};
+    struct fixture_ctx c = {0};
     struct capture cap;
     assert_int_equal(run(&s, &t, &c, &cap), 0);
     assert_int_equal(argmax(cap.scores[0], 2), 1);
@@ -329,6 +385,129 @@ static void knn_k_beyond_the_support_set_is_clamped(void **state)
     assert_memory_equal(clamped.scores[0], all.scores[0], 2 * sizeof(float));
 }
 
+/* ---- every kind: the lifecycle's contracts ---------------------------- */
+
+/* Mean loss of the model's scores for x: cross-entropy against y, or MSE
+ * against t; in double from the model's float scores. */
+static double model_loss(struct learner_model *m, const float *x, int n, int out, const int *y,
+                         const float *t)
+{
+    float scores[MAX_SCORES];
+    struct err e;
+    assert_int_equal(model_predict(m, x, n, scores, &e), 0);
+    return y ? loss_xent(scores, y, n, out, NULL, NULL, NULL)
+             : loss_mse(scores, t, n, out, NULL, NULL);
+}
+
+/* The input gradient of m on (x, y or t) against central differences of the
+ * loss; h large enough that float rounding of the scores (relative 6e-8)
+ * stays far below the truncation error. Returns the largest difference
+ * relative to the largest gradient entry. */
+static double input_grad_error(struct learner_model *m, const float *x0, int n, int dim, int out,
+                               const int *y, const float *t)
+{
+    float x[MAX_ROWS * 4], dx[MAX_ROWS * 4];
+    struct err e;
+    assert_true(n * dim <= MAX_ROWS * 4);
+    memcpy(x, x0, sizeof(float) * (size_t)(n * dim));
+    double loss;
+    assert_int_equal(model_input_grad(m, x, y, t, n, dx, &loss, &e), 0);
+    assert_close(loss, model_loss(m, x, n, out, y, t), 1e-12, 1e-6);
+    double worst = 0, largest = 0;
+    for (int j = 0; j < n * dim; j++) {
+        const float h = 1e-2f, keep = x[j];
+        x[j] = keep + h;
+        double up = model_loss(m, x, n, out, y, t);
+        x[j] = keep - h;
+        double down = model_loss(m, x, n, out, y, t);
+        x[j] = keep;
+        double fd = (up - down) / (2.0 * ((double)(keep + h) - (double)keep));
+        worst = fmax(worst, fabs(fd - dx[j]));
+        largest = fmax(largest, fabs(dx[j]));
+    }
+    assert_true(largest > 1e-3);   // not a vanishing gradient that matches anything
+    return worst / largest;
+}
+
+static void every_kind_keeps_the_lifecycles_contracts(void **state)
+{
+    /* a smooth (tanh) pretrained network, so central differences apply */
+    const struct mlp_arch a = {3, {3, 5, 4, 2}, ACT_TANH};
+    struct mlp pre;
+    net_formula(&pre, &a, 0.4);
+    struct snapshot before;
+    snap(&before, &pre);
+    struct fewshot t = small_task();
+    const float ts[5] = {0.5f, -0.2f, 1.0f, 0.3f, -0.7f}, tq[4] = {0.1f, 0.4f, -0.5f, 0.9f};
+    const int yq[4] = {0, 1, 2, 1};
+    for (int k = 0; k < learner_n_kinds; k++) {
+        const struct learner_kind *kind = learner_kinds[k];
+        for (int regression = 0; regression <= !kind->classification_only; regression++) {
+            struct learner_settings s;
+            struct err e;
+            assert_int_equal(config_learner_defaults(k, &s, &e), 0);   // the kind's defaults
+            s.steps = 3;
+            s.optim.lr = 0.05;
+            struct fewshot ep = t;
+            struct mlp reg;
+            const struct mlp *net = &pre;
+            if (regression) {   // a network with one output: regression keeps the head
+                const struct mlp_arch ra = {3, {3, 5, 4, 1}, ACT_TANH};
+                net_formula(&reg, &ra, 0.4);
+                net = &reg;
+                ep.ways = 0, ep.out_dim = 1, ep.ys = NULL, ep.ts = ts;
+            }
+            struct fixture_ctx c = {.pretrained = net, .arch = {3, {3, 5, 4, 0}, ACT_TANH},
+                                    .init = INIT_GLOROT};
+            c.arch.sizes[3] = ep.out_dim;
+            rng_stream(&c.rng, 3, RNG_LEARNER, (uint64_t)k);
+            struct capture cap;
+            /* run() checks that predict on the model adapt returns gives exactly the
+             * scores recorded after the last step */
+            assert_int_equal(run(&s, &ep, &c, &cap), 0);
+            assert_true(cap.n >= 1);
+            assert_true(c.flops > 0);
+            assert_unchanged(&before, &pre);
+            /* and the model's input gradient is that of its loss */
+            struct learner_env env = {.pretrained = net, .arch = c.arch, .init = INIT_GLOROT};
+            struct learner *l = learner_new(&s, &env, &ep, &e);
+            struct learner_model *m;
+            rng_stream(&c.rng, 3, RNG_LEARNER, (uint64_t)k);
+            assert_int_equal(learner_adapt(l, &ep, &c.rng, capture_record, &cap, &m, &e), 0);
+            assert_int_equal(model_has_input_grad(m), kind->input_grad != NULL);
+            if (kind->input_grad) {
+                double err = input_grad_error(m, ep.xq, 4, 3, ep.out_dim, regression ? NULL : yq,
+                                              regression ? tq : NULL);
+                print_message("  %-10s %s: input gradient within %.2g of central differences\n",
+                              kind->name, regression ? "regression    " : "classification", err);
+                assert_true(err < 2e-3);
+                /* a batch larger than the workspaces goes through in chunks, each
+                 * row's gradient the same, weighted by the whole batch */
+                float x12[12 * 3], dx12[12 * 3], dx4[4 * 3], t12[12];
+                int y12[12];
+                for (int r = 0; r < 12; r++) {
+                    memcpy(x12 + 3 * r, ep.xq + 3 * (r % 4), sizeof(float) * 3);
+                    y12[r] = yq[r % 4], t12[r] = tq[r % 4];
+                }
+                double l12, l4;
+                assert_int_equal(model_input_grad(m, x12, y12, t12, 12, dx12, &l12, &e), 0);
+                assert_int_equal(model_input_grad(m, ep.xq, yq, tq, 4, dx4, &l4, &e), 0);
+                assert_close(l12, l4, 1e-7, 1e-6);
+                for (int j = 0; j < 12 * 3; j++)
+                    assert_close(dx12[j] * 3, dx4[j % 12], 1e-7, 1e-5);
+            } else {
+                float dx[12];
+                assert_int_equal(model_input_grad(m, ep.xq, yq, NULL, 4, dx, NULL, &e), ERR_USAGE);
+                assert_contains(e.msg, "no input gradient");
+            }
+            learner_free(l);
+            if (regression)
+                mlp_free(&reg);
+        }
+    }
+    mlp_free(&pre);
+}
+
 /* ---- the recorder's code, errors ------------------------------------ */
 
 static void a_recorder_error_stops_every_learner_with_its_code(void **state)
@@ -337,20 +516,26 @@ static void a_recorder_error_stops_every_learner_with_its_code(void **state)
     small_net(&pre);
     struct fewshot t = small_task();
     for (int k = 0; k < learner_n_kinds; k++) {
-        struct learner_settings s = settings(learner_kinds[k].name);
+        struct learner_settings s = settings(learner_kinds[k]->name);
         s.steps = 4;
-        s.n_record = 2;
-        s.record_steps[0] = 0, s.record_steps[1] = 4;
-        struct learner_ctx c = {.pretrained = &pre, .arch = small_arch, .init = INIT_HE};
-        rng_stream(&c.rng, 1, RNG_LEARNER, 0);
+        s.n_record = 1;
+        s.record_steps[0] = 0;
+        struct learner_env env = {.pretrained = &pre, .arch = small_arch, .init = INIT_HE};
+        struct rng r;
+        rng_stream(&r, 1, RNG_LEARNER, 0);
         struct capture cap;
-        memset(&cap, 0, sizeof cap);
-        cap.n_scores = 12;
+        capture_init(&cap, &t);
         cap.stop_with = 7;
         struct err e;
         err_clear(&e);
-        assert_int_equal(learner_kinds[k].adapt(&s, &t, &c, capture_record, &cap, &e), 7);
+        struct learner *l = learner_new(&s, &env, &t, &e);
+        assert_non_null(l);
+        char poison;   // adapt must overwrite it
+        struct learner_model *m = (struct learner_model *)&poison;
+        assert_int_equal(learner_adapt(l, &t, &r, capture_record, &cap, &m, &e), 7);
         assert_int_equal(cap.n, 1);
+        assert_null(m);   // no model is handed back from a stopped adaptation
+        learner_free(l);
     }
     mlp_free(&pre);
 }
@@ -366,13 +551,11 @@ static void a_pretrained_network_of_another_shape_is_refused(void **state)
     static const char *kinds[] = {"finetune", "prototypes", "knn"};
     for (int i = 0; i < 3; i++) {
         struct learner_settings s = settings(kinds[i]);
-        struct learner_ctx c = {.pretrained = &pre};
-        struct capture cap = {.n_scores = 4};
+        struct learner_env env = {.pretrained = &pre};
         struct err e;
         err_clear(&e);
-        assert_int_equal(learner_kinds[s.kind].adapt(&s, &t, &c, capture_record, &cap, &e),
-                         ERR_USAGE);
-        assert_int_equal(cap.n, 0);
+        assert_null(learner_new(&s, &env, &t, &e));   // refused before any episode
+        assert_int_equal(e.code, ERR_USAGE);
         assert_non_null(strstr(e.msg, "3 inputs"));
     }
     // regression keeps the pretrained head, so its outputs must match too
@@ -383,11 +566,11 @@ static void a_pretrained_network_of_another_shape_is_refused(void **state)
     struct mlp pre1;
     net_formula(&pre1, &one, 0.1);
     struct learner_settings s = settings("finetune");
-    struct learner_ctx c = {.pretrained = &pre1};
-    struct capture cap = {.n_scores = 2};
+    struct learner_env env = {.pretrained = &pre1};
     struct err e;
     err_clear(&e);
-    assert_int_equal(learner_kinds[s.kind].adapt(&s, &r, &c, capture_record, &cap, &e), ERR_USAGE);
+    assert_null(learner_new(&s, &env, &r, &e));
+    assert_int_equal(e.code, ERR_USAGE);
     assert_non_null(strstr(e.msg, "1 output"));
     mlp_free(&pre1);
     mlp_free(&pre);
@@ -406,6 +589,7 @@ int main(void)
         cmocka_unit_test(knn_k3_takes_the_majority_vote),
         cmocka_unit_test(knn_ties_go_to_the_class_of_the_nearest_tied_neighbour),
         cmocka_unit_test(knn_k_beyond_the_support_set_is_clamped),
+        cmocka_unit_test(every_kind_keeps_the_lifecycles_contracts),
         cmocka_unit_test(a_recorder_error_stops_every_learner_with_its_code),
         cmocka_unit_test(a_pretrained_network_of_another_shape_is_refused),
     };

@@ -1,0 +1,154 @@
+/* trainer: full-batch training on the support set, predict and input gradients. */
+#include "learners/trainer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "learners/loss.h"
+
+int trainer_init(struct trainer *t, const struct mlp_arch *top, const struct mlp *pre, int p,
+                 const struct learner *l, const struct optim_settings *o, struct err *e)
+{
+    memset(t, 0, sizeof *t);
+    const int out = top->sizes[top->n_layers];
+    int rc = mlp_init(&t->net, top, e);
+    if (!rc)
+        rc = mlp_work_init(&t->w, top, l->cap, e);
+    if (!rc)
+        rc = optim_init(&t->o, o, t->net.n_params, e);
+    if (!rc && p > 0)
+        rc = body_init(&t->prefix, pre, p, l->cap, e);
+    if (rc)
+        return rc;
+    t->dout = malloc(sizeof *t->dout * (size_t)l->cap * (size_t)out);  // (cap, out)
+    if (p > 0) {
+        t->fs = malloc(sizeof *t->fs * (size_t)l->shape.n_support * (size_t)t->prefix.width);
+        t->gx = malloc(sizeof *t->gx * (size_t)l->cap * (size_t)t->prefix.width);
+    }
+    if (!t->dout || (p > 0 && (!t->fs || !t->gx)))
+        return err_set(e, ERR_NOMEM, "out of memory for the adaptation's workspace");
+    return ERR_OK;
+}
+
+void trainer_trainable(struct trainer *t, bool (*trainable)(int layer, const void *arg),
+                       const void *arg)
+{
+    const struct mlp_arch *a = &t->net.arch;
+    t->n_spans = 0;
+    t->first = a->n_layers - 1;
+    /* a layer's W and b are contiguous in the arena */
+    for (int l = 0; l < a->n_layers; l++)
+        if (trainable(l, arg)) {
+            t->spans[t->n_spans++] = (struct span){t->net.w_off[l],
+                                                   (size_t)a->sizes[l] * a->sizes[l + 1] +
+                                                       (size_t)a->sizes[l + 1]};
+            t->first = l < t->first ? l : t->first;
+        }
+}
+
+void trainer_free(struct trainer *t)
+{
+    if (!t)
+        return;
+    mlp_free(&t->net);
+    mlp_work_free(&t->w);
+    optim_free(&t->o);
+    body_free(&t->prefix);
+    free(t->dout), free(t->fs), free(t->gx);
+    memset(t, 0, sizeof *t);
+}
+
+/* Move net's operation count to the learner's. */
+static void settle(struct trainer *t, struct learner *l)
+{
+    l->flops += t->net.flops;
+    t->net.flops = 0;
+}
+
+int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
+                learner_record_fn rec, void *arg, struct err *e)
+{
+    const struct learner_settings *s = &l->s;
+    struct mlp *net = &t->net;
+    const float *xs = ep->xs;  // (support, width of net's input)
+    if (t->prefix.upto > 0) {
+        const float *f = body_forward_keep(&t->prefix, ep->xs, ep->n_support, &l->flops);
+        memcpy(t->fs, f, sizeof *t->fs * (size_t)ep->n_support * (size_t)t->prefix.width);
+        xs = t->fs;
+    }
+    optim_reset(&t->o);
+    int rc = ERR_OK;
+    for (long step = 0;; step++) {
+        if (learner_recorded(s, step)) {
+            settle(t, l);
+            if ((rc = rec(arg, (int)step, &l->model)) != 0)
+                break;
+        }
+        if (step == s->steps)
+            break;
+        const float *out = mlp_forward(net, &t->w, xs, ep->n_support, net->arch.n_layers);
+        if (ep->ways > 0)
+            loss_xent(out, ep->ys, ep->n_support, ep->ways, t->dout, NULL, &net->flops);
+        else
+            loss_mse(out, ep->ts, ep->n_support, ep->out_dim, t->dout, &net->flops);
+        mlp_zero_grad(net);
+        mlp_backward(net, &t->w, t->dout, t->n_spans ? t->first : 0, NULL);
+        optim_step(&t->o, net->params, net->grads, t->n_spans ? t->spans : NULL, t->n_spans,
+                   &net->flops);
+    }
+    settle(t, l);
+    return rc;   /* a recorder's code, its message the recorder's */
+}
+
+int trainer_predict(struct trainer *t, struct learner *l, const float *x, int n, float *scores)
+{
+    const int dim = l->shape.dim, out = l->shape.out_dim;
+    for (int i = 0; i < n; i += l->cap) {
+        int m = n - i < l->cap ? n - i : l->cap;
+        const float *in = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
+        const float *y = mlp_forward(&t->net, &t->w, in, m, t->net.arch.n_layers);
+        memcpy(scores + (size_t)i * out, y, sizeof *scores * (size_t)m * (size_t)out);
+    }
+    settle(t, l);
+    return ERR_OK;
+}
+
+int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, const int *y,
+                       const float *tg, int n, float *dx, double *loss)
+{
+    const int dim = l->shape.dim, out = l->shape.out_dim, top = t->net.arch.n_layers;
+    const bool prefix = t->prefix.upto > 0;
+    *loss = 0;
+    for (int i = 0; i < n; i += l->cap) {
+        int m = n - i < l->cap ? n - i : l->cap;
+        const float *in = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
+        const float *z = mlp_forward(&t->net, &t->w, in, m, top);
+        double part = l->shape.ways > 0
+                          ? loss_xent(z, y + i, m, out, t->dout, NULL, &t->net.flops)
+                          : loss_mse(z, tg + (size_t)i * out, m, out, t->dout, &t->net.flops);
+        /* each loss is the chunk's mean: weigh chunks by their rows */
+        double w = (double)m / n;
+        *loss += part * w;
+        if (m < n) {
+            for (size_t j = 0; j < (size_t)m * (size_t)out; j++)
+                t->dout[j] = (float)(t->dout[j] * w);
+            t->net.flops += (uint64_t)m * (uint64_t)out;
+        }
+        float *d = dx + (size_t)i * dim;
+        mlp_backward(&t->net, &t->w, t->dout, top, prefix ? t->gx : d);
+        if (prefix)
+            body_backward(&t->prefix, t->gx, m, d, &l->flops);
+    }
+    settle(t, l);
+    return ERR_OK;
+}
+
+uint64_t trainer_cost(const struct learner_settings *s, const struct fewshot *shape,
+                      const struct mlp_arch *net)
+{
+    uint64_t fwd = mlp_forward_flops(net, net->n_layers), records = 1;
+    for (int i = 0; i < s->n_record; i++)
+        records += s->record_steps[i] != s->steps;
+    return (uint64_t)s->steps * (uint64_t)shape->n_support * 3 * fwd +
+           records * (uint64_t)shape->n_query * fwd;
+}

@@ -1,0 +1,68 @@
+/* trainer: what the gradient learners share — a network trained full batch
+ * on the support set, behind an optional frozen prefix of the pretrained
+ * network, and the adapted model's predict and input gradients through both.
+ *
+ * The model is prefix (layers 0..p−1 of the pretrained network, read only)
+ * followed by net (the layers trained here). Frozen layers at the bottom map
+ * the support rows to the same values at every step, so the support set
+ * goes through the prefix once per episode, in one batch, as the whole
+ * network's forward would run it: the numbers are those of training the
+ * whole network with those layers left out of the optimizer, bit for bit.
+ * Workspaces are sized once (trainer_init) for batches of up to cap rows;
+ * an episode allocates nothing. Not here: initialising net for an episode
+ * (the learner kinds), learning-rate schedules. */
+#ifndef KSHOT_TRAINER_H
+#define KSHOT_TRAINER_H
+
+#include "learners/learner_impl.h"
+
+/* The settings every gradient learner accepts, for its kind_key list. */
+#define TRAINER_KEYS {"steps", NULL}, {"optimizer", NULL}, {"lr", NULL}, {"momentum", NULL}, \
+    {"weight_decay", NULL}, {"beta1", NULL}, {"beta2", NULL}, {"epsilon", NULL}, \
+    {"record_steps", NULL}
+
+struct trainer {
+    struct mlp net;                     /* the trained layers */
+    struct mlp_work w;                  /* cap rows */
+    struct optim o;
+    float *dout;                        /* (cap, out_dim) loss gradient */
+    struct span spans[MLP_MAX_LAYERS];  /* trainable layers of net (n_spans 0: all of net) */
+    int n_spans;
+    int first;                          /* lowest trainable layer: backward stops there */
+    struct body prefix;                 /* frozen layers 0..p−1 (upto 0: none) */
+    float *fs;                          /* (n_support, width) the support set through the prefix */
+    float *gx;                          /* (cap, width) a gradient at the prefix's output */
+};
+
+/* net gets architecture top (zero parameters); pre and p give the frozen
+ * prefix (p = 0: none, pre may be NULL). Optimizer o over net's arena. */
+int trainer_init(struct trainer *t, const struct mlp_arch *top, const struct mlp *pre, int p,
+                 const struct learner *l, const struct optim_settings *o, struct err *e);
+/* Trainable layers of net: those for which trainable(layer, arg) holds
+ * (every layer when never called). */
+void trainer_trainable(struct trainer *t, bool (*trainable)(int layer, const void *arg),
+                       const void *arg);
+void trainer_free(struct trainer *t);
+
+/* Train net (already initialised for the episode; the optimizer is reset
+ * here) on ep's support set for l->s.steps steps; after every recorded step
+ * rec gets &l->model. Flops go to l->flops. */
+int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
+                learner_record_fn rec, void *arg, struct err *e);
+
+/* The model's scores (n, out_dim) for x (n, dim), cap rows at a time. */
+int trainer_predict(struct trainer *t, struct learner *l, const float *x, int n, float *scores);
+
+/* dx (n, dim) of the mean loss over the batch (cross-entropy against y, or
+ * MSE against tg (n, out_dim)); *loss the loss. No parameter gradient is
+ * touched. */
+int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, const int *y,
+                       const float *tg, int n, float *dx, double *loss);
+
+/* Operations of one episode training the whole network net (an estimate
+ * for `kshot plan`: a forward and about twice that backward per step, a
+ * query forward per recorded step). */
+uint64_t trainer_cost(const struct learner_settings *s, const struct fewshot *shape,
+                      const struct mlp_arch *net);
+
+#endif
