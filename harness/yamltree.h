@@ -112,6 +112,22 @@ int yt_error(struct err *e, int code, const struct yt_node *node, const char *pa
  * else NULL; ties go to the earlier candidate. Words over 64 bytes: NULL. */
 const char *yt_suggest(const char *word, const char *const *candidates, int n);
 
+/* --- building a tree (the files kshot writes) --- */
+
+/* A new empty map or list, or a scalar holding a copy of text (quoted: a
+ * string however it reads, e.g. "3" or "true"); NULL when out of memory.
+ * Nodes built here have no file position. */
+struct yt_node *yt_new(enum yt_kind kind);
+struct yt_node *yt_new_scalar(const char *text, bool quoted);
+/* Append val to a map under key, or to a list (key NULL). val is taken
+ * whatever happens (freed on failure); a NULL val (a failed yt_new) is
+ * ERR_NOMEM, so calls can be chained without checking each. */
+int yt_add(struct yt_node *parent, const char *key, struct yt_node *val);
+/* A deep copy of n (positions kept); NULL when out of memory. */
+struct yt_node *yt_copy(const struct yt_node *n);
+/* n and everything below it; NULL is fine. */
+void yt_node_free(struct yt_node *n);
+
 /* --- writing --- */
 
 /* Write a tree as block YAML (lists of short plain scalars in flow style)

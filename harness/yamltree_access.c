@@ -379,6 +379,50 @@ const char *yt_suggest(const char *word, const char *const *candidates, int n)
 }
 
 /* ------------------------------------------------------------------ */
+/* Building                                                            */
+
+struct yt_node *yt_new(enum yt_kind kind)
+{
+    assert(kind != YT_SCALAR);
+    return yt_node_new(kind, NULL, 0, 0);
+}
+
+struct yt_node *yt_new_scalar(const char *text, bool quoted)
+{
+    text = text ? text : "";
+    return yt_scalar_new(text, strlen(text), quoted, NULL, 0, 0);
+}
+
+int yt_add(struct yt_node *parent, const char *key, struct yt_node *val)
+{
+    struct yt_node *k = key ? yt_new_scalar(key, false) : NULL;
+    if (!val || (key && !k) || yt_node_append(parent, k, val)) {
+        yt_node_free(k);
+        yt_node_free(val);
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+struct yt_node *yt_copy(const struct yt_node *n)
+{
+    struct yt_node *c = n->kind == YT_SCALAR
+        ? yt_scalar_new(n->value, strlen(n->value), n->quoted, n->file, n->line, n->col)
+        : yt_node_new(n->kind, n->file, n->line, n->col);
+    for (int i = 0; c && i < n->n_items; i++) {
+        struct yt_node *k = n->kind == YT_MAP ? yt_copy(n->key_nodes[i]) : NULL;
+        struct yt_node *v = yt_copy(n->items[i]);
+        if (!v || (n->kind == YT_MAP && !k) || yt_node_append(c, k, v)) {
+            yt_node_free(k);
+            yt_node_free(v);
+            yt_node_free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+/* ------------------------------------------------------------------ */
 /* Writing                                                             */
 
 struct writer {

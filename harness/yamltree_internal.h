@@ -30,8 +30,6 @@ const char *yt_kind_noun(const struct yt_node *n);
 struct yt_node *yt_node_new(enum yt_kind kind, const char *file, int line, int col);
 struct yt_node *yt_scalar_new(const char *text, size_t len, int quoted,
                               const char *file, int line, int col);
-/* The node and everything below it; NULL is fine. */
-void yt_node_free(struct yt_node *n);
 /* Append val (and key, for a map). On failure (ERR_NOMEM) the caller still owns both. */
 int yt_node_append(struct yt_node *n, struct yt_node *key, struct yt_node *val);
 /* Index of the key equal to the len bytes at s, or -1. */

@@ -53,6 +53,9 @@ check damaged-data 1 "$kshot" run "$tmp/bad.yaml" -o "$tmp/r"
 contains damaged-data-msg "train-images-idx3-ubyte.gz" "$kshot" run "$tmp/bad.yaml" -o "$tmp/r"
 printf 'name: x\nseeds: [0]\nseeds: [1]\n' > "$tmp/dup.yaml"
 contains duplicate-key "dup.yaml:3:1: duplicate key 'seeds' (first at line 2)" "$kshot" plan "$tmp/dup.yaml"
+# A file-size limit is an error naming the file, not a kill by SIGXFSZ.
+check file-size-limit 1 bash -c "ulimit -f 4; exec \"\$0\" run configs/smoke.yaml -o \"\$1/small\" -q" "$kshot" "$tmp"
+contains file-size-limit-msg "File too large" bash -c "ulimit -f 4; exec \"\$0\" run configs/smoke.yaml -o \"\$1/small2\" -q" "$kshot" "$tmp"
 check plan 0 "$kshot" plan configs/smoke.yaml
 contains plan-count "22 units: 2 pretrain, 20 eval" "$kshot" plan configs/smoke.yaml
 contains help-config "learners.<name>.freeze" "$kshot" help config

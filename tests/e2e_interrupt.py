@@ -167,6 +167,11 @@ def main():
             check(f"shard {i}/2 exits 0", rc == 0, err)
             check(f"shard {i}/2 writes no episodes.csv",
                   i == 1 or not os.path.exists(os.path.join(out, "episodes.csv")))
+        for i in range(2):   # each shard keeps its own run record
+            path = os.path.join(out, f"run.{i}-of-2.yaml")
+            text = open(path).read() if os.path.exists(path) else ""
+            check(f"shard {i}/2 has its run record", f"shard: '{i}/2'" in text, path)
+        check("the shards write no plain run.yaml", not os.path.exists(os.path.join(out, "run.yaml")))
         rc, err = run(kshot, out)
         check("after the shards: plain run exits 0", rc == 0, err)
         check("after the shards: nothing left to run", "22 units, 0 to run" in err, err)

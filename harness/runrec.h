@@ -1,0 +1,41 @@
+/* runrec: the run record — a run's provenance and its resolved configuration, as YAML.
+ *
+ * run.yaml for an unsharded run, run.<I>-of-<N>.yaml for shard I of N, so
+ * no shard's record overwrites another's. Written atomically (fsutil's
+ * afile) when a run starts and again when it ends, through kshot's YAML
+ * emitter: what it writes reads back as what was run, whatever bytes the
+ * command line held (bytes that are not UTF-8 read back as U+0080…U+00FF).
+ * Not here: deciding the status (runner), the configuration's meaning. */
+#ifndef KSHOT_RUNREC_H
+#define KSHOT_RUNREC_H
+
+#include <stddef.h>
+
+#include "harness/base/err.h"
+#include "harness/blas.h"
+#include "harness/plan.h"
+#include "harness/yamltree.h"
+
+struct runrec {
+    int argc;                       /* the command line */
+    char *const *argv;
+    char started[64], finished[64]; /* UTC ISO 8601; finished "" while running */
+    const char *status;             /* running, done, stopped, failed */
+    const char *error;              /* the message when stopped or failed, else NULL */
+    const struct blas_info *blas;
+    int workers;
+    int shard_i, shard_n;
+    const struct plan *plan;        /* variants and the data they read */
+    const struct yt_doc *config;    /* the resolved configuration */
+};
+
+/* dir/run.yaml, or dir/run.<I>-of-<N>.yaml for a shard. */
+void runrec_path(const char *dir, int shard_i, int shard_n, char *buf, size_t cap);
+
+/* The current UTC time as runrec's timestamps read. */
+void runrec_now(char *buf, size_t cap);
+
+/* Write r's record into dir (peak memory is read now). */
+int runrec_write(const char *dir, const struct runrec *r, struct err *e);
+
+#endif
