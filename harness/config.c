@@ -147,6 +147,8 @@ static int check_named(const struct yt_node *m, const char *path, const char *no
 static int parse_data(const struct yt_node *m, struct experiment *x, struct err *e)
 {
     int rc = check_named(m, "data", "data source", e);
+    if (!rc && !(x->data = calloc((size_t)m->n_items, sizeof *x->data)))
+        rc = config_nomem(e);
     for (int i = 0; !rc && i < m->n_items; i++) {
         struct cfg_data *d = &x->data[x->n_data++];
         char prefix[PATH_LEN];
@@ -163,6 +165,8 @@ static int parse_data(const struct yt_node *m, struct experiment *x, struct err 
 static int parse_targets(const struct yt_node *m, struct experiment *x, struct err *e)
 {
     int rc = check_named(m, "targets", "target", e);
+    if (!rc && !(x->targets = calloc((size_t)m->n_items, sizeof *x->targets)))
+        rc = config_nomem(e);
     for (int i = 0; !rc && i < m->n_items; i++) {
         struct cfg_target *t = &x->targets[x->n_targets++];
         char prefix[PATH_LEN];
@@ -181,6 +185,8 @@ static int parse_targets(const struct yt_node *m, struct experiment *x, struct e
 static int parse_learners(const struct yt_node *m, struct experiment *x, struct err *e)
 {
     int rc = check_named(m, "learners", "learner", e);
+    if (!rc && !(x->learners = calloc((size_t)m->n_items, sizeof *x->learners)))
+        rc = config_nomem(e);
     for (int i = 0; !rc && i < m->n_items; i++) {
         struct cfg_learner *l = &x->learners[x->n_learners++];
         char prefix[PATH_LEN];
@@ -316,13 +322,22 @@ static int sweep_resolve(const struct experiment *x, const struct yt_node *root,
     return sweep_entry(x, yt_get(root, top), sec, rest, at, path, r, e);
 }
 
+/* Room for any one section's struct. */
+union section_scratch {
+    struct experiment x;
+    struct cfg_data d;
+    struct cfg_source s;
+    struct cfg_target t;
+    struct cfg_learner l;
+};
+
 /* Type-check one swept value by parsing it into scratch (a zeroed block as
  * large as any section's struct), then free what that made. */
 static int sweep_check(const struct swept *r, const struct yt_node *v, const char *path,
                        char *scratch, struct err *e)
 {
     int rc;
-    memset(scratch, 0, sizeof(struct experiment));
+    memset(scratch, 0, sizeof(union section_scratch));
     if (r->k)
         rc = config_parse_value(r->k, v, path, scratch, e);
     else if (r->sec == S_DATA || r->sec == S_LEARNER)
@@ -350,7 +365,8 @@ static int sweep_one(const struct experiment *x, const struct yt_node *root, con
         return yt_error(e, ERR_USAGE, v, path, "expected a list of 1 to %d values, got %s",
                         CFG_MAX_LIST, v->kind == YT_SEQ ? "a list of another length" : got);
     }
-    if (!(s->path = config_dupstr(key->value)))
+    if (!(s->path = config_dupstr(key->value)) ||
+        !(s->values = calloc((size_t)v->n_items, sizeof *s->values)))
         return config_nomem(e);
     for (int j = 0; !rc && j < v->n_items; j++) {
         if ((rc = sweep_check(&r, v->items[j], path, scratch, e)) ||
@@ -367,7 +383,7 @@ static int sweep_one(const struct experiment *x, const struct yt_node *root, con
 static int parse_sweep(const struct yt_node *m, const struct yt_node *root, struct experiment *x,
                        struct err *e)
 {
-    int max = (int)(sizeof x->sweep / sizeof x->sweep[0]), rc = ERR_OK;
+    int max = CFG_MAX_SWEEP, rc = ERR_OK;
     char got[128];
     if (!m || yt_is_null(m) || (m->kind == YT_MAP && m->n_items == 0))
         return ERR_OK;
@@ -376,9 +392,11 @@ static int parse_sweep(const struct yt_node *m, const struct yt_node *root, stru
         return yt_error(e, ERR_USAGE, m, "sweep", "expected a map of key.path: [values], got %s", got);
     if (m->n_items > max)
         return yt_error(e, ERR_USAGE, m, "sweep", "at most %d swept keys, got %d", max, m->n_items);
-    char *scratch = calloc(1, sizeof(struct experiment));
-    if (!scratch)
+    char *scratch = calloc(1, sizeof(union section_scratch));
+    if (!scratch || !(x->sweep = calloc((size_t)m->n_items, sizeof *x->sweep))) {
+        free(scratch);
         return config_nomem(e);
+    }
     for (int i = 0; !rc && i < m->n_items; i++)
         rc = sweep_one(x, root, m->key_nodes[i], m->items[i], &x->sweep[x->n_sweep++], scratch, e);
     free(scratch);
@@ -734,6 +752,45 @@ int config_load(const char *path, char *const *overrides, int n_overrides,
     return rc;
 }
 
+/* Bytes of the strings every key of section sec owns in base. */
+static size_t section_text(int sec, const char *base)
+{
+    int n;
+    size_t bytes = 0;
+    const struct key *keys = config_keys(&n);
+    for (int i = 0; i < n; i++) {
+        const struct key *k = &keys[i];
+        const void *dst = base + k->off;
+        if (k->sec != sec)
+            continue;
+        if ((k->type == K_STR || k->type == K_WORD) && *(char *const *)dst)
+            bytes += strlen(*(char *const *)dst) + 1;
+        for (int j = 0; k->type == K_STRS && j < *(const int *)dst; j++)
+            bytes += strlen(((char *const *)(base + k->off2))[j]) + 1;
+        for (int j = 0; k->type == K_LABELS && j < ((const struct cfg_labels *)dst)->n; j++)
+            bytes += strlen(((const struct cfg_labels *)dst)->v[j]) + 1;
+    }
+    return bytes;
+}
+
+size_t config_footprint(const struct experiment *x)
+{
+    size_t bytes = sizeof *x + section_text(S_TOP, (const char *)x) +
+                   section_text(S_SOURCE, (const char *)&x->source);
+    for (int i = 0; i < x->n_data; i++)
+        bytes += sizeof x->data[i] + section_text(S_DATA, (const char *)&x->data[i]);
+    for (int i = 0; i < x->n_targets; i++)
+        bytes += sizeof x->targets[i] + section_text(S_TARGET, (const char *)&x->targets[i]);
+    for (int i = 0; i < x->n_learners; i++)
+        bytes += sizeof x->learners[i] + strlen(x->learners[i].name) + 1;
+    for (int i = 0; i < x->n_sweep; i++) {
+        bytes += sizeof x->sweep[i] + strlen(x->sweep[i].path) + 1;
+        for (int j = 0; j < x->sweep[i].n_values; j++)
+            bytes += sizeof(char *) + strlen(x->sweep[i].values[j]) + 1;
+    }
+    return bytes;
+}
+
 void config_free(struct experiment *x)
 {
     if (!x)
@@ -749,10 +806,13 @@ void config_free(struct experiment *x)
     }
     for (int i = 0; i < x->n_learners; i++)
         free(x->learners[i].name);    /* learner settings hold no strings */
+    free(x->data), free(x->targets), free(x->learners);
     for (int i = 0; i < x->n_sweep; i++) {
         free(x->sweep[i].path);
         config_free_strs(x->sweep[i].values, x->sweep[i].n_values);
+        free(x->sweep[i].values);
     }
+    free(x->sweep);
     config_free_section(S_TOP, (char *)x);
     config_free_section(S_OUTPUT, (char *)x);
     free(x->file);

@@ -103,8 +103,10 @@ struct cfg_learner {
 struct cfg_sweep {
     char *path;                /* dotted key path */
     int n_values;
-    char *values[CFG_MAX_LIST];/* flow-YAML text of each value */
+    char **values;             /* (n_values) flow-YAML text of each value */
 };
+
+#define CFG_MAX_SWEEP 8        /* swept keys */
 
 struct experiment {
     char *file;                /* the experiment file as given */
@@ -112,18 +114,19 @@ struct experiment {
     int n_seeds;
     long seeds[CFG_MAX_LIST];
     int n_data;
-    struct cfg_data data[CFG_MAX_LIST];
+    struct cfg_data *data;     /* (n_data): sized to the file, so a sweep's many variants
+                                  each hold only what their file declares */
     long hidden[MLP_MAX_LAYERS];
     int n_hidden;
     int activation;            /* enum act */
     int init;                  /* enum init_kind */
     struct cfg_source source;
     int n_targets;
-    struct cfg_target targets[CFG_MAX_LIST];
+    struct cfg_target *targets;   /* (n_targets) */
     int n_learners;
-    struct cfg_learner learners[CFG_MAX_LIST];
+    struct cfg_learner *learners; /* (n_learners) */
     int n_sweep;
-    struct cfg_sweep sweep[8];
+    struct cfg_sweep *sweep;   /* (n_sweep) */
     char *output_dir;          /* NULL: results/<name> */
 };
 
@@ -138,6 +141,10 @@ int config_load(const char *path, char *const *overrides, int n_overrides,
                 struct experiment *x, struct yt_doc *doc_out, struct err *e);
 
 void config_free(struct experiment *x);
+
+/* Bytes x holds (its struct, its entries and the text it owns): what each
+ * sweep variant costs in memory. */
+size_t config_footprint(const struct experiment *x);
 
 /* Lookups by key; NULL when absent. */
 const struct cfg_data *config_data(const struct experiment *x, const char *name);

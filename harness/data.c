@@ -387,11 +387,11 @@ static int view_transforms(struct target_view *v, struct err *e)
 static int check_shapes(const struct target_view *v, struct err *e)
 {
     const struct cfg_target *t = v->cfg;
-    if (t->ways > v->sampler.n_classes)
+    if (t->ways > v->sampler->n_classes)
         return target_error(e, t, ".ways", "%ld ways need at least %ld classes, the target has %d",
-                            t->ways, t->ways, v->sampler.n_classes);
+                            t->ways, t->ways, v->sampler->n_classes);
     for (int i = 0; i < t->n_shots; i++) {
-        int rc = sampler_check(&v->sampler, (int)t->shots[i], (int)t->queries, e);
+        int rc = sampler_check(v->sampler, (int)t->shots[i], (int)t->queries, e);
         if (rc) {
             char path[PATH_MAX_TEXT];
             snprintf(path, sizeof path, "targets.%s (split %s)", t->name, t->split);
@@ -399,6 +399,19 @@ static int check_shapes(const struct target_view *v, struct err *e)
         }
     }
     return ERR_OK;
+}
+
+/* A sampler an earlier store built over the same data set and classes. */
+static const struct sampler *borrow_sampler(const struct store *s, const struct dataset *d,
+                                            const int *ids, int n)
+{
+    for (int k = 0; k < s->n_share; k++)
+        for (int i = 0; i < s->share[k]->n_views; i++) {
+            const struct sampler *o = s->share[k]->views[i].sampler;
+            if (o && o->d == d && o->n_classes == n && !memcmp(o->classes, ids, sizeof *ids * n))
+                return o;
+        }
+    return NULL;
 }
 
 static int make_view(struct store *s, long seed, int ti, struct err *e)
@@ -434,8 +447,10 @@ static int make_view(struct store *s, long seed, int ti, struct err *e)
         if (!rc)
             rc = check_overlap(t, src, n_src, ids, n, v->d, e);
     }
-    if (!rc)
-        rc = sampler_init(&v->sampler, v->d, ids, n, e);
+    if (!rc && !(v->sampler = borrow_sampler(s, v->d, ids, n))) {
+        rc = sampler_init(&v->own, v->d, ids, n, e);
+        v->sampler = &v->own;
+    }
     if (!rc)
         rc = check_shapes(v, e);
     if (!rc)
@@ -559,7 +574,7 @@ void data_free(struct store *s)
     if (!s)
         return;
     for (int i = 0; i < s->n_views; i++) {
-        sampler_free(&s->views[i].sampler);
+        sampler_free(&s->views[i].own);
         for (int j = 0; j < 3; j++)
             transform_free(&s->views[i].transforms[j]);
     }

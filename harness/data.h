@@ -44,7 +44,9 @@ struct target_view {
     uint64_t key;                  /* rng_hash_str(target name) */
     const struct dataset *d;       /* NULL for sinusoid targets */
     const struct preprocess *pre;
-    struct sampler sampler;        /* classification targets */
+    const struct sampler *sampler; /* classification targets: &own, or an equal one an
+                                      earlier store built (sweep variants share it) */
+    struct sampler own;
     struct transform transforms[3];/* permutation, rotation, noise (identity when unused) */
     struct sinusoid sine;          /* sinusoid targets */
     int dim;                       /* input features */

@@ -172,6 +172,16 @@ static int make_variant(struct variant *v, const char *text, const struct yt_doc
     return rc;
 }
 
+/* Bytes one variant of x holds besides its data sets (which variants share):
+ * its configuration and its store's tables. */
+static size_t variant_bytes(const struct experiment *x)
+{
+    size_t seeds = (size_t)x->n_seeds, data = (size_t)x->n_data;
+    return sizeof(struct variant) + config_footprint(x) +
+           seeds * (size_t)x->n_targets * sizeof(struct target_view) +
+           2 * data * seeds * sizeof(struct store_entry) + data * seeds * sizeof(struct store_pre);
+}
+
 int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experiment *base,
                   struct err *e)
 {
@@ -179,9 +189,18 @@ int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experim
     int n = 1;
     for (int k = 0; k < base->n_sweep; k++) {
         n *= base->sweep[k].n_values;
-        if (n > 4096)
-            return err_set(e, ERR_USAGE, "%s: sweep: more than 4096 variants", base->file);
+        if (n > PLAN_MAX_VARIANTS)
+            return err_set(e, ERR_USAGE, "%s: sweep: more than %d variants", base->file,
+                           PLAN_MAX_VARIANTS);
     }
+    /* every variant holds a configuration like the base's: refuse a sweep
+     * whose variants would not fit before making any */
+    size_t each = variant_bytes(base);
+    p->config_bytes = each * (size_t)n;
+    if (p->config_bytes > PLAN_MAX_CONFIG_BYTES)
+        return err_set(e, ERR_USAGE, "%s: sweep: %d variants of %zu KB each would hold %zu MB of "
+                       "configuration (at most %zu MB); sweep fewer values", base->file, n,
+                       each / 1024, p->config_bytes >> 20, PLAN_MAX_CONFIG_BYTES >> 20);
     p->variants = calloc((size_t)n, sizeof *p->variants);
     if (!p->variants)
         return err_set(e, ERR_NOMEM, "out of memory");
@@ -402,7 +421,10 @@ void plan_print(const struct plan *p, FILE *out, double gflops)
         }
     }
     double rate = gflops > 0 ? gflops * 1e9 : 1e10;
-    fprintf(out, "\n%d units: %d pretrain, %d eval", p->n_units, n_pre, n_eval);
+    fprintf(out, "\n%d variant%s, holding %.1f MB of configuration in memory (at most %zu MB)\n",
+            p->n_variants, p->n_variants == 1 ? "" : "s", (double)p->config_bytes / (1 << 20),
+            PLAN_MAX_CONFIG_BYTES >> 20);
+    fprintf(out, "%d units: %d pretrain, %d eval", p->n_units, n_pre, n_eval);
     if (n_shared)
         fprintf(out, " (%d of them the same as an earlier one, computed once)", n_shared);
     fprintf(out, "\n");

@@ -50,8 +50,12 @@ struct unit {
     uint64_t flops;        /* estimated operations */
 };
 
+#define PLAN_MAX_VARIANTS 4096
+#define PLAN_MAX_CONFIG_BYTES ((size_t)1 << 30)   /* the variants' configurations, in all */
+
 struct plan {
     int n_variants;
+    size_t config_bytes;   /* what the variants' configurations and stores hold */
     struct variant *variants;
     int n_units, cap;
     struct unit *units;

@@ -314,7 +314,7 @@ static int draw(struct episode_data *ed, const struct target_view *tv, long shot
                                ed->xs, ed->ts, ed->xq, ed->tq, NULL, NULL);
         return ERR_OK;
     }
-    int rc = sampler_episode(&tv->sampler, seed, tv->key, (int)t->ways, (int)shots,
+    int rc = sampler_episode(tv->sampler, seed, tv->key, (int)t->ways, (int)shots,
                              (int)t->queries, (uint64_t)i, &ed->ep, e);
     if (rc)
         return rc;

@@ -172,7 +172,8 @@ static void a_sweep_over_the_source_gives_one_pretraining_per_value(void **state
 static void sweep_variants_share_one_copy_of_each_data_set(void **state)
 {
     /* A learner's lr leaves the data alone: variant 1 borrows variant 0's
-     * data sets (same pointers). Sweeping the data's own settings does not. */
+     * data sets and samplers (same pointers). Sweeping the data's own
+     * settings does not. */
     const char *ovr[] = {"sweep={learners.a.lr: [0.01, 0.1]}"};
     const char *ovr2[] = {"sweep={data.blobs.separation: [1, 2]}"};
     struct plan p, q;
@@ -188,6 +189,22 @@ static void sweep_variants_share_one_copy_of_each_data_set(void **state)
     }
     for (int i = 0; i < q.variants[1].store.n; i++)
         assert_ptr_equal(q.variants[1].store.entries[i].d, &q.variants[1].store.entries[i].own);
+    /* and the episode samplers over them: variant 1 borrows an equal one (same
+     * data set, same classes: t and u, all seeds, may share one) */
+    for (int t = TT; t <= TU; t++)
+        for (long seed = 0; seed < 2; seed++) {
+            const struct target_view *va = data_view(a, seed, t), *vb = data_view(b, seed, t);
+            assert_ptr_equal(va->sampler, &va->own);
+            assert_ptr_not_equal(vb->sampler, &vb->own);
+            assert_int_equal(vb->own.n_classes, 0);
+            bool from_a = false;
+            for (int i = 0; i < a->n_views; i++)
+                from_a |= vb->sampler == &a->views[i].own;
+            assert_true(from_a);
+            assert_ptr_equal(vb->sampler->d, va->sampler->d);
+            assert_ptr_equal(data_view(&q.variants[1].store, seed, t)->sampler,
+                             &data_view(&q.variants[1].store, seed, t)->own);
+        }
     plan_free(&p);
     plan_free(&q);
 }
@@ -358,7 +375,7 @@ static void every_seed_of_a_synthetic_source_has_its_own_data(void **state)
     for (int i = 0; i < 9; i++) {
         const struct dataset *test = data_get(st, "blobs", "test", i);
         assert_non_null(test);
-        assert_ptr_equal(data_view(st, i, TT)->sampler.d, test);
+        assert_ptr_equal(data_view(st, i, TT)->sampler->d, test);
         assert_ptr_equal(data_view(st, i, TU)->d, test);
         seen[i] = test->checksum;
         for (int j = 0; j < i; j++)
@@ -416,7 +433,33 @@ static void the_printed_plan_lists_every_unit_and_the_totals(void **state)
              "%s  eval      variant base  seed 0  learner a (finetune)  target t  shots 1\n",
              p.units[0].id, p.units[1].id);
     assert_memory_equal(buf, want, strlen(want));
-    assert_non_null(strstr(buf, "\n20 units: 2 pretrain, 18 eval\n"));
+    assert_non_null(strstr(buf, "\n1 variant, holding 0.0 MB of configuration in memory (at most "
+                                "1024 MB)\n20 units: 2 pretrain, 18 eval\n"));
+    plan_free(&p);
+}
+
+/* Every variant holds its own configuration: a sweep whose variants would
+ * not fit the bound is refused before any is made, and says how much. */
+static void a_sweep_too_large_for_memory_is_refused(void **state)
+{
+    static char text[16384];
+    size_t n = (size_t)snprintf(text, sizeof text, "name: big\nseeds: [");
+    for (int i = 0; i < 64; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s%d", i ? ", " : "", i);
+    n += (size_t)snprintf(text + n, sizeof text - n, "]\ndata:\n  blobs: {format: clusters, "
+                          "classes: 4, dim: 2, per_class: 8}\ntargets:\n");
+    for (int t = 0; t < 16; t++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "  t%d: {data: blobs, ways: 2}\n", t);
+    snprintf(text + n, sizeof text - n, "learners:\n  s: {kind: scratch}\nsweep:\n"
+             "  learners.s.steps: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]\n"
+             "  learners.s.lr: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]\n"
+             "  targets.t0.queries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]\n");
+    struct plan p;
+    struct err e;
+    assert_int_equal(plan_core(&p, text, NULL, 0, CORE, &e), ERR_USAGE);
+    assert_contains(e.msg, "exp.yaml: sweep: 4096 variants of ");
+    assert_contains(e.msg, " MB of configuration (at most 1024 MB); sweep fewer values");
+    assert_int_equal(p.n_variants, 0);
     plan_free(&p);
 }
 
@@ -441,6 +484,7 @@ int main(void)
         cmocka_unit_test(noise_on_a_sinusoid_target_is_refused),
         cmocka_unit_test(every_source_class_needs_examples),
         cmocka_unit_test(the_printed_plan_lists_every_unit_and_the_totals),
+        cmocka_unit_test(a_sweep_too_large_for_memory_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
