@@ -45,7 +45,7 @@ static int fill_key(const struct key *k, const struct yt_node *m, const struct y
         return config_parse_value(k, n, path, base, e);
     if (!def)
         return missing(k, at, prefix, e);
-    if (!def[0])
+    if (!def[0] || def[0] == '=')   /* none, or another key's value (resolve_copies) */
         return ERR_OK;
     struct yt_doc d = {0};
     int rc = yt_load_string("<default>", def, &d, e);
@@ -85,7 +85,7 @@ static int parse_section(int sec, const struct yt_node *m, const struct yt_node 
             continue;
         if (k->type == K_SUB) {
             config_join(path, prefix, k->name);
-            rc = parse_section(S_TRAIN, yt_get(m, k->name), at, path, base + k->off, NULL, NULL, e);
+            rc = parse_section(k->sub, yt_get(m, k->name), at, path, base + k->off, word, what, e);
         } else if (k->type != K_MAP) {
             rc = fill_key(k, m, at, prefix, base, word, e);
         } else if (!k->def && !yt_get(m, k->name)) {
@@ -93,6 +93,35 @@ static int parse_section(int sec, const struct yt_node *m, const struct yt_node 
         }
     }
     return rc;
+}
+
+/* Learner keys left at a default "=k" take the value of key k ("x" or
+ * "meta.x") of the same learner, as parsed: a test-time step count that
+ * follows the meta-training's inner loop unless set. */
+static void resolve_copies(const struct yt_node *m, struct cfg_learner *l, const char *kind)
+{
+    int n;
+    const struct key *keys = config_keys(&n);
+    for (int i = 0; i < n; i++) {
+        const struct key *k = &keys[i];
+        const char *def = (k->sec == S_LEARNER || k->sec == S_META) ? config_key_default(k, kind)
+                                                                   : NULL;
+        if (!def || def[0] != '=')
+            continue;
+        const struct yt_node *in = k->sec == S_META ? yt_get(m, "meta") : m;
+        if (yt_get(in, k->name))
+            continue;   /* set by the user */
+        const struct key *from = strncmp(def + 1, "meta.", 5) == 0
+                                     ? config_find_key(S_META, def + 6)
+                                     : config_find_key(S_LEARNER, def + 1);
+        assert(from && from->type == k->type);   /* the registry's tests check it */
+        const struct key *meta = config_find_key(S_LEARNER, "meta");
+        char *base = (char *)l, *meta_base = meta ? base + meta->off : base;
+        char *dst = (k->sec == S_META ? meta_base : base) + k->off;
+        const char *src = (from->sec == S_META ? meta_base : base) + from->off;
+        memcpy(dst, src, k->type == K_NUM ? sizeof(double) : k->type == K_ENUM ? sizeof(int)
+                                                                                 : sizeof(long));
+    }
 }
 
 /* A named section (data.<name>, learners.<name>): the discriminating key
@@ -108,8 +137,11 @@ static int parse_named(int sec, const struct yt_node *m, const char *prefix, cha
         return rc;
     int v = *(int *)(base + k->off);
     const char *word = sec == S_DATA ? config_formats[v] : learner_kinds[v]->name;
-    return parse_section(sec, m, m, prefix, base, word,
-                         sec == S_DATA ? "a data source of format" : "a learner of kind", e);
+    rc = parse_section(sec, m, m, prefix, base, word,
+                       sec == S_DATA ? "a data source of format" : "a learner of kind", e);
+    if (!rc && sec == S_LEARNER)
+        resolve_copies(m, (struct cfg_learner *)base, word);
+    return rc;
 }
 
 /* Names become directory names and fields of unit descriptions. */
@@ -247,6 +279,14 @@ static int entry_of(const struct yt_node *m, const char *rest, size_t *len)
 static int sweep_key(int sec, const char *name, const struct yt_node *at, const char *path,
                      struct swept *r, struct err *e)
 {
+    const char *dot = strchr(name, '.');
+    if (dot && sec == S_LEARNER) {   /* meta.x: key x of the nested section */
+        char sub[PATH_LEN];
+        snprintf(sub, sizeof sub, "%.*s", (int)(dot - name), name);
+        const struct key *k = config_find_key(sec, sub);
+        if (k && k->type == K_SUB && (!r->word || config_applies(k->only, r->word)))
+            return sweep_key(k->sub, dot + 1, at, path, r, e);
+    }
     r->sec = sec;
     r->k = config_find_key(sec, name);
     if (!r->k || (r->word && !config_applies(r->k->only, r->word)))
@@ -675,6 +715,26 @@ static int validate(struct experiment *x, const struct yt_node *root, struct err
         rc = check_target(x, &x->targets[i], root, e);
     for (int i = 0; !rc && i < x->n_learners; i++)
         rc = check_learner(x, &x->learners[i], root, e);
+    return rc;
+}
+
+/* ---- a learner's defaults ---- */
+
+int config_learner_defaults(int kind, struct learner_settings *s, struct err *e)
+{
+    if (kind < 0 || kind >= learner_n_kinds)
+        return err_set(e, ERR_USAGE, "learner kind %d does not exist", kind);
+    char text[128];
+    snprintf(text, sizeof text, "kind: %s\n", learner_kinds[kind]->name);
+    struct yt_doc d = {0};
+    struct cfg_learner l;
+    memset(&l, 0, sizeof l);
+    optim_defaults(&l.s.optim);
+    int rc = yt_load_string("<defaults>", text, &d, e);
+    if (!rc)
+        rc = parse_named(S_LEARNER, d.root, "learners.<defaults>", (char *)&l, e);
+    yt_free(&d);
+    *s = l.s;
     return rc;
 }
 

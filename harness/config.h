@@ -25,7 +25,8 @@ enum data_format { FMT_IDX, FMT_CSV, FMT_SINUSOID, FMT_CLUSTERS };
 extern const char *const config_formats[];  /* by enum data_format, NULL-terminated */
 
 /* Sections of the experiment file; each key of the schema belongs to one. */
-enum sec { S_TOP, S_DATA, S_NETWORK, S_SOURCE, S_TRAIN, S_TARGET, S_LEARNER, S_OUTPUT, N_SEC };
+enum sec { S_TOP, S_DATA, S_NETWORK, S_SOURCE, S_TRAIN, S_TARGET, S_LEARNER, S_META, S_OUTPUT,
+           N_SEC };
 
 /* Where a value came from, for errors found after parsing (e.g. a class
  * that the data does not have). */

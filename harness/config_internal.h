@@ -30,6 +30,7 @@ struct key {
     const char *const *choices;
     const char *help;
     int feeds;           /* enum key_feeds: which unit ids hash its value */
+    int sub;             /* K_SUB: the nested section (enum sec) */
 };
 
 /* --- the table --- */

@@ -41,114 +41,115 @@ static const char *const splits[] = {"train", "test", NULL};
 static const struct key table[] = {
     /* top level */
     {S_TOP, "name", K_STR, 0, 0, NULL, EXP(name), 0, NULL, NULL,
-     "experiment name; results go to results/<name>/ unless -o or output.dir says otherwise", FEEDS_NONE},
+     "experiment name; results go to results/<name>/ unless -o or output.dir says otherwise", FEEDS_NONE, 0},
     {S_TOP, "seeds", K_INTS, 0, 4294967295.0, "[0]", EXP(n_seeds), EXP(seeds), NULL, NULL,
-     "seeds; each gives its own pretraining, initialisations and episodes", FEEDS_NONE},
+     "seeds; each gives its own pretraining, initialisations and episodes", FEEDS_NONE, 0},
     {S_TOP, "data", K_MAP, 0, 0, NULL, 0, 0, NULL, NULL,
-     "named data sources data.<name>.*, referred to by source.data and targets.<name>.data", FEEDS_NONE},
-    {S_TOP, "network", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "the network's shape: network.*", FEEDS_NONE},
+     "named data sources data.<name>.*, referred to by source.data and targets.<name>.data", FEEDS_NONE, 0},
+    {S_TOP, "network", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "the network's shape: network.*", FEEDS_NONE, 0},
     {S_TOP, "source", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
-     "the pretraining task source.*; needed by learners that reuse a pretrained network", FEEDS_NONE},
+     "the pretraining task source.*; needed by learners that reuse a pretrained network", FEEDS_NONE, 0},
     {S_TOP, "targets", K_MAP, 0, 0, NULL, 0, 0, NULL, NULL,
-     "named held-out tasks targets.<name>.*; at least one", FEEDS_NONE},
+     "named held-out tasks targets.<name>.*; at least one", FEEDS_NONE, 0},
     {S_TOP, "learners", K_MAP, 0, 0, NULL, 0, 0, NULL, NULL,
-     "named learners learners.<name>.*; the CSV's learner column holds <name>; at least one", FEEDS_NONE},
+     "named learners learners.<name>.*; the CSV's learner column holds <name>; at least one", FEEDS_NONE, 0},
     {S_TOP, "probes", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
-     "robustness probes; none are implemented in this version, so it must be empty", FEEDS_NONE},
+     "robustness probes; none are implemented in this version, so it must be empty", FEEDS_NONE, 0},
     {S_TOP, "sweep", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
-     "dotted key path -> list of values; the cartesian product gives variants", FEEDS_NONE},
-    {S_TOP, "output", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "where results go: output.*", FEEDS_NONE},
+     "dotted key path -> list of values; the cartesian product gives variants", FEEDS_NONE, 0},
+    {S_TOP, "output", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "where results go: output.*", FEEDS_NONE, 0},
     /* output */
     {S_OUTPUT, "dir", K_STR, 0, 0, "", EXP(output_dir), 0, NULL, NULL,
-     "results directory (default results/<name>; -o DIR on the command line wins)", FEEDS_NONE},
+     "results directory (default results/<name>; -o DIR on the command line wins)", FEEDS_NONE, 0},
     /* data.<name> */
     {S_DATA, "format", K_ENUM, 0, 0, NULL, DAT(format), 0, NULL, config_formats,
-     "idx for MNIST-style files, csv for your own table, sinusoid or clusters for synthetic data", FEEDS_BOTH},
+     "idx for MNIST-style files, csv for your own table, sinusoid or clusters for synthetic data", FEEDS_BOTH, 0},
     {S_DATA, "dir", K_STR, 0, 0, "", DAT(dir), 0, "idx", NULL,
-     "directory holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]", FEEDS_NONE},
-    {S_DATA, "images", K_STR, 0, 0, "", DAT(images), 0, "idx", NULL, "train images file (instead of dir)", FEEDS_NONE},
-    {S_DATA, "labels", K_STR, 0, 0, "", DAT(labels), 0, "idx", NULL, "train labels file (instead of dir)", FEEDS_NONE},
+     "directory holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]", FEEDS_NONE, 0},
+    {S_DATA, "images", K_STR, 0, 0, "", DAT(images), 0, "idx", NULL, "train images file (instead of dir)", FEEDS_NONE, 0},
+    {S_DATA, "labels", K_STR, 0, 0, "", DAT(labels), 0, "idx", NULL, "train labels file (instead of dir)", FEEDS_NONE, 0},
     {S_DATA, "test_images", K_STR, 0, 0, "", DAT(test_images), 0, "idx", NULL,
-     "test images file (instead of dir; with test_labels)", FEEDS_NONE},
+     "test images file (instead of dir; with test_labels)", FEEDS_NONE, 0},
     {S_DATA, "test_labels", K_STR, 0, 0, "", DAT(test_labels), 0, "idx", NULL,
-     "test labels file (instead of dir; with test_images)", FEEDS_NONE},
-    {S_DATA, "path", K_STR, 0, 0, NULL, DAT(path), 0, "csv", NULL, "CSV file with a header row", FEEDS_NONE},
+     "test labels file (instead of dir; with test_images)", FEEDS_NONE, 0},
+    {S_DATA, "path", K_STR, 0, 0, NULL, DAT(path), 0, "csv", NULL, "CSV file with a header row", FEEDS_NONE, 0},
     {S_DATA, "label", K_STR, 0, 0, "", DAT(label), 0, "csv", NULL,
-     "label column (name, or 0-based index) for classification", FEEDS_BOTH},
+     "label column (name, or 0-based index) for classification", FEEDS_BOTH, 0},
     {S_DATA, "targets", K_STRS, 0, 0, "", DAT(n_targets), DAT(targets), "csv", NULL,
-     "target columns for regression (instead of label)", FEEDS_BOTH},
+     "target columns for regression (instead of label)", FEEDS_BOTH, 0},
     {S_DATA, "features", K_STRS, 0, 0, "", DAT(n_features), DAT(features), "csv", NULL,
-     "feature columns (default: every other column)", FEEDS_BOTH},
+     "feature columns (default: every other column)", FEEDS_BOTH, 0},
     {S_DATA, "scale", K_NUM, 0, INF, "0", DAT(scale), 0, "idx,csv", NULL,
-     "divide every feature by this (e.g. 255 for bytes); 0 leaves features as they are", FEEDS_BOTH},
+     "divide every feature by this (e.g. 255 for bytes); 0 leaves features as they are", FEEDS_BOTH, 0},
     {S_DATA, "standardise", K_BOOL, 0, 0, "false", DAT(standardise), 0, "idx,csv", NULL,
-     "z-score each feature with mean and std of the source rows only (after scale)", FEEDS_BOTH},
+     "z-score each feature with mean and std of the source rows only (after scale)", FEEDS_BOTH, 0},
     {S_DATA, "amplitude", K_RANGE, 0, INF, "[0.1, 5.0]", DAT(amplitude), 0, "sinusoid", NULL,
-     "range of A in y = A·sin(x − φ)", FEEDS_BOTH},
+     "range of A in y = A·sin(x − φ)", FEEDS_BOTH, 0},
     {S_DATA, "phase", K_RANGE, -INF, INF, "[0, 3.141592653589793]", DAT(phase), 0, "sinusoid", NULL,
-     "range of φ", FEEDS_BOTH},
-    {S_DATA, "x", K_RANGE, -INF, INF, "[-5, 5]", DAT(x), 0, "sinusoid", NULL, "range of x", FEEDS_BOTH},
+     "range of φ", FEEDS_BOTH, 0},
+    {S_DATA, "x", K_RANGE, -INF, INF, "[-5, 5]", DAT(x), 0, "sinusoid", NULL, "range of x", FEEDS_BOTH, 0},
     {S_DATA, "size", K_INT, 1, 1e8, "10000", DAT(size), 0, "sinusoid", NULL,
-     "points, each from a fresh function, in one pretraining epoch", FEEDS_BOTH},
-    {S_DATA, "classes", K_INT, 2, 1000, "10", DAT(classes), 0, "clusters", NULL, "number of classes", FEEDS_BOTH},
-    {S_DATA, "dim", K_INT, 1, 100000, "20", DAT(dim), 0, "clusters", NULL, "features", FEEDS_BOTH},
+     "points, each from a fresh function, in one pretraining epoch", FEEDS_BOTH, 0},
+    {S_DATA, "classes", K_INT, 2, 1000, "10", DAT(classes), 0, "clusters", NULL, "number of classes", FEEDS_BOTH, 0},
+    {S_DATA, "dim", K_INT, 1, 100000, "20", DAT(dim), 0, "clusters", NULL, "features", FEEDS_BOTH, 0},
     {S_DATA, "separation", K_NUM, 0, INF, "0.5", DAT(separation), 0, "clusters", NULL,
-     "std of the class centres in units of the points' unit noise (higher is easier)", FEEDS_BOTH},
+     "std of the class centres in units of the points' unit noise (higher is easier)", FEEDS_BOTH, 0},
     {S_DATA, "per_class", K_INT, 1, 1000000, "200", DAT(per_class), 0, "clusters", NULL,
-     "points per class in each split", FEEDS_BOTH},
+     "points per class in each split", FEEDS_BOTH, 0},
     /* network */
     {S_NETWORK, "hidden", K_WIDTHS, 1, 100000, "[256, 128]", EXP(n_hidden), EXP(hidden), NULL, NULL,
-     "hidden layer widths (the body), at most 7; the head is added per task", FEEDS_BOTH},
+     "hidden layer widths (the body), at most 7; the head is added per task", FEEDS_BOTH, 0},
     {S_NETWORK, "activation", K_ENUM, 0, 0, "relu", EXP(activation), 0, NULL, activations,
-     "activation after every hidden layer", FEEDS_BOTH},
+     "activation after every hidden layer", FEEDS_BOTH, 0},
     {S_NETWORK, "init", K_ENUM, 0, 0, "torch", EXP(init), 0, NULL, fresh_inits,
-     "initialisation of fresh networks: torch (U(±1/√fan_in), PyTorch's default), he, glorot", FEEDS_BOTH},
+     "initialisation of fresh networks: torch (U(±1/√fan_in), PyTorch's default), he, glorot", FEEDS_BOTH, 0},
     /* source */
-    {S_SOURCE, "data", K_STR, 0, 0, NULL, SRC(data), 0, NULL, NULL, "data source to pretrain on", FEEDS_NONE},
-    {S_SOURCE, "split", K_WORD, 0, 0, "train", SRC(split), 0, NULL, splits, "train or test", FEEDS_PRETRAIN},
+    {S_SOURCE, "data", K_STR, 0, 0, NULL, SRC(data), 0, NULL, NULL, "data source to pretrain on", FEEDS_NONE, 0},
+    {S_SOURCE, "split", K_WORD, 0, 0, "train", SRC(split), 0, NULL, splits, "train or test", FEEDS_PRETRAIN, 0},
     {S_SOURCE, "classes", K_LABELS, 0, 0, "[]", SRC(classes), 0, NULL, NULL,
-     "class labels to pretrain on (ids or names as in the data; default: all)", FEEDS_PRETRAIN},
-    {S_SOURCE, "train", K_SUB, 0, 0, "", SRC(train), 0, NULL, NULL, "the pretraining recipe: source.train.*", FEEDS_NONE},
-    {S_TRAIN, "epochs", K_INT, 1, 100000, "1", TRN(epochs), 0, NULL, NULL, "passes over the source data", FEEDS_PRETRAIN},
+     "class labels to pretrain on (ids or names as in the data; default: all)", FEEDS_PRETRAIN, 0},
+    {S_SOURCE, "train", K_SUB, 0, 0, "", SRC(train), 0, NULL, NULL,
+     "the shared supervised pretraining's recipe: source.train.*", FEEDS_NONE, S_TRAIN},
+    {S_TRAIN, "epochs", K_INT, 1, 100000, "1", TRN(epochs), 0, NULL, NULL, "passes over the source data", FEEDS_SHARED, 0},
     {S_TRAIN, "batch", K_INT, 1, 1000000, "64", TRN(batch), 0, NULL, NULL,
-     "minibatch size (the last partial batch is kept)", FEEDS_PRETRAIN},
-    {S_TRAIN, "optimizer", K_ENUM, 0, 0, "adam", TRN(optimizer), 0, NULL, optim_names, "sgd or adam", FEEDS_PRETRAIN},
-    {S_TRAIN, "lr", K_NUM, 0, 100, "0.001", TRN(lr), 0, NULL, NULL, "learning rate", FEEDS_PRETRAIN},
-    {S_TRAIN, "momentum", K_NUM, 0, 1, "0", TRN(momentum), 0, NULL, NULL, "SGD momentum (sgd only)", FEEDS_PRETRAIN},
+     "minibatch size (the last partial batch is kept)", FEEDS_SHARED, 0},
+    {S_TRAIN, "optimizer", K_ENUM, 0, 0, "adam", TRN(optimizer), 0, NULL, optim_names, "sgd or adam", FEEDS_SHARED, 0},
+    {S_TRAIN, "lr", K_NUM, 0, 100, "0.001", TRN(lr), 0, NULL, NULL, "learning rate", FEEDS_SHARED, 0},
+    {S_TRAIN, "momentum", K_NUM, 0, 1, "0", TRN(momentum), 0, NULL, NULL, "SGD momentum (sgd only)", FEEDS_SHARED, 0},
     {S_TRAIN, "weight_decay", K_NUM, 0, INF, "0", TRN(weight_decay), 0, NULL, NULL,
-     "L2 penalty added to the gradient", FEEDS_PRETRAIN},
+     "L2 penalty added to the gradient", FEEDS_SHARED, 0},
     {S_TRAIN, "beta1", K_NUM, 0, 1, "0.9", TRN(beta1), 0, NULL, NULL,
-     "Adam's decay of the first moment, below 1 (adam only)", FEEDS_PRETRAIN},
+     "Adam's decay of the first moment, below 1 (adam only)", FEEDS_SHARED, 0},
     {S_TRAIN, "beta2", K_NUM, 0, 1, "0.999", TRN(beta2), 0, NULL, NULL,
-     "Adam's decay of the second moment, below 1 (adam only)", FEEDS_PRETRAIN},
+     "Adam's decay of the second moment, below 1 (adam only)", FEEDS_SHARED, 0},
     {S_TRAIN, "epsilon", K_NUM, 0, 1, "1e-8", TRN(epsilon), 0, NULL, NULL,
-     "Adam's term added to the denominator (adam only)", FEEDS_PRETRAIN},
+     "Adam's term added to the denominator (adam only)", FEEDS_SHARED, 0},
     /* targets.<name> */
-    {S_TARGET, "data", K_STR, 0, 0, NULL, TGT(data), 0, NULL, NULL, "data source of the held-out task", FEEDS_NONE},
+    {S_TARGET, "data", K_STR, 0, 0, NULL, TGT(data), 0, NULL, NULL, "data source of the held-out task", FEEDS_NONE, 0},
     {S_TARGET, "split", K_WORD, 0, 0, "test", TGT(split), 0, NULL, splits,
-     "train or test; a csv source has only train, which is then the default", FEEDS_EVAL},
+     "train or test; a csv source has only train, which is then the default", FEEDS_EVAL, 0},
     {S_TARGET, "classes", K_LABELS, 0, 0, "[]", TGT(classes), 0, NULL, NULL,
-     "class labels episodes draw from (default: all); must not overlap the source's", FEEDS_EVAL},
+     "class labels episodes draw from (default: all); must not overlap the source's", FEEDS_EVAL, 0},
     {S_TARGET, "allow_overlap", K_BOOL, 0, 0, "false", TGT(allow_overlap), 0, NULL, NULL,
-     "accept classes shared with the source (then it is not a held-out task)", FEEDS_NONE},
+     "accept classes shared with the source (then it is not a held-out task)", FEEDS_NONE, 0},
     {S_TARGET, "ways", K_INT, 2, 1000, "5", TGT(ways), 0, NULL, NULL,
-     "classes per episode (classification only)", FEEDS_EVAL},
+     "classes per episode (classification only)", FEEDS_EVAL, 0},
     {S_TARGET, "shots", K_INTS, 1, 100000, "[1, 5]", TGT(n_shots), TGT(shots), NULL, NULL,
-     "support examples per class (or points, for regression); one curve point each", FEEDS_NONE},
+     "support examples per class (or points, for regression); one curve point each", FEEDS_NONE, 0},
     {S_TARGET, "queries", K_INT, 1, 100000, "15", TGT(queries), 0, NULL, NULL,
-     "query examples per class (or points, for regression)", FEEDS_EVAL},
+     "query examples per class (or points, for regression)", FEEDS_EVAL, 0},
     {S_TARGET, "episodes", K_INT, 1, 10000000, "600", TGT(episodes), 0, NULL, NULL,
-     "episodes per seed and shot count", FEEDS_EVAL},
+     "episodes per seed and shot count", FEEDS_EVAL, 0},
     {S_TARGET, "permute", K_BOOL, 0, 0, "false", TGT(permute), 0, NULL, NULL,
-     "apply a fixed random permutation to the features (a control: features should not transfer)", FEEDS_EVAL},
+     "apply a fixed random permutation to the features (a control: features should not transfer)", FEEDS_EVAL, 0},
     {S_TARGET, "rotate", K_NUM, -360, 360, "0", TGT(rotate), 0, NULL, NULL,
-     "rotate images by this many degrees (idx data only)", FEEDS_EVAL},
+     "rotate images by this many degrees (idx data only)", FEEDS_EVAL, 0},
     {S_TARGET, "noise", K_NUM, 0, INF, "0", TGT(noise), 0, NULL, NULL,
-     "std of Gaussian noise added to the preprocessed inputs", FEEDS_EVAL},
+     "std of Gaussian noise added to the preprocessed inputs", FEEDS_EVAL, 0},
     /* learners.<name> */
     {S_LEARNER, "kind", K_KIND, 0, 0, NULL, LRN(kind), 0, NULL, NULL,
      "what the learner is (kshot help learners describes each kind); it decides which other "
-     "keys apply and their defaults", FEEDS_BOTH},
+     "keys apply and their defaults", FEEDS_BOTH, 0},
     /* the other keys of learners.<name> come from the learner registry (learners/learner.c):
      * see assemble() below */
 };
@@ -166,25 +167,50 @@ static int n_keys;
 static char learner_only[MAX_LEARNER_KEYS][512];   /* "a,b": the kinds that accept a key */
 static pthread_once_t assembled = PTHREAD_ONCE_INIT;
 
+/* Kinds that accept learner key d ("a,b"), into only. */
+static void kinds_of(const struct keydef *d, char *only, size_t cap)
+{
+    only[0] = '\0';
+    for (int k = 0; k < learner_n_kinds; k++)
+        if (learner_key_default(k, d->name))
+            snprintf(only + strlen(only), cap - strlen(only), "%s%s", only[0] ? "," : "",
+                     learner_kinds[k]->name);
+}
+
+/* The learner registry's keys as rows: "x" of learners.<name> (offsets from
+ * struct cfg_learner), "meta.x" of its nested section (offsets from the
+ * nested struct, which the K_SUB key "meta" places). */
+static void assemble_learner_keys(void)
+{
+    size_t base = offsetof(struct cfg_learner, s), meta = 0;
+    for (int j = 0; j < learner_n_keys; j++)
+        if (learner_keys[j].type == K_SUB)
+            meta = learner_keys[j].off;
+    for (int j = 0; j < learner_n_keys; j++) {
+        const struct keydef *d = &learner_keys[j];
+        const char *dot = strchr(d->name, '.');
+        kinds_of(d, learner_only[j], sizeof learner_only[j]);
+        if (dot) {
+            assert(strncmp(d->name, "meta.", 5) == 0 && d->off >= meta);
+            schema[n_keys++] = (struct key){S_META, dot + 1, d->type, d->min, d->max, d->def,
+                                            d->off - meta, d->off2 ? d->off2 - meta : 0,
+                                            learner_only[j], d->choices, d->help, d->feeds, 0};
+        } else {
+            schema[n_keys++] = (struct key){S_LEARNER, d->name, d->type, d->min, d->max, d->def,
+                                            base + d->off, d->off2 ? base + d->off2 : 0,
+                                            learner_only[j], d->choices, d->help, d->feeds,
+                                            d->type == K_SUB ? S_META : 0};
+        }
+    }
+}
+
 static void assemble(void)
 {
     assert(learner_n_keys <= MAX_LEARNER_KEYS);
     for (int i = 0; i < N_TABLE; i++) {
         schema[n_keys++] = table[i];
-        if (table[i].sec != S_LEARNER)
-            continue;
-        for (int j = 0; j < learner_n_keys; j++) {
-            const struct keydef *d = &learner_keys[j];
-            char *only = learner_only[j];
-            for (int k = 0; k < learner_n_kinds; k++)
-                if (learner_key_default(k, d->name))
-                    snprintf(only + strlen(only), sizeof learner_only[j] - strlen(only), "%s%s",
-                             only[0] ? "," : "", learner_kinds[k]->name);
-            size_t base = offsetof(struct cfg_learner, s);
-            schema[n_keys++] = (struct key){S_LEARNER, d->name, d->type, d->min, d->max, d->def,
-                                            base + d->off, d->off2 ? base + d->off2 : 0, only,
-                                            d->choices, d->help, d->feeds};
-        }
+        if (table[i].sec == S_LEARNER)   /* after learners.<name>.kind */
+            assemble_learner_keys();
     }
 }
 
@@ -195,16 +221,24 @@ const struct key *config_keys(int *n)
     return schema;
 }
 
+/* The registry's name of a learner-section key: "x", or "meta.x". */
+static void learner_key_name(const struct key *k, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s", k->sec == S_META ? "meta." : "", k->name);
+}
+
 const char *config_key_default(const struct key *k, const char *word)
 {
-    if (k->sec == S_LEARNER && word && strcmp(k->name, "kind") != 0)
-        return learner_key_default(learner_find(word), k->name);
-    return k->def;
+    char name[PATH_LEN];
+    if ((k->sec != S_LEARNER && k->sec != S_META) || !word || strcmp(k->name, "kind") == 0)
+        return k->def;
+    learner_key_name(k, name, sizeof name);
+    return learner_key_default(learner_find(word), name);
 }
 
 static const char *const sec_names[N_SEC] = {
     "", "data.<name>", "network", "source", "source.train", "targets.<name>", "learners.<name>",
-    "output",
+    "learners.<name>.meta", "output",
 };
 
 _Static_assert(LEARNER_MAX_LIST >= CFG_MAX_LIST, "record_steps and freeze hold CFG_MAX_LIST items");
@@ -545,6 +579,7 @@ int config_parse_value(const struct key *k, const struct yt_node *n, const char 
 {
     void *dst = base + k->off;
     const char *s, *names[MAX_KINDS];
+    char buf[128], range[96];
     int rc, idx;
     free_value(k, base);   /* a value parsed twice (a sweep check, a re-default) leaks nothing */
     switch (k->type) {
@@ -554,6 +589,16 @@ int config_parse_value(const struct key *k, const struct yt_node *n, const char 
         return (*(char **)dst = config_dupstr(s)) ? ERR_OK : config_nomem(e);
     case K_INT:
         return yt_int(n, path, lo_of(k), hi_of(k), dst, e);
+    case K_EACH:
+        if (n->kind == YT_SCALAR && !n->quoted && strcmp(n->value, "each") == 0) {
+            *(long *)dst = 0;
+            return ERR_OK;
+        }
+        if (n->kind == YT_SCALAR && !n->quoted && yt_int(n, path, lo_of(k), hi_of(k), dst, e) == 0)
+            return ERR_OK;
+        config_got_text(n, buf, sizeof buf);
+        int_bounds(lo_of(k), hi_of(k), range, sizeof range);
+        return yt_error(e, ERR_USAGE, n, path, "expected an integer%s or each, got %s", range, buf);
     case K_NUM:
         return yt_double(n, path, k->min, k->max, dst, e);
     case K_BOOL:
@@ -599,6 +644,7 @@ static void hash_value(struct hash128 *h, const struct key *k, const char *base)
         hash128_str(h, *(char *const *)v);
         break;
     case K_INT:
+    case K_EACH:
         hash128_printf(h, "%ld", *(const long *)v);
         break;
     case K_NUM:
@@ -659,7 +705,7 @@ void config_hash(struct hash128 *h, int sec, const void *base, const char *word,
         if (k->sec != sec || (word && !config_applies(k->only, word)))
             continue;
         if (k->type == K_SUB) {
-            config_hash(h, S_TRAIN, (const char *)base + k->off, NULL, feeds);
+            config_hash(h, k->sub, (const char *)base + k->off, word, feeds);
             continue;
         }
         if (!(k->feeds & feeds))
@@ -724,6 +770,10 @@ void config_type_text(const struct key *k, char *buf, size_t cap)
         snprintf(buf, cap, "an integer%s", range);
         break;
     case K_NUM: num_text(k->min, k->max, buf, cap); break;
+    case K_EACH:
+        int_bounds(lo_of(k), hi_of(k), range, sizeof range);
+        snprintf(buf, cap, "an integer%s or each", range);
+        break;
     case K_BOOL: snprintf(buf, cap, "true or false"); break;
     case K_ENUM:
     case K_WORD:
@@ -762,30 +812,6 @@ static void only_text(const struct key *k, char *buf, size_t cap)
     buf[o] = '\0';
 }
 
-int config_learner_defaults(int kind, struct learner_settings *s, struct err *e)
-{
-    struct cfg_learner l;
-    memset(&l, 0, sizeof l);
-    optim_defaults(&l.s.optim);
-    l.s.kind = kind;
-    int n, rc = kind >= 0 && kind < learner_n_kinds ? ERR_OK
-                : err_set(e, ERR_USAGE, "learner kind %d does not exist", kind);
-    const struct key *keys = config_keys(&n);
-    for (int i = 0; !rc && i < n; i++) {
-        const struct key *k = &keys[i];
-        const char *def = config_key_default(k, learner_kinds[kind]->name);
-        if (k->sec != S_LEARNER || strcmp(k->name, "kind") == 0 || !def || !def[0])
-            continue;
-        struct yt_doc d = {0};
-        rc = yt_load_string("<default>", def, &d, e);
-        if (!rc)
-            rc = config_parse_value(k, d.root, k->name, (char *)&l, e);
-        yt_free(&d);
-    }
-    *s = l.s;
-    return rc;
-}
-
 void config_help_learners(FILE *out)
 {
     static const char *const pretrainings[] = {
@@ -801,9 +827,11 @@ void config_help_learners(FILE *out)
         fprintf(out, "\n  %s\n      %s\n      pretraining: %s; input gradients: %s\n      keys:",
                 k->name, k->summary, rc ? "?" : pretrainings[k->pretraining(&s)],
                 k->input_grad ? "yes" : "no (no gradient probes)");
-        for (const struct kind_key *kk = k->keys; kk->name; kk++)
-            fprintf(out, "%s %s %s", kk == k->keys ? "" : ",", kk->name,
-                    learner_key_default(i, kk->name));
+        for (const struct kind_key *kk = k->keys; kk->name; kk++) {
+            const char *d = learner_key_default(i, kk->name);
+            fprintf(out, "%s %s %s%s", kk == k->keys ? "" : ",", kk->name,
+                    d[0] == '=' ? "= " : "", d[0] == '=' ? d + 1 : d);
+        }
         fprintf(out, "%s\n", k->keys[0].name ? "" : " none");
     }
 }
@@ -813,6 +841,17 @@ static void word(char *buf, size_t cap, const char *x, bool markdown)
 {
     size_t n = strlen(buf);
     snprintf(buf + n, cap - n, markdown ? "`%s`" : "%s", x);
+}
+
+/* A default's text: a value, or "=k": the value of key k. */
+static void default_word(char *buf, size_t cap, const char *d, bool markdown)
+{
+    if (d[0] != '=') {
+        word(buf, cap, d, markdown);
+        return;
+    }
+    strncat(buf, "the value of ", cap - strlen(buf) - 1);
+    word(buf, cap, d + 1, markdown);
 }
 
 /* A key's default as help shows it: required, none, one value, or for a
@@ -826,14 +865,16 @@ static void default_text(const struct key *k, bool markdown, char *buf, size_t c
     }
     if (!markdown)
         snprintf(buf, cap, "default ");
-    if (k->sec != S_LEARNER || strcmp(k->name, "kind") == 0) {
+    if ((k->sec != S_LEARNER && k->sec != S_META) || strcmp(k->name, "kind") == 0) {
         word(buf, cap, k->def, markdown);
         return;
     }
+    char name[PATH_LEN];
+    learner_key_name(k, name, sizeof name);
     const char *defs[MAX_KINDS];
     int n = 0, best = -1, best_count = 0;
     for (int i = 0; i < learner_n_kinds; i++)
-        if ((defs[n] = learner_key_default(i, k->name)))
+        if ((defs[n] = learner_key_default(i, name)))
             n++;
     for (int i = 0; i < n; i++) {
         int count = 0;
@@ -842,14 +883,14 @@ static void default_text(const struct key *k, bool markdown, char *buf, size_t c
         if (count > best_count)
             best = i, best_count = count;
     }
-    word(buf, cap, best >= 0 ? defs[best] : k->def, markdown);
+    default_word(buf, cap, best >= 0 ? defs[best] : k->def, markdown);
     for (int i = 0, shown = 0; i < learner_n_kinds; i++) {
-        const char *d = learner_key_default(i, k->name);
+        const char *d = learner_key_default(i, name);
         if (!d || strcmp(d, defs[best]) == 0)
             continue;
         size_t len = strlen(buf);
         snprintf(buf + len, cap - len, "%s%s: ", shown++ ? "; " : " (", learner_kinds[i]->name);
-        word(buf, cap, d, markdown);
+        default_word(buf, cap, d, markdown);
     }
     if (best_count < n)
         strncat(buf, ")", cap - strlen(buf) - 1);

@@ -7,6 +7,8 @@
 
 #include "harness/base/hash.h"
 
+#define PLAN_PATH 320   /* a key path naming a learner */
+
 /* ---- ids: canonical descriptions, digested by hash128 ----
  *
  * A description walks the resolved values of every key of the sections a
@@ -25,15 +27,25 @@ static void describe_data(struct hash128 *d, const struct variant *v, const char
     config_hash(d, S_DATA, c, config_formats[c->format], feeds);
 }
 
-static void pretrain_desc(struct hash128 *d, const struct plan *p, const struct variant *v, long seed)
+/* The shared supervised pretraining (learner < 0), or learner's own, made
+ * for tasks of `shots` shots (0: not per shot count). The own one reads the
+ * learner's pretraining keys and not the supervised recipe. */
+static void pretrain_desc(struct hash128 *d, const struct plan *p, const struct variant *v, long seed,
+                          int learner, long shots)
 {
     const struct experiment *x = &v->x;
+    int feeds = learner < 0 ? FEEDS_PRETRAIN | FEEDS_SHARED : FEEDS_PRETRAIN;
     hash128_printf(d, "kshot-unit/%d pretrain|core=", PLAN_FORMAT);
     hash128_str(d, p->core);
-    describe_data(d, v, x->source.data, seed, FEEDS_PRETRAIN);
-    config_hash(d, S_NETWORK, x, NULL, FEEDS_PRETRAIN);
-    config_hash(d, S_SOURCE, &x->source, NULL, FEEDS_PRETRAIN);
-    hash128_printf(d, "|seed=%ld", seed);
+    if (learner >= 0) {
+        const struct cfg_learner *l = &x->learners[learner];
+        hash128_printf(d, "|own=");
+        config_hash(d, S_LEARNER, l, learner_kinds[l->s.kind]->name, FEEDS_PRETRAIN);
+    }
+    describe_data(d, v, x->source.data, seed, feeds);
+    config_hash(d, S_NETWORK, x, NULL, feeds);
+    config_hash(d, S_SOURCE, &x->source, NULL, feeds);
+    hash128_printf(d, "|shots=%ld|seed=%ld", shots, seed);
 }
 
 static void eval_desc(struct hash128 *d, const struct plan *p, const struct variant *v,
@@ -236,10 +248,15 @@ int plan_prepare(struct plan *p, struct err *e)
 
 /* ---- units ---- */
 
+static int pretraining_of(const struct experiment *x, int l)
+{
+    return learner_kinds[x->learners[l].s.kind]->pretraining(&x->learners[l].s);
+}
+
 bool plan_needs_pretrain(const struct experiment *x)
 {
     for (int i = 0; i < x->n_learners; i++)
-        if (learner_kinds[x->learners[i].s.kind]->pretraining(&x->learners[i].s) != PRETRAIN_NONE)
+        if (pretraining_of(x, i) == PRETRAIN_SHARED)
             return true;
     return false;
 }
@@ -287,24 +304,105 @@ static int push(struct plan *p, const struct unit *u, struct err *e)
     return p->n_units++;
 }
 
-static int pretrain_unit(struct plan *p, int vi, long seed, struct err *e)
+/* The source's rows, and for classification the rows of its smallest class. */
+static int source_size(const struct variant *v, long seed, const struct dataset **sd, int *n,
+                       int *k, int *smallest, struct err *e)
+{
+    int *rows = NULL, *labels = NULL, *ids = NULL, *count = NULL;
+    int rc = data_source_rows(&v->store, seed, sd, &rows, &labels, n, k, &ids, e);
+    *smallest = *n;
+    if (!rc && *k > 0 && !(count = calloc((size_t)*k, sizeof *count)))
+        rc = err_set(e, ERR_NOMEM, "out of memory for the plan");
+    for (int i = 0; !rc && *k > 0 && i < *n; i++)
+        count[labels[i]]++;
+    for (int c = 0; !rc && c < *k; c++)
+        *smallest = count[c] < *smallest ? count[c] : *smallest;
+    free(rows), free(labels), free(ids), free(count);
+    return rc;
+}
+
+/* A learner's own pretraining draws tasks from the source: classes enough
+ * for meta.ways and rows enough for its shots, or a sinusoid family. */
+static int check_own(const struct variant *v, int l, long shots, const struct dataset *sd, int k,
+                     int smallest, struct err *e)
+{
+    const struct experiment *x = &v->x;
+    const struct cfg_learner *cl = &x->learners[l];
+    const struct cfg_data *c = config_data(x, x->source.data);
+    char path[PLAN_PATH];
+    snprintf(path, sizeof path, "learners.%s", cl->name);
+    if (sd->kind == DATASET_REGRESSION && c->format != FMT_SINUSOID)
+        return config_error(e, ERR_USAGE, &cl->where, path, "a %s learner draws its meta-training "
+                            "tasks from the source, which needs classes or a sinusoid family; "
+                            "\"%s\" is a regression table", learner_kinds[cl->s.kind]->name,
+                            c->name);
+    if (sd->kind == DATASET_CLASSIFICATION && cl->s.meta.ways > k)
+        return config_error(e, ERR_USAGE, &cl->where, path, "meta.ways is %ld, but the source "
+                            "has %d classes", cl->s.meta.ways, k);
+    /* a task's sampler draws a query row beside the shots, used or not */
+    if (sd->kind == DATASET_CLASSIFICATION && shots + 1 > smallest)
+        return config_error(e, ERR_USAGE, &cl->where, path, "meta-training tasks of %ld shots "
+                            "need %ld rows of every source class, and one has %d", shots,
+                            shots + 1, smallest);
+    return ERR_OK;
+}
+
+/* The pretrain unit of seed for the shared supervised pretraining (learner
+ * < 0) or learner's own for tasks of `shots` shots; its index (an equal one
+ * already planned is reused), or a negative code. */
+static int pretrain_unit(struct plan *p, int vi, long seed, int learner, long shots, struct err *e)
 {
     const struct variant *v = &p->variants[vi];
+    const struct experiment *x = &v->x;
     struct unit u = {.kind = UNIT_PRETRAIN, .variant = vi, .seed = seed, .target = -1,
-                     .learner = -1, .pretrain = -1, .same_as = -1};
+                     .learner = learner, .shots = learner >= 0 ? shots : 0, .pretrain = -1,
+                     .same_as = -1};
     struct hash128 d;
     hash128_init(&d);
-    pretrain_desc(&d, p, v, seed);
+    pretrain_desc(&d, p, v, seed, learner, u.shots);
     hash128_hex(&d, u.id);
+    for (int i = 0; i < p->n_units; i++)   /* planned already: by another variant or learner */
+        if (p->units[i].kind == UNIT_PRETRAIN && strcmp(p->units[i].id, u.id) == 0)
+            return i;
     const struct dataset *sd;
-    int *rows = NULL, *labels = NULL, *ids = NULL, n = 0, k = 0;
-    int rc = data_source_rows(&v->store, seed, &sd, &rows, &labels, &n, &k, &ids, e);
-    free(rows), free(labels), free(ids);
+    int n = 0, k = 0, smallest = 0;
+    int rc = source_size(v, seed, &sd, &n, &k, &smallest, e);
     if (rc)
         return rc;
-    struct mlp_arch a = plan_arch(&v->x, (int)sd->dim, sd->kind == DATASET_REGRESSION ? 1 : k);
-    u.flops = (uint64_t)v->x.source.train.epochs * (uint64_t)n * 3 * mlp_forward_flops(&a, a.n_layers);
+    bool reg = sd->kind == DATASET_REGRESSION;
+    if (learner < 0) {
+        struct mlp_arch a = plan_arch(x, (int)sd->dim, reg ? (int)sd->n_targets : k);
+        u.flops = (uint64_t)x->source.train.epochs * (uint64_t)n * 3 *
+                  mlp_forward_flops(&a, a.n_layers);
+    } else {
+        const struct learner_settings *s = &x->learners[learner].s;
+        if ((rc = check_own(v, learner, shots, sd, k, smallest, e)))
+            return rc;
+        int ways = reg ? 0 : (int)s->meta.ways, rows = reg ? (int)shots : ways * (int)shots;
+        struct mlp_arch a = plan_arch(x, (int)sd->dim, reg ? (int)sd->n_targets : ways);
+        u.flops = learner_kinds[s->kind]->pretrain_cost(s, rows, &a);
+    }
     return push(p, &u, e);
+}
+
+/* The pretraining eval unit (l, shots) of seed reuses: shared, the
+ * learner's own, or none (-1); a negative code below -1 on failure. */
+static int pretrain_of(struct plan *p, int vi, long seed, int l, long shots, int shared,
+                       struct err *e)
+{
+    const struct experiment *x = &p->variants[vi].x;
+    const struct learner_settings *s = &x->learners[l].s;
+    const struct learner_kind *kind = learner_kinds[s->kind];
+    switch (kind->pretraining(s)) {
+    case PRETRAIN_SHARED:
+        return shared;
+    case PRETRAIN_OWN: {
+        int rc = pretrain_unit(p, vi, seed, l, kind->per_shots(s) ? shots : s->meta.shots, e);
+        return rc < 0 ? rc - 1 : rc;   /* keep -1 for "none" */
+    }
+    default:
+        return -1;
+    }
 }
 
 static const struct plan *sorting;   /* by_id's plan: qsort has no context argument */
@@ -344,17 +442,20 @@ int plan_build(struct plan *p, const char *core, struct err *e)
         const struct variant *v = &p->variants[vi];
         const struct experiment *x = &v->x;
         for (int si = 0; si < x->n_seeds; si++) {
-            int pre = -1;
-            if (plan_needs_pretrain(x) && (pre = pretrain_unit(p, vi, x->seeds[si], e)) < 0)
-                return pre;
+            long seed = x->seeds[si];
+            int shared = -1;
+            if (plan_needs_pretrain(x) && (shared = pretrain_unit(p, vi, seed, -1, 0, e)) < 0)
+                return shared;
             for (int t = 0; t < x->n_targets; t++)
                 for (int l = 0; l < x->n_learners; l++)
                     for (int k = 0; k < x->targets[t].n_shots; k++) {
-                        const struct learner_settings *s = &x->learners[l].s;
-                        struct unit u = {.kind = UNIT_EVAL, .variant = vi, .seed = x->seeds[si],
-                                         .target = t, .learner = l, .shots = x->targets[t].shots[k],
-                                         .same_as = -1,
-                                         .pretrain = learner_kinds[s->kind]->pretraining(s) != PRETRAIN_NONE ? pre : -1};
+                        long shots = x->targets[t].shots[k];
+                        int pre = pretrain_of(p, vi, seed, l, shots, shared, e);
+                        if (pre < -1)
+                            return pre + 1;
+                        struct unit u = {.kind = UNIT_EVAL, .variant = vi, .seed = seed,
+                                         .target = t, .learner = l, .shots = shots,
+                                         .pretrain = pre, .same_as = -1};
                         struct hash128 d;
                         hash128_init(&d);
                         eval_desc(&d, p, v, &u);
@@ -404,8 +505,13 @@ void plan_print(const struct plan *p, FILE *out, double gflops)
         const struct unit *u = &p->units[i];
         const struct experiment *x = &p->variants[u->variant].x;
         if (u->kind == UNIT_PRETRAIN) {
-            fprintf(out, "%s  pretrain  variant %s  seed %ld  source %s\n", u->id,
+            fprintf(out, "%s  pretrain  variant %s  seed %ld  source %s", u->id,
                     p->variants[u->variant].name, u->seed, x->source.data);
+            if (u->learner >= 0)
+                fprintf(out, "  learner %s (its own)", x->learners[u->learner].name);
+            if (u->shots > 0)
+                fprintf(out, "  shots %ld", u->shots);
+            fprintf(out, "\n");
             f_pre += u->flops, n_pre++;
         } else {
             const struct cfg_learner *l = &x->learners[u->learner];

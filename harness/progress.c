@@ -38,7 +38,13 @@ static void describe(const struct plan *p, const struct unit *u, char *buf, size
     /* a pretraining serves every variant that shares it; it is named by the first */
     const char *sep = p->n_variants > 1 ? " " : "";
     const char *variant = p->n_variants > 1 ? p->variants[u->variant].name : "";
-    if (u->kind == UNIT_PRETRAIN)
+    if (u->kind == UNIT_PRETRAIN && u->learner >= 0 && u->shots > 0)
+        snprintf(buf, cap, "%s meta-training %ld-shot seed %ld%s%s", x->learners[u->learner].name,
+                 u->shots, u->seed, sep, variant);
+    else if (u->kind == UNIT_PRETRAIN && u->learner >= 0)
+        snprintf(buf, cap, "%s meta-training seed %ld%s%s", x->learners[u->learner].name, u->seed,
+                 sep, variant);
+    else if (u->kind == UNIT_PRETRAIN)
         snprintf(buf, cap, "pretrain seed %ld%s%s", u->seed, sep, variant);
     else
         snprintf(buf, cap, "%s %s %ld-shot seed %ld%s%s", x->learners[u->learner].name,

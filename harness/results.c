@@ -133,7 +133,9 @@ static void labels(struct csvrec *r, const struct layout *l, const struct plan *
     const struct experiment *x = &v->x;
     bool eval = u->kind == UNIT_EVAL;
     const char *target = eval ? x->targets[u->target].name : NULL;
-    const char *learner = eval ? x->learners[u->learner].name : NULL;
+    /* eval units, and pretrain units that are a learner's own */
+    const char *learner = u->learner >= 0 ? x->learners[u->learner].name : NULL;
+    bool shots = eval || u->shots > 0;   /* a per-shot-count pretraining names its count */
     if (l == &columns_episodes) {
         const struct target_view *tv = data_view(&v->store, u->seed, u->target);
         csvrec_str(r, EP_EXPERIMENT, x->name), csvrec_str(r, EP_VARIANT, v->name);
@@ -147,14 +149,18 @@ static void labels(struct csvrec *r, const struct layout *l, const struct plan *
     } else if (l == &columns_pretrain) {
         csvrec_str(r, PRE_EXPERIMENT, x->name), csvrec_str(r, PRE_UNIT, u->id);
         csvrec_int(r, PRE_SEED, u->seed), csvrec_str(r, PRE_SOURCE, x->source.data);
-        csvrec_empty(r, PRE_LEARNER), csvrec_empty(r, PRE_SHOTS);
+        csvrec_str(r, PRE_LEARNER, learner);
+        if (shots)
+            csvrec_int(r, PRE_SHOTS, u->shots);
+        else
+            csvrec_empty(r, PRE_SHOTS);
     } else {
         assert(l == &columns_costs);
         csvrec_str(r, COST_EXPERIMENT, x->name), csvrec_str(r, COST_VARIANT, eval ? v->name : NULL);
         csvrec_int(r, COST_SEED, u->seed), csvrec_str(r, COST_UNIT, u->id);
         csvrec_str(r, COST_KIND, eval ? "eval" : "pretrain");
         csvrec_str(r, COST_TARGET, target), csvrec_str(r, COST_LEARNER, learner);
-        if (eval)
+        if (shots)
             csvrec_int(r, COST_SHOTS, u->shots);
         else
             csvrec_empty(r, COST_SHOTS);
@@ -224,12 +230,18 @@ struct cost_group {
     double flops, cpu, wall;
 };
 
+/* Units of one line of cost_summary.csv: pretrainings by learner (none for
+ * the shared one) and shot count, evaluations by variant, target, learner
+ * and shots. */
 static bool same_group(const struct plan *p, const struct unit *a, const struct unit *b)
 {
     if (a->kind != b->kind)
         return false;
-    if (a->kind == UNIT_PRETRAIN)
-        return true;
+    if (a->kind == UNIT_PRETRAIN) {
+        const char *la = a->learner >= 0 ? p->variants[a->variant].x.learners[a->learner].name : "";
+        const char *lb = b->learner >= 0 ? p->variants[b->variant].x.learners[b->learner].name : "";
+        return strcmp(la, lb) == 0 && a->shots == b->shots;
+    }
     return a->variant == b->variant && a->target == b->target && a->learner == b->learner &&
            a->shots == b->shots;
 }
@@ -289,8 +301,8 @@ static int write_cost_summary(const char *dir, const struct plan *p, struct err 
         csvrec_str(&r, CS_VARIANT, eval ? p->variants[u->variant].name : NULL);
         csvrec_str(&r, CS_KIND, eval ? "eval" : "pretrain");
         csvrec_str(&r, CS_TARGET, eval ? x->targets[u->target].name : NULL);
-        csvrec_str(&r, CS_LEARNER, eval ? x->learners[u->learner].name : NULL);
-        if (eval)
+        csvrec_str(&r, CS_LEARNER, u->learner >= 0 ? x->learners[u->learner].name : NULL);
+        if (eval || u->shots > 0)
             csvrec_int(&r, CS_SHOTS, u->shots);
         else
             csvrec_empty(&r, CS_SHOTS);

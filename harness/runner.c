@@ -175,7 +175,7 @@ int runner_plan(const struct run_opts *o, struct err *e)
 struct run {
     const struct plan *p;
     const char *dir;
-    struct mlp *models;            /* (n_units) pretrained networks by unit index */
+    struct pretrained *models;     /* (n_units) what pretrain units made, by unit index */
     bool *redo;                    /* (n_units) done, but its checkpoint is unreadable */
     pthread_mutex_t lock;          /* models */
     struct progress *pr;
@@ -192,17 +192,17 @@ static int run_one(void *arg, int idx, int worker, struct err *e)
     progress_start(r->pr, worker, idx, &c);
     if (u->kind == UNIT_PRETRAIN) {
         char path[4096];
-        struct mlp net;
+        struct pretrained made;
         results_model_path(r->dir, u->id, path, sizeof path);
-        rc = unit_pretrain(r->p, u, path, &net, &rows, &c, &stop_flag, e);
+        rc = unit_pretrain(r->p, u, path, &made, &rows, &c, &stop_flag, e);
         if (!rc) {
             pthread_mutex_lock(&r->lock);
-            r->models[idx] = net;
+            r->models[idx] = made;
             pthread_mutex_unlock(&r->lock);
         }
     } else {
         pthread_mutex_lock(&r->lock);
-        const struct mlp *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
+        const struct pretrained *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
         pthread_mutex_unlock(&r->lock);
         rc = unit_eval(r->p, u, pre, &rows, &c, &stop_flag, e);
     }
@@ -275,13 +275,14 @@ static int load_models(struct run *r, const bool *mine, struct err *e)
         if (!to_run(r, mine, i) || u->kind != UNIT_EVAL || u->pretrain < 0)
             continue;
         const struct unit *pre = &p->units[u->pretrain];
-        if (r->models[u->pretrain].params || r->redo[u->pretrain] || !results_done(r->dir, pre))
+        struct pretrained *m = &r->models[u->pretrain];
+        if (m->net.params || r->redo[u->pretrain] || !results_done(r->dir, pre))
             continue;
         char path[4096], tag[CKPT_TAG_MAX] = "";
         struct err why;
         err_clear(&why);
         results_model_path(r->dir, pre->id, path, sizeof path);
-        int rc = ckpt_read(path, &r->models[u->pretrain], NULL, tag, NULL, NULL, &why);
+        int rc = ckpt_read(path, &m->net, NULL, tag, &m->extra, &m->n_extra, &why);
         if (rc == ERR_NOMEM) {
             *e = why;
             return rc;
@@ -289,7 +290,7 @@ static int load_models(struct run *r, const bool *mine, struct err *e)
         if (!rc && strcmp(tag, pre->id) != 0)
             rc = err_set(&why, ERR_IO, "%s: checkpoint of unit %s, expected %s", path, tag, pre->id);
         if (rc) {
-            mlp_free(&r->models[u->pretrain]);
+            pretrained_free(m);
             r->redo[u->pretrain] = true;
             fprintf(stderr, "kshot: warning: %s; recomputing pretrain unit %s\n", why.msg, pre->id);
         }
@@ -407,7 +408,7 @@ int runner_run(const struct run_opts *o, struct err *e)
 done:
     if (r.models)
         for (int i = 0; i < s.plan.n_units; i++)
-            mlp_free(&r.models[i]);
+            pretrained_free(&r.models[i]);
     if (locked)
         pthread_mutex_destroy(&r.lock);
     free(r.models), free(r.redo), free(mine);

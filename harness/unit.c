@@ -47,6 +47,13 @@ struct source_task {
     const struct preprocess *pre;
     const int *rows, *labels;   /* (n) dataset rows, labels 0..k-1 */
     int *idx;                   /* (n) scratch: dataset rows of a batch */
+    /* meta-training tasks (a learner's own pretraining) */
+    struct sampler sampler;     /* the source classes' rows */
+    const struct cfg_data *cfg; /* a sinusoid family's ranges */
+    uint64_t seed;              /* the tasks' streams: apart from every evaluation's */
+    struct episode ep;
+    float *buf;                 /* xs, xq, ts, tq of the current task */
+    size_t cap;                 /* floats in buf */
 };
 
 static void source_rows(void *arg, const int *pos, int m, float *x, int *y, float *t)
@@ -138,6 +145,72 @@ static int pretrain_rows(int k, const int *ids, const struct dataset *d, long ex
     return rc ? err_set(e, ERR_NOMEM, "out of memory for the pretrain row") : ERR_OK;
 }
 
+/* Meta-training task index of the source. Its stream: the sampler's (or the
+ * sinusoid family's) under a seed that is the first draw of (seed, RNG_META)
+ * with the top bit set — never a user's seed, which is below 2³², so never
+ * an evaluation episode — and a fixed key. A task of no queries draws one
+ * (the sampler draws at least one) and hands none. */
+static int source_episode(void *arg, uint64_t index, int ways, int shots, int queries,
+                          struct fewshot *out, struct err *e)
+{
+    struct source_task *s = arg;
+    const bool reg = s->d->kind == DATASET_REGRESSION;
+    const int dim = reg ? 1 : (int)s->d->dim, q = queries > 0 ? queries : 1;
+    const int ns = reg ? shots : ways * shots, nq = reg ? q : ways * q;
+    const uint64_t key = rng_hash_str("meta-training");
+    size_t need = (size_t)(ns + nq) * (size_t)dim + (size_t)(ns + nq);
+    if (need > s->cap) {
+        float *b = realloc(s->buf, sizeof *b * need);
+        if (!b)
+            return err_set(e, ERR_NOMEM, "out of memory for a meta-training task");
+        s->buf = b, s->cap = need;
+    }
+    float *xs = s->buf, *xq = xs + (size_t)ns * dim, *ts = xq + (size_t)nq * dim, *tq = ts + ns;
+    *out = (struct fewshot){.ways = reg ? 0 : ways, .out_dim = reg ? 1 : ways, .dim = dim,
+                            .n_support = ns, .n_query = queries > 0 ? nq : 0, .xs = xs,
+                            .ts = ts, .xq = xq};
+    if (reg) {
+        const struct cfg_data *c = s->cfg;
+        struct sinusoid sine = {c->amplitude[0], c->amplitude[1], c->phase[0], c->phase[1],
+                                c->x[0], c->x[1]};
+        synth_sinusoid_episode(&sine, s->seed, key, shots, q, index, xs, ts, xq, tq, NULL, NULL);
+        return ERR_OK;
+    }
+    int rc = sampler_episode(&s->sampler, s->seed, key, ways, shots, q, index, &s->ep, e);
+    if (rc)
+        return rc;
+    rows_to_floats(s->d, s->pre, s->ep.support, ns, xs);
+    rows_to_floats(s->d, s->pre, s->ep.query, nq, xq);
+    out->ys = s->ep.support_y;
+    return ERR_OK;
+}
+
+/* A learner's own pretraining: meta-training on tasks from the source. */
+static int own_pretrain(const struct plan *p, const struct unit *u, struct source_task *st,
+                        const int *ids, int k, struct learner_source *src,
+                        volatile sig_atomic_t *stop, struct pretrained *out,
+                        struct pretrain_result *res, struct err *e)
+{
+    const struct variant *v = &p->variants[u->variant];
+    const struct experiment *x = &v->x;
+    const struct learner_settings *s = &x->learners[u->learner].s;
+    struct rng g;
+    rng_stream(&g, (uint64_t)u->seed, RNG_META, 0);
+    st->seed = rng_u64(&g) | (uint64_t)1 << 63;
+    st->cfg = config_data(x, x->source.data);
+    episode_init(&st->ep);
+    src->episode = source_episode;
+    int rc = src->classes > 0 ? sampler_init(&st->sampler, st->d, ids, k, e) : ERR_OK;
+    if (rc)
+        return rc;
+    struct pretrain_env env = {.src = src, .init = x->init, .seed = (uint64_t)u->seed,
+                               .shots = u->shots, .stop = stop,
+                               .arch = plan_arch(x, src->dim, src->classes > 0 ? (int)s->meta.ways
+                                                                               : src->out_dim)};
+    return learner_kinds[s->kind]->pretrain(s, &env, &out->net, &out->extra, &out->n_extra, res,
+                                            e);
+}
+
 /* The source recipe of x as the supervised pretraining reads it. */
 static struct supervised_recipe recipe(const struct experiment *x)
 {
@@ -150,8 +223,17 @@ static struct supervised_recipe recipe(const struct experiment *x)
     return r;
 }
 
+void pretrained_free(struct pretrained *p)
+{
+    if (!p)
+        return;
+    mlp_free(&p->net);
+    free(p->extra);
+    p->extra = NULL, p->n_extra = 0;
+}
+
 int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_path,
-                  struct mlp *net, char **rows, struct unit_costs *c,
+                  struct pretrained *out, char **rows, struct unit_costs *c,
                   volatile sig_atomic_t *stop, struct err *e)
 {
     const struct variant *v = &p->variants[u->variant];
@@ -159,7 +241,8 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
     double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
     struct source_task st = {0};
     int *rows_ = NULL, *labels = NULL, *ids = NULL, n = 0, k = 0;
-    memset(net, 0, sizeof *net);
+    struct mlp *net = &out->net;
+    memset(out, 0, sizeof *out);
     int rc = data_source_rows(&v->store, u->seed, &st.d, &rows_, &labels, &n, &k, &ids, e);
     if (rc)
         goto done;
@@ -170,18 +253,19 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
         goto done;
     }
     bool reg = st.d->kind == DATASET_REGRESSION;
-    int out = reg ? (int)st.d->n_targets : k;
-    struct learner_source src = {.dim = (int)st.d->dim, .classes = reg ? 0 : k, .out_dim = out,
-                                 .n = n, .arg = &st, .rows = source_rows};
-    struct mlp_arch a = plan_arch(x, (int)st.d->dim, out);
+    int outputs = reg ? (int)st.d->n_targets : k;
+    struct learner_source src = {.dim = (int)st.d->dim, .classes = reg ? 0 : k,
+                                 .out_dim = outputs, .n = n, .arg = &st, .rows = source_rows};
+    struct mlp_arch a = plan_arch(x, (int)st.d->dim, outputs);
     struct supervised_recipe r = recipe(x);
-    struct supervised_result res;
-    if ((rc = supervised_pretrain(&r, &src, &a, (uint64_t)u->seed, stop, net, &res, e)))
-        goto done;
+    struct pretrain_result res;
     double acc = NAN;
-    if (!res.diverged && (rc = source_test_accuracy(v, u->seed, net, ids, k, &acc, e)))
-        goto done;
-    if ((rc = ckpt_write(ckpt_path, net, u->id, NULL, 0, e)))
+    if (u->learner >= 0)   /* a meta-trained network has no source classifier to score */
+        rc = own_pretrain(p, u, &st, ids, k, &src, stop, out, &res, e);
+    else if (!(rc = supervised_pretrain(&r, &src, &a, (uint64_t)u->seed, stop, net, &res, e)) &&
+             !res.diverged)
+        rc = source_test_accuracy(v, u->seed, net, ids, k, &acc, e);
+    if (rc || (rc = ckpt_write(ckpt_path, net, u->id, out->extra, out->n_extra, e)))
         goto done;
     rc = pretrain_rows(k, ids, st.d, res.examples, res.train_loss, acc,
                        res.diverged ? "diverged" : "ok", rows, e);
@@ -189,9 +273,11 @@ done:
     c->flops = net->flops;
     c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;
     c->wall_s = now(CLOCK_MONOTONIC) - t0;
-    free(st.idx), free(rows_), free(labels), free(ids);
+    sampler_free(&st.sampler);
+    episode_free(&st.ep);
+    free(st.buf), free(st.idx), free(rows_), free(labels), free(ids);
     if (rc)
-        mlp_free(net);
+        pretrained_free(out);
     return rc;
 }
 
@@ -327,7 +413,7 @@ static int draw(struct episode_data *ed, const struct target_view *tv, long shot
     return transform_all(tv, ed->xq, ed->ep.query, ed->t.n_query, e);
 }
 
-int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pretrained,
+int unit_eval(const struct plan *p, const struct unit *u, const struct pretrained *pre,
               char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e)
 {
     const struct variant *v = &p->variants[u->variant];
@@ -346,7 +432,8 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pret
     rc.scores = malloc(sizeof *rc.scores * (size_t)ed.t.n_query * (size_t)ed.t.out_dim);
     if (!r && (!rc.scores || !(rc.out = open_memstream(rows, &len))))
         r = err_set(e, ERR_NOMEM, "out of memory");
-    struct learner_env env = {.pretrained = pretrained, .init = x->init,
+    struct learner_env env = {.pretrained = pre ? &pre->net : NULL, .extra = pre ? pre->extra : NULL,
+                              .n_extra = pre ? pre->n_extra : 0, .init = x->init,
                               .arch = plan_arch(x, tv->dim, ed.t.out_dim)};
     if (!r && !(l = learner_new(&lc->s, &env, &ed.t, e)))
         r = e->code ? e->code : ERR_NOMEM;

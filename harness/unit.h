@@ -23,17 +23,28 @@ struct unit_costs {
     _Atomic long episodes;  /* eval: episodes adapted so far (read live by the progress line) */
 };
 
-/* Pretrain unit u of plan p: train, write the checkpoint to ckpt_path, put
- * its pretrain.csv row (with header-less CSV text) in *rows. net receives
- * the trained network (mlp_free it). */
+/* What a pretrain unit makes: a network, and the state its learner keeps
+ * beside it (a kind's own pretraining; e.g. learned rates). */
+struct pretrained {
+    struct mlp net;
+    float *extra;           /* (n_extra) */
+    size_t n_extra;
+};
+
+void pretrained_free(struct pretrained *p);
+
+/* Pretrain unit u of plan p — the shared supervised pretraining, or its
+ * learner's own — : train, write the checkpoint to ckpt_path, put its
+ * pretrain.csv part (header-less CSV text) in *rows. *out receives what it
+ * made (pretrained_free it). */
 int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_path,
-                  struct mlp *net, char **rows, struct unit_costs *c,
+                  struct pretrained *out, char **rows, struct unit_costs *c,
                   volatile sig_atomic_t *stop, struct err *e);
 
 /* Eval unit u: every episode, every recorded step; *rows gets the
- * episodes.csv rows (no header). pretrained is NULL for learners without
+ * episodes.csv rows (no header). pre is NULL for learners without
  * pretraining. */
-int unit_eval(const struct plan *p, const struct unit *u, const struct mlp *pretrained,
+int unit_eval(const struct plan *p, const struct unit *u, const struct pretrained *pre,
               char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e);
 
 #endif

@@ -76,7 +76,7 @@ static int init(struct learner *l, struct err *e)
     for (int i = 0; i <= top.n_layers; i++)
         top.sizes[i] = pa->sizes[f->p + i];
     top.sizes[top.n_layers] = l->shape.out_dim;
-    if ((rc = trainer_init(&f->t, &top, pre, f->p, l, &l->s.optim, e)))
+    if ((rc = trainer_init(&f->t, &top, pre, f->p, l->cap, l->shape.n_support, &l->s.optim, e)))
         return rc;
     trainer_trainable(&f->t, trainable, &(struct which){&l->s, f->p, pa->n_layers});
     return ERR_OK;

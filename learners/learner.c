@@ -16,13 +16,14 @@
 /* ---- the registry ---- */
 
 extern const struct learner_kind learner_scratch, learner_finetune, learner_prototypes,
-    learner_knn;
+    learner_knn, learner_reptile;
 
 const struct learner_kind *const learner_kinds[] = {
     &learner_scratch,
     &learner_finetune,
     &learner_prototypes,
     &learner_knn,
+    &learner_reptile,
 };
 const int learner_n_kinds = (int)(sizeof learner_kinds / sizeof learner_kinds[0]);
 
@@ -62,6 +63,28 @@ const struct keydef learner_keys[] = {
     {"k", K_INT, 1, 1000, "1", LS(k), 0, NULL, "neighbours that vote", FEEDS_EVAL},
     {"space", K_ENUM, 0, 0, "features", LS(space), 0, learner_spaces,
      "features (pretrained body) or input (raw inputs, no pretraining)", FEEDS_EVAL},
+    /* meta-training: a kind's own pretraining on tasks drawn from the source */
+    {"meta", K_SUB, 0, 0, "", LS(meta), 0, NULL,
+     "meta-training on tasks drawn from the source task: meta.*", FEEDS_NONE},
+    {"meta.iterations", K_INT, 1, 10000000, "1000", LS(meta.iterations), 0, NULL,
+     "outer steps of the meta-training", FEEDS_PRETRAIN},
+    {"meta.batch", K_INT, 1, 100000, "5", LS(meta.batch), 0, NULL, "tasks per outer step",
+     FEEDS_PRETRAIN},
+    {"meta.ways", K_INT, 2, 1000, "5", LS(meta.ways), 0, NULL,
+     "classes of a meta-training task, drawn from the source's (classification; a target with "
+     "other ways gets a new zero head)", FEEDS_PRETRAIN},
+    {"meta.shots", K_EACH, 1, 100000, "each", LS(meta.shots), 0, NULL,
+     "support examples per class (or points) of a meta-training task; each: one meta-training "
+     "per evaluated shot count", FEEDS_PRETRAIN},
+    {"meta.inner_steps", K_INT, 1, 100000, "5", LS(meta.inner_steps), 0, NULL,
+     "full-batch steps of the inner loop on a task", FEEDS_PRETRAIN},
+    {"meta.inner_lr", K_NUM, 0, 100, "0.01", LS(meta.inner_lr), 0, NULL,
+     "the inner loop's learning rate", FEEDS_PRETRAIN},
+    {"meta.inner_optimizer", K_ENUM, 0, 0, "sgd", LS(meta.inner_optimizer), 0, optim_names,
+     "the inner loop's optimizer: sgd or adam", FEEDS_PRETRAIN},
+    {"meta.lr", K_NUM, 0, 100, "0.1", LS(meta.lr), 0, NULL,
+     "the outer step size (reptile: the fraction ε of the way to the adapted parameters)",
+     FEEDS_PRETRAIN},
 };
 const int learner_n_keys = (int)(sizeof learner_keys / sizeof learner_keys[0]);
 

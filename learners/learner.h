@@ -26,6 +26,7 @@
 #ifndef KSHOT_LEARNER_H
 #define KSHOT_LEARNER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,19 @@ enum learner_pretraining {
     PRETRAIN_OWN,      /* its own (meta-training), keyed by its settings */
 };
 
+/* Meta-training settings (learners.<name>.meta.*), for kinds with their own
+ * pretraining. */
+struct meta_settings {
+    long iterations;          /* outer steps */
+    long batch;               /* tasks per outer step */
+    long ways;                /* classes of a meta-training task (classification) */
+    long shots;               /* support rows per class of a task; 0: each evaluated shot count */
+    long inner_steps;         /* steps of the inner loop on a task */
+    double inner_lr;          /* the inner loop's learning rate */
+    int inner_optimizer;      /* enum optim_kind of the inner loop */
+    double lr;                /* the outer step size */
+};
+
 /* Settings of one configured learner: every learner key's destination
  * (learner_keys[] below); defaults come from the registry, per kind. */
 struct learner_settings {
@@ -67,6 +81,7 @@ struct learner_settings {
     int space;                      /* enum knn_space (knn) */
     int n_record;                   /* steps recorded besides the final one */
     long record_steps[LEARNER_MAX_LIST];
+    struct meta_settings meta;      /* kinds with their own pretraining */
 };
 
 /* One episode as matrices; for learner_new, only the sizes are read. */
@@ -88,6 +103,42 @@ struct learner_env {
     size_t n_extra;
     struct mlp_arch arch;           /* fresh networks: the experiment's network for the shape */
     int init;                       /* enum init_kind of fresh networks */
+};
+
+/* What a pretraining reads from the source task; the harness implements it. */
+struct learner_source {
+    int dim;            /* input features */
+    int classes;        /* classes (labels 0..classes-1); 0 for regression */
+    int out_dim;        /* outputs: classes, or regression targets */
+    int n;              /* rows */
+    void *arg;
+    /* x (m, dim) and labels y (m) (classification) or targets t (m, out_dim)
+     * (regression) of the source rows idx[0..m), each in [0, n). */
+    void (*rows)(void *arg, const int *idx, int m, float *x, int *y, float *t);
+    /* Meta-training task number index, from a stream of its own (never the
+     * evaluation's episodes): ways of the source's classes with shots
+     * support and queries query rows each, labels 0..ways-1; or, for a
+     * regression family, a fresh function with shots and queries points.
+     * *out's matrices belong to the source until its next call. */
+    int (*episode)(void *arg, uint64_t index, int ways, int shots, int queries,
+                   struct fewshot *out, struct err *e);
+};
+
+/* What a pretraining reports. */
+struct pretrain_result {
+    long examples;        /* source rows stepped on */
+    double train_loss;    /* the mean training loss at the end */
+    bool diverged;        /* a loss was not finite: training stopped there */
+};
+
+/* What a kind's own pretraining is given. */
+struct pretrain_env {
+    const struct learner_source *src;
+    struct mlp_arch arch;           /* the network it makes (outputs: meta.ways, or regression's) */
+    int init;                       /* enum init_kind of the fresh network */
+    uint64_t seed;
+    long shots;                     /* the shot count its tasks have */
+    volatile sig_atomic_t *stop;    /* polled: ERR_STOPPED when set */
 };
 
 struct learner;         /* opaque: a kind's workspaces and its current model */
@@ -113,6 +164,16 @@ struct learner_kind {
     int (*pretraining)(const struct learner_settings *s);
     /* Said when it needs a source and the experiment has none ("" if nothing helps). */
     const char *no_source_hint;
+    /* PRETRAIN_OWN: make *net (and state *extra of *n_extra floats, saved with
+     * the checkpoint and handed back as learner_env.extra), one per shot
+     * count when per_shots says so. NULL for other kinds. */
+    int (*pretrain)(const struct learner_settings *s, const struct pretrain_env *env,
+                    struct mlp *net, float **extra, size_t *n_extra, struct pretrain_result *res,
+                    struct err *e);
+    bool (*per_shots)(const struct learner_settings *s);
+    /* Operations of that pretraining with tasks of `rows` rows, for `kshot plan`. */
+    uint64_t (*pretrain_cost)(const struct learner_settings *s, int rows,
+                              const struct mlp_arch *net);
     /* ---- the lifecycle (learner_impl.h) ---- */
     int (*init)(struct learner *l, struct err *e);
     int (*adapt)(struct learner *l, const struct fewshot *t, struct rng *r, learner_record_fn rec,

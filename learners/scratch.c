@@ -22,7 +22,7 @@ static int init(struct learner *l, struct err *e)
     struct mlp_arch a = l->env.arch;
     a.sizes[0] = l->shape.dim;
     a.sizes[a.n_layers] = l->shape.out_dim;
-    return trainer_init(t, &a, NULL, 0, l, &l->s.optim, e);
+    return trainer_init(t, &a, NULL, 0, l->cap, l->shape.n_support, &l->s.optim, e);
 }
 
 static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,

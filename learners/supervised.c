@@ -57,7 +57,7 @@ static double step(struct mlp *net, struct batches *b, const struct learner_sour
 
 int supervised_pretrain(const struct supervised_recipe *r, const struct learner_source *src,
                         const struct mlp_arch *arch, uint64_t seed, volatile sig_atomic_t *stop,
-                        struct mlp *net, struct supervised_result *res, struct err *e)
+                        struct mlp *net, struct pretrain_result *res, struct err *e)
 {
     struct batches b;
     memset(res, 0, sizeof *res);

@@ -16,20 +16,9 @@
 #include <stdint.h>
 
 #include "harness/base/err.h"
+#include "learners/learner.h"
 #include "learners/mlp.h"
 #include "learners/optim.h"
-
-/* What a pretraining reads from the source task. */
-struct learner_source {
-    int dim;            /* input features */
-    int classes;        /* classes (labels 0..classes-1); 0 for regression */
-    int out_dim;        /* outputs: classes, or regression targets */
-    int n;              /* rows */
-    void *arg;
-    /* x (m, dim) and labels y (m) (classification) or targets t (m, out_dim)
-     * (regression) of the source rows idx[0..m), each in [0, n). */
-    void (*rows)(void *arg, const int *idx, int m, float *x, int *y, float *t);
-};
 
 struct supervised_recipe {
     long epochs;
@@ -38,17 +27,12 @@ struct supervised_recipe {
     int init;                    /* enum init_kind of the fresh network */
 };
 
-struct supervised_result {
-    long examples;               /* rows stepped on */
-    double train_loss;           /* mean loss over the last epoch */
-    bool diverged;               /* a loss was not finite: training stopped there */
-};
-
 /* Train a fresh network of architecture arch (inputs src->dim, outputs
  * src->out_dim) into net (initialised here; mlp_free it). Polls *stop
- * between batches: ERR_STOPPED when set. Operations go to net->flops. */
+ * between batches: ERR_STOPPED when set. Operations go to net->flops;
+ * res->train_loss is the mean over the last epoch. */
 int supervised_pretrain(const struct supervised_recipe *r, const struct learner_source *src,
                         const struct mlp_arch *arch, uint64_t seed, volatile sig_atomic_t *stop,
-                        struct mlp *net, struct supervised_result *res, struct err *e);
+                        struct mlp *net, struct pretrain_result *res, struct err *e);
 
 #endif

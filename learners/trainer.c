@@ -7,23 +7,23 @@
 #include "learners/loss.h"
 
 int trainer_init(struct trainer *t, const struct mlp_arch *top, const struct mlp *pre, int p,
-                 const struct learner *l, const struct optim_settings *o, struct err *e)
+                 int cap, int n_support, const struct optim_settings *o, struct err *e)
 {
     memset(t, 0, sizeof *t);
     const int out = top->sizes[top->n_layers];
     int rc = mlp_init(&t->net, top, e);
     if (!rc)
-        rc = mlp_work_init(&t->w, top, l->cap, e);
+        rc = mlp_work_init(&t->w, top, cap, e);
     if (!rc)
         rc = optim_init(&t->o, o, t->net.n_params, e);
     if (!rc && p > 0)
-        rc = body_init(&t->prefix, pre, p, l->cap, e);
+        rc = body_init(&t->prefix, pre, p, cap, e);
     if (rc)
         return rc;
-    t->dout = malloc(sizeof *t->dout * (size_t)l->cap * (size_t)out);  // (cap, out)
+    t->dout = malloc(sizeof *t->dout * (size_t)cap * (size_t)out);  // (cap, out)
     if (p > 0) {
-        t->fs = malloc(sizeof *t->fs * (size_t)l->shape.n_support * (size_t)t->prefix.width);
-        t->gx = malloc(sizeof *t->gx * (size_t)l->cap * (size_t)t->prefix.width);
+        t->fs = malloc(sizeof *t->fs * (size_t)n_support * (size_t)t->prefix.width);
+        t->gx = malloc(sizeof *t->gx * (size_t)cap * (size_t)t->prefix.width);
     }
     if (!t->dout || (p > 0 && (!t->fs || !t->gx)))
         return err_set(e, ERR_NOMEM, "out of memory for the adaptation's workspace");
@@ -65,11 +65,24 @@ static void settle(struct trainer *t, struct learner *l)
     t->net.flops = 0;
 }
 
+double trainer_step(struct trainer *t, const float *x, const struct fewshot *ep)
+{
+    struct mlp *net = &t->net;
+    const float *out = mlp_forward(net, &t->w, x, ep->n_support, net->arch.n_layers);
+    double loss = ep->ways > 0
+                      ? loss_xent(out, ep->ys, ep->n_support, ep->ways, t->dout, NULL, &net->flops)
+                      : loss_mse(out, ep->ts, ep->n_support, ep->out_dim, t->dout, &net->flops);
+    mlp_zero_grad(net);
+    mlp_backward(net, &t->w, t->dout, t->n_spans ? t->first : 0, NULL);
+    optim_step(&t->o, net->params, net->grads, t->n_spans ? t->spans : NULL, t->n_spans,
+               &net->flops);
+    return loss;
+}
+
 int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
                 learner_record_fn rec, void *arg, struct err *e)
 {
     const struct learner_settings *s = &l->s;
-    struct mlp *net = &t->net;
     const float *xs = ep->xs;  // (support, width of net's input)
     if (t->prefix.upto > 0) {
         const float *f = body_forward_keep(&t->prefix, ep->xs, ep->n_support, &l->flops);
@@ -86,15 +99,7 @@ int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
         }
         if (step == s->steps)
             break;
-        const float *out = mlp_forward(net, &t->w, xs, ep->n_support, net->arch.n_layers);
-        if (ep->ways > 0)
-            loss_xent(out, ep->ys, ep->n_support, ep->ways, t->dout, NULL, &net->flops);
-        else
-            loss_mse(out, ep->ts, ep->n_support, ep->out_dim, t->dout, &net->flops);
-        mlp_zero_grad(net);
-        mlp_backward(net, &t->w, t->dout, t->n_spans ? t->first : 0, NULL);
-        optim_step(&t->o, net->params, net->grads, t->n_spans ? t->spans : NULL, t->n_spans,
-                   &net->flops);
+        trainer_step(t, xs, ep);
     }
     settle(t, l);
     return rc;   /* a recorder's code, its message the recorder's */

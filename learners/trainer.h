@@ -35,14 +35,20 @@ struct trainer {
 };
 
 /* net gets architecture top (zero parameters); pre and p give the frozen
- * prefix (p = 0: none, pre may be NULL). Optimizer o over net's arena. */
+ * prefix (p = 0: none, pre may be NULL). Batches of up to cap rows, support
+ * sets of n_support rows; optimizer o over net's arena. */
 int trainer_init(struct trainer *t, const struct mlp_arch *top, const struct mlp *pre, int p,
-                 const struct learner *l, const struct optim_settings *o, struct err *e);
+                 int cap, int n_support, const struct optim_settings *o, struct err *e);
 /* Trainable layers of net: those for which trainable(layer, arg) holds
  * (every layer when never called). */
 void trainer_trainable(struct trainer *t, bool (*trainable)(int layer, const void *arg),
                        const void *arg);
 void trainer_free(struct trainer *t);
+
+/* One full-batch step on rows x (ep->n_support of them, net's inputs) with
+ * ep's labels (or targets): forward, loss, backward, the optimizer's step.
+ * Returns the loss before the step. Operations go to net.flops. */
+double trainer_step(struct trainer *t, const float *x, const struct fewshot *ep);
 
 /* Train net (already initialised for the episode; the optimizer is reset
  * here) on ep's support set for l->s.steps steps; after every recorded step

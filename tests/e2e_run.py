@@ -51,7 +51,7 @@ def expected_rows(cfg):
             kind = l["kind"]
             # the final step always, and the listed others
             steps = l.get("steps", 100)
-            records = len(set(l.get("record_steps", [])) | {steps}) if kind in ("scratch", "finetune") else 1
+            records = len(set(l.get("record_steps", [])) | {steps}) if kind not in ("prototypes", "knn") else 1
             metrics = 1 if regression or kind == "knn" else 2
             total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * records * metrics
     return total * cfg["variants"]
@@ -180,9 +180,9 @@ def flow(text):
     out, depth, cur = {}, 0, ""
     items = []
     for ch in text:
-        if ch == "[":
+        if ch in "[{":
             depth += 1
-        elif ch == "]":
+        elif ch in "]}":
             depth -= 1
         if ch == "," and depth == 0:
             items.append(cur)
@@ -194,7 +194,9 @@ def flow(text):
     for it in items:
         k, _, v = it.partition(":")
         v = v.strip()
-        if v.startswith("["):
+        if v.startswith("{"):
+            out[k.strip()] = flow(v)
+        elif v.startswith("["):
             out[k.strip()] = [scalar(x) for x in v[1:-1].split(",") if x.strip()]
         else:
             out[k.strip()] = scalar(v)

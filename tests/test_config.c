@@ -428,9 +428,9 @@ static void enum_values_and_kinds(void **state)
     fails(edit(9, "  ft: {kind: finetune, freeze: bdy}", 0), "exp.yaml:9:32: learners.ft.freeze: "
           "expected none, body or a list of layer indices, got \"bdy\" (did you mean \"body\"?)");
     fails(edit(9, "  ft: {kind: maml}", 0), "exp.yaml:9:14: learners.ft.kind: "
-          "expected scratch, finetune, prototypes or knn, got \"maml\"");
+          "expected scratch, finetune, prototypes, knn or reptile, got \"maml\"");
     fails(edit(9, "  ft: {kind: fintune}", 0), "exp.yaml:9:14: learners.ft.kind: expected "
-          "scratch, finetune, prototypes or knn, got \"fintune\" (did you mean \"finetune\"?)");
+          "scratch, finetune, prototypes, knn or reptile, got \"fintune\" (did you mean \"finetune\"?)");
 }
 
 static void required_keys(void **state)
@@ -446,7 +446,7 @@ static void required_keys(void **state)
     fails(edit(7, "  t: {classes: [5, 6]}", 0), "exp.yaml:7:6: targets.t: missing required key "
           "\"data\" (data source of the held-out task)");
     fails(edit(9, "  ft: {steps: 5}", 0), "exp.yaml:9:7: learners.ft: missing required key "
-          "\"kind\" (scratch, finetune, prototypes or knn)");
+          "\"kind\" (scratch, finetune, prototypes, knn or reptile)");
     fails(edit(3, "  fashion: {dir: /d}", 0), "exp.yaml:3:12: data.fashion: missing required key "
           "\"format\" (idx for MNIST-style files, csv for your own table, sinusoid or clusters "
           "for synthetic data)");
@@ -529,6 +529,68 @@ static void adaptation_steps_and_frozen_layers(void **state)
           "(set head: torch, he or glorot, or leave layer 2 trainable)");
     fails(edit(9, "  ft: {kind: finetune, freeze: [-1]}", 0),
           "exp.yaml:9:33: learners.ft.freeze: expected an integer ≥ 0, got \"-1\"");
+}
+
+/* Adam's settings belong to Adam, and its decays stay below 1. */
+static void optimizer_settings_belong_to_their_optimizer(void **state)
+{
+    fails(edit(9, "  ft: {kind: finetune, optimizer: sgd, beta1: 0.8}", 0), "exp.yaml:9:47: "
+          "learners.ft.beta1: beta1 applies to adam only, and the optimizer here is sgd");
+    fails(edit(9, "  ft: {kind: finetune, beta2: 1}", 0), "exp.yaml:9:31: "
+          "learners.ft.beta2: expected a number in [0, 1), got 1");
+    fails(edit(5, "source: {data: fashion, train: {optimizer: sgd, epsilon: 1e-6}}", 0),
+          "exp.yaml:5:58: source.train.epsilon: epsilon applies to adam only, and the optimizer "
+          "here is sgd");
+    struct experiment x;
+    parse(edit(9, "  ft: {kind: finetune, beta1: 0.8, beta2: 0.99, epsilon: 1e-6}", 0), &x);
+    const struct optim_settings *o = &learner(&x, "ft")->s.optim;
+    assert_close(o->beta1, 0.8, 0, 0), assert_close(o->beta2, 0.99, 0, 0);
+    assert_close(o->eps, 1e-6, 0, 0);
+    config_free(&x);
+}
+
+/* A kind with its own pretraining: the nested meta section, its keys with
+ * the kind's defaults, and test-time settings that follow the inner loop's
+ * unless set. */
+static void meta_training_keys_and_their_defaults(void **state)
+{
+    struct experiment x;
+    parse(edit(9, "  r: {kind: reptile}", 0), &x);
+    const struct learner_settings *s = &learner(&x, "r")->s;
+    assert_int_equal(s->meta.shots, 0);   /* each */
+    assert_int_equal(s->meta.inner_steps, 5);
+    assert_int_equal(s->steps, 5);        /* = meta.inner_steps */
+    assert_close(s->optim.lr, s->meta.inner_lr, 0, 0);
+    assert_int_equal(s->optim.kind, OPTIM_SGD);   /* the kind's own default, not adam */
+    config_free(&x);
+    parse(edit(9, "  r: {kind: reptile, meta: {inner_steps: 7, inner_lr: 0.3, shots: 2}}", 0), &x);
+    s = &learner(&x, "r")->s;
+    assert_int_equal(s->steps, 7);
+    assert_close(s->optim.lr, 0.3, 0, 0);
+    assert_int_equal(s->meta.shots, 2);
+    config_free(&x);
+    parse(edit(9, "  r: {kind: reptile, steps: 3, lr: 0.05, meta: {inner_steps: 7}}", 0), &x);
+    s = &learner(&x, "r")->s;
+    assert_int_equal(s->steps, 3);        /* set: kept */
+    assert_close(s->optim.lr, 0.05, 0, 0);
+    config_free(&x);
+    fails(edit(9, "  r: {kind: reptile, meta: {shots: every}}", 0), "exp.yaml:9:36: "
+          "learners.r.meta.shots: expected an integer in [1, 100000] or each, got \"every\"");
+    fails(edit(9, "  r: {kind: reptile, meta: {iteration: 5}}", 0), "exp.yaml:9:29: "
+          "learners.r.meta.iteration: unknown key (did you mean \"iterations\"?)");
+    fails(edit(9, "  ft: {kind: finetune, meta: {iterations: 5}}", 0), "exp.yaml:9:24: "
+          "learners.ft.meta: not a key of a learner of kind \"finetune\" (its keys: kind, steps, "
+          "optimizer, lr, momentum, weight_decay, beta1, beta2, epsilon, record_steps, freeze "
+          "and head)");
+    /* a sweep reaches the nested keys */
+    parse(edit(10, "sweep: {learners.r.meta.iterations: [10, 20]}", 9, "  r: {kind: reptile}", 0),
+          &x);
+    assert_int_equal(x.n_sweep, 1);
+    assert_string_equal(x.sweep[0].path, "learners.r.meta.iterations");
+    config_free(&x);
+    fails(edit(10, "sweep: {learners.r.meta.iterations: [10, 0]}", 9, "  r: {kind: reptile}", 0),
+          "exp.yaml:10:42: sweep.learners.r.meta.iterations: expected an integer in [1, "
+          "10000000], got \"0\"");
 }
 
 static void regression_targets(void **state)
@@ -731,7 +793,7 @@ static void sweeps_are_checked_against_the_schema(void **state)
     fails(SWEEP("  learners.ft.lr: [0.1, 0.1]"),
           "exp.yaml:11:25: sweep.learners.ft.lr: 0.1 is listed twice");
     fails(SWEEP("  learners.ft: [{kind: scratch}, {kind: nope}]"), "exp.yaml:11:41: "
-          "sweep.learners.ft.kind: expected scratch, finetune, prototypes or knn, got \"nope\"");
+          "sweep.learners.ft.kind: expected scratch, finetune, prototypes, knn or reptile, got \"nope\"");
     /* Whole sections are checked like the file's own. */
     fails(SWEEP("  source.train: [{lr: 0.1}, {lrr: 1}]"),
           "exp.yaml:11:30: sweep.source.train.lrr: unknown key (did you mean \"lr\"?)");
@@ -768,6 +830,10 @@ static const char *const all_keys[] = {
     "learners.<name>.beta1", "learners.<name>.beta2", "learners.<name>.epsilon",
     "learners.<name>.record_steps", "learners.<name>.freeze", "learners.<name>.head",
     "learners.<name>.distance", "learners.<name>.k", "learners.<name>.space",
+    "learners.<name>.meta", "learners.<name>.meta.iterations", "learners.<name>.meta.batch",
+    "learners.<name>.meta.ways", "learners.<name>.meta.shots", "learners.<name>.meta.inner_steps",
+    "learners.<name>.meta.inner_lr", "learners.<name>.meta.inner_optimizer",
+    "learners.<name>.meta.lr",
 };
 #define N_ALL_KEYS ((int)(sizeof all_keys / sizeof *all_keys))
 
@@ -791,8 +857,11 @@ static void help_names_every_key(void **state)
             fail_msg("help lacks %s", all_keys[i]);
     }
     assert_non_null(strstr(text, "\n  learners.<name>.steps\n      an integer in [0, 1000000]; "
-                                 "default 100; only for scratch, finetune\n"
+                                 "default 100 (reptile: the value of meta.inner_steps); only for "
+                                 "scratch, finetune, reptile\n"
                                  "      full-batch gradient steps on the support set\n"));
+    assert_non_null(strstr(text, "\n  learners.<name>.meta.shots\n      an integer in [1, 100000] "
+                                 "or each; default each; only for reptile\n"));
     assert_non_null(strstr(text, "\n  name\n      a string; required\n"));
     assert_non_null(strstr(text, "\n  targets.<name>.shots\n      a list of distinct integers "
                                  "in [1, 100000]; default [1, 5]\n"));
@@ -845,6 +914,8 @@ int main(void)
         cmocka_unit_test(data_sources_need_their_files),
         cmocka_unit_test(references_between_sections),
         cmocka_unit_test(adaptation_steps_and_frozen_layers),
+        cmocka_unit_test(optimizer_settings_belong_to_their_optimizer),
+        cmocka_unit_test(meta_training_keys_and_their_defaults),
         cmocka_unit_test(regression_targets),
         cmocka_unit_test(ways_against_known_classes),
         cmocka_unit_test(probes_are_not_implemented_yet),

@@ -32,17 +32,43 @@ static int argmax(const float *row, int n)
 
 static void registry_finds_each_kind_and_says_what_needs_pretraining(void **state)
 {
-    static const char *names[] = {"scratch", "finetune", "prototypes", "knn"};
-    assert_int_equal(learner_n_kinds, 4);
-    for (int i = 0; i < 4; i++) {
+    static const char *names[] = {"scratch", "finetune", "prototypes", "knn", "reptile"};
+    assert_int_equal(learner_n_kinds, 5);
+    for (int i = 0; i < 5; i++) {
         int k = learner_find(names[i]);
         assert_true(k >= 0 && k < learner_n_kinds);
-        assert_string_equal(learner_kinds[k]->name, names[i]);
-        assert_non_null(learner_kinds[k]->init);
-        assert_non_null(learner_kinds[k]->adapt);
-        assert_non_null(learner_kinds[k]->predict);
-        assert_non_null(learner_kinds[k]->cost);
-        assert_true(strlen(learner_kinds[k]->summary) > 10);
+        const struct learner_kind *kind = learner_kinds[k];
+        assert_string_equal(kind->name, names[i]);
+        assert_non_null(kind->init);
+        assert_non_null(kind->adapt);
+        assert_non_null(kind->predict);
+        assert_non_null(kind->cost);
+        assert_true(strlen(kind->summary) > 10);
+        /* a kind with its own pretraining says how, per shot count or not, at what cost */
+        struct learner_settings s;
+        struct err e;
+        assert_int_equal(config_learner_defaults(k, &s, &e), 0);
+        bool own = kind->pretraining(&s) == PRETRAIN_OWN;
+        assert_int_equal(kind->pretrain != NULL, own);
+        assert_int_equal(kind->per_shots != NULL, own);
+        assert_int_equal(kind->pretrain_cost != NULL, own);
+        /* every key it lists is a learner key, and a default "=k" names a key of its type */
+        for (const struct kind_key *kk = kind->keys; kk->name; kk++) {
+            const struct keydef *d = NULL, *from = NULL;
+            const char *def = learner_key_default(k, kk->name);
+            for (int j = 0; j < learner_n_keys; j++) {
+                if (strcmp(learner_keys[j].name, kk->name) == 0)
+                    d = &learner_keys[j];
+                if (def && def[0] == '=' && strcmp(learner_keys[j].name, def + 1) == 0)
+                    from = &learner_keys[j];
+            }
+            if (!d)
+                fail_msg("%s lists key %s, which learner_keys[] lacks", kind->name, kk->name);
+            assert_non_null(def);
+            if (def[0] == '=' && (!from || from->type != d->type || !learner_key_default(k, def + 1)))
+                fail_msg("%s: %s defaults to %s, not a key of its type that it has", kind->name,
+                         kk->name, def + 1);
+        }
     }
     assert_int_equal(learner_find("maml"), -1);
     assert_int_equal(learner_find("Scratch"), -1);
@@ -70,6 +96,13 @@ static void registry_finds_each_kind_and_says_what_needs_pretraining(void **stat
     assert_true(KIND("knn")->classification_only);
     assert_null(KIND("knn")->input_grad);   // votes have no gradient
     assert_false(KIND("knn")->logits);
+    /* reptile meta-trains its own, one per evaluated shot count unless told a count */
+    s = settings("reptile");
+    assert_int_equal(KIND("reptile")->pretraining(&s), PRETRAIN_OWN);
+    s.meta.shots = 0;
+    assert_true(KIND("reptile")->per_shots(&s));
+    s.meta.shots = 5;
+    assert_false(KIND("reptile")->per_shots(&s));
 #undef KIND
 }
 

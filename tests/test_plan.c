@@ -112,6 +112,116 @@ static void flop_estimates_follow_the_closed_forms(void **state)
     plan_free(&p);
 }
 
+/* ---- a learner's own pretraining ---- */
+
+/* base_yaml with two reptile learners; rs has meta.shots fixed. */
+static void plan_reptile(struct plan *p, const char *extra)
+{
+    const char *ovr[] = {"learners.r={kind: reptile, meta: {iterations: 2, ways: 2}}",
+                         "learners.q={kind: reptile, lr: 0.5, meta: {iterations: 2, ways: 2}}",
+                         "learners.rs={kind: reptile, meta: {iterations: 2, ways: 2, shots: 1}}",
+                         extra};
+    plan_ok(p, base_yaml, ovr, extra ? 4 : 3);
+}
+
+static int learner_index(const struct plan *p, const char *name)
+{
+    const struct experiment *x = &p->variants[0].x;
+    for (int l = 0; l < x->n_learners; l++)
+        if (strcmp(x->learners[l].name, name) == 0)
+            return l;
+    fail_msg("no learner %s", name);
+    return -1;
+}
+
+/* The eval unit (seed, target, learner, shots) of p. */
+static const struct unit *eval_unit(const struct plan *p, long seed, int t, int l, long shots)
+{
+    for (int i = 0; i < p->n_units; i++) {
+        const struct unit *u = &p->units[i];
+        if (u->kind == UNIT_EVAL && u->seed == seed && u->target == t && u->learner == l &&
+            u->shots == shots)
+            return u;
+    }
+    fail_msg("no eval unit");
+    return NULL;
+}
+
+static void a_learners_own_pretraining_is_keyed_by_its_meta_training(void **state)
+{
+    struct plan p;
+    plan_reptile(&p, NULL);
+    int r = learner_index(&p, "r"), q = learner_index(&p, "q"), rs = learner_index(&p, "rs");
+    for (long seed = 0; seed < 2; seed++) {
+        /* meta.shots each: one meta-training per evaluated shot count (t: 1 and 2, u: 1) */
+        for (long shots = 1; shots <= 2; shots++) {
+            const struct unit *pre = &p.units[eval_unit(&p, seed, TT, r, shots)->pretrain];
+            assert_int_equal(pre->kind, UNIT_PRETRAIN);
+            assert_int_equal(pre->learner, r);
+            assert_int_equal(pre->shots, shots);
+            assert_int_equal(pre->seed, seed);
+            assert_true(pre->flops > 0);
+            /* q differs in a test-time setting only: it shares r's meta-training */
+            assert_int_equal(eval_unit(&p, seed, TT, q, shots)->pretrain,
+                             eval_unit(&p, seed, TT, r, shots)->pretrain);
+            /* and every target evaluated at that shot count uses it */
+            if (shots == 1)
+                assert_int_equal(eval_unit(&p, seed, TU, r, 1)->pretrain,
+                                 eval_unit(&p, seed, TT, r, 1)->pretrain);
+            /* meta.shots 1: one meta-training for both shot counts */
+            const struct unit *fixed = &p.units[eval_unit(&p, seed, TT, rs, shots)->pretrain];
+            assert_int_equal(fixed->shots, 1);
+            assert_int_equal(eval_unit(&p, seed, TT, rs, 2)->pretrain,
+                             eval_unit(&p, seed, TT, rs, 1)->pretrain);
+        }
+        /* the shared supervised pretraining is another unit, for the others */
+        int shared = eval_unit(&p, seed, TT, LA, 1)->pretrain;
+        assert_int_equal(p.units[shared].learner, -1);
+        assert_int_equal(p.units[shared].shots, 0);
+        assert_int_not_equal(shared, eval_unit(&p, seed, TT, r, 1)->pretrain);
+    }
+    int n_pre = 0;
+    for (int i = 0; i < p.n_units; i++)
+        n_pre += p.units[i].kind == UNIT_PRETRAIN;
+    assert_int_equal(n_pre, 2 * (1 + 2 + 1));   /* per seed: shared, r's two, rs's one */
+    plan_free(&p);
+}
+
+static void meta_training_settings_change_the_meta_training_test_time_ones_do_not(void **state)
+{
+    struct plan p, q;
+    plan_reptile(&p, NULL);
+    int r = learner_index(&p, "r");
+    plan_reptile(&q, "learners.r.lr=0.3");
+    const struct unit *a = eval_unit(&p, 0, TT, r, 1), *b = eval_unit(&q, 0, TT, r, 1);
+    assert_string_equal(p.units[a->pretrain].id, q.units[b->pretrain].id);
+    assert_string_not_equal(a->id, b->id);
+    plan_free(&q);
+    plan_reptile(&q, "learners.r.meta.lr=0.3");
+    b = eval_unit(&q, 0, TT, r, 1);
+    assert_string_not_equal(p.units[a->pretrain].id, q.units[b->pretrain].id);
+    assert_string_not_equal(a->id, b->id);
+    /* the supervised recipe is not part of it */
+    plan_free(&q);
+    plan_reptile(&q, "source.train.lr=0.3");
+    b = eval_unit(&q, 0, TT, r, 1);
+    assert_string_equal(p.units[a->pretrain].id, q.units[b->pretrain].id);
+    assert_string_equal(a->id, b->id);
+    plan_free(&q);
+    plan_free(&p);
+}
+
+static void meta_training_needs_tasks_the_source_can_give(void **state)
+{
+    /* the source has classes 0, 1, 2 with 5 rows each */
+    plan_fails(base_yaml, (const char *const[]){"learners.r={kind: reptile, meta: {ways: 4}}"}, 1,
+               "<command line>:1:10: learners.r: meta.ways is 4, but the source has 3 classes");
+    plan_fails(base_yaml, (const char *const[]){"learners.r={kind: reptile, meta: {ways: 2, "
+                                                "shots: 5}}"}, 1,
+               "<command line>:1:10: learners.r: meta-training tasks of 5 shots need 6 rows of "
+               "every source class, and one has 5");
+}
+
 /* ---- sweeps ---- */
 
 static void a_sweep_over_a_learners_lr_shares_the_pretraining(void **state)
@@ -469,6 +579,9 @@ int main(void)
         cmocka_unit_test(units_come_per_seed_pretrain_first_then_target_learner_shots),
         cmocka_unit_test(without_a_pretraining_learner_there_is_no_pretrain_unit),
         cmocka_unit_test(flop_estimates_follow_the_closed_forms),
+        cmocka_unit_test(a_learners_own_pretraining_is_keyed_by_its_meta_training),
+        cmocka_unit_test(meta_training_settings_change_the_meta_training_test_time_ones_do_not),
+        cmocka_unit_test(meta_training_needs_tasks_the_source_can_give),
         cmocka_unit_test(a_sweep_over_a_learners_lr_shares_the_pretraining),
         cmocka_unit_test(a_sweep_over_the_source_gives_one_pretraining_per_value),
         cmocka_unit_test(sweep_variants_share_one_copy_of_each_data_set),

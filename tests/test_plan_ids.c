@@ -45,6 +45,7 @@ static const char *const clusters_yaml =
     "  s: {kind: scratch, steps: 2, optimizer: sgd}\n"
     "  p: {kind: prototypes}\n"
     "  k: {kind: knn}\n"
+    "  r: {kind: reptile, meta: {iterations: 2, ways: 2}}\n"
     "output: {dir: somewhere}\n";
 
 static const char *const sine_yaml =
@@ -289,6 +290,22 @@ static const struct id_case cases[] = {
      NULL},
     {"learners.<name>.k", CLUSTERS, {"learners.k.k=2"}, NULL, NULL, CHANGED, NULL},
     {"learners.<name>.space", CLUSTERS, {"learners.k.space=input"}, NULL, NULL, CHANGED, NULL},
+    /* r: reptile, whose meta-training is its own pretraining */
+    {"learners.<name>.meta", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
+    {"learners.<name>.meta.iterations", CLUSTERS, {"learners.r.meta.iterations=3"}, NULL, NULL,
+     CHANGED, NULL},
+    {"learners.<name>.meta.batch", CLUSTERS, {"learners.r.meta.batch=2"}, NULL, NULL, CHANGED,
+     NULL},
+    {"learners.<name>.meta.ways", CLUSTERS, {"learners.r.meta.ways=3"}, NULL, NULL, CHANGED, NULL},
+    {"learners.<name>.meta.shots", CLUSTERS, {"learners.r.meta.shots=1"}, NULL, NULL, CHANGED,
+     NULL},
+    {"learners.<name>.meta.inner_steps", CLUSTERS, {"learners.r.meta.inner_steps=2"}, NULL, NULL,
+     CHANGED, NULL},
+    {"learners.<name>.meta.inner_lr", CLUSTERS, {"learners.r.meta.inner_lr=0.2"}, NULL, NULL,
+     CHANGED, NULL},
+    {"learners.<name>.meta.inner_optimizer", CLUSTERS, {"learners.r.meta.inner_optimizer=adam"},
+     NULL, NULL, CHANGED, NULL},
+    {"learners.<name>.meta.lr", CLUSTERS, {"learners.r.meta.lr=0.5"}, NULL, NULL, CHANGED, NULL},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -395,7 +412,7 @@ static void every_key_has_a_case_that_agrees_with_its_schema_row(void **state)
     const struct key *keys = config_keys(&n);
     static const char *const sections[N_SEC] = {
         "", "data.<name>", "network", "source", "source.train", "targets.<name>",
-        "learners.<name>", "output",
+        "learners.<name>", "learners.<name>.meta", "output",
     };
     for (int i = 0; i < n; i++) {
         char path[PATH_LEN];

@@ -27,7 +27,8 @@ enum key_type {
     K_LABELS,  /* distinct class labels as written (struct cfg_labels) */
     K_STRS,    /* distinct strings: count (int) at off, char *[] at off2 */
     K_FREEZE,  /* none | body | [layer, …] into a learner_settings' freeze fields */
-    K_SUB,     /* the nested section source.train (the only one) at off */
+    K_EACH,    /* an integer in [min, max], or the word each (stored as 0): long */
+    K_SUB,     /* a nested section (source.train, learners.<name>.meta) at off */
     K_MAP,     /* a map handled by dedicated code (data, targets, learners, sweep, probes) */
 };
 
@@ -41,8 +42,12 @@ enum key_feeds {
     FEEDS_PRETRAIN = 1,   /* pretraining units (and, through their ids, the evaluations on them) */
     FEEDS_EVAL = 2,       /* evaluation units */
     FEEDS_BOTH = 3,
+    FEEDS_SHARED = 4,     /* the shared supervised pretraining only (its recipe) */
 };
 
+/* A learner key whose name is "meta.x" is key x of the nested section
+ * learners.<name>.meta (the K_SUB key "meta"). A per-kind default "=k"
+ * (learner.h) is the value of the learner's key k. */
 struct keydef {
     const char *name;
     int type;                      /* enum key_type */

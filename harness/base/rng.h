@@ -23,6 +23,7 @@ enum rng_purpose {
     RNG_DATA = 5,       /* synthetic data generation */
     RNG_PROBE = 6,      /* robustness probes (noise, PGD starts) */
     RNG_LEARNER = 7,    /* anything a learner draws while adapting */
+    RNG_META = 8,       /* meta-training: the source episodes a learner's own pretraining draws */
 };
 
 struct rng {
