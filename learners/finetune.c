@@ -101,31 +101,6 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
     return trainer_fit(&f->t, l, ep, rec, arg, e);
 }
 
-static int predict(struct learner *l, const float *x, int n, float *scores, struct err *e)
-{
-    return trainer_predict(&((struct finetune *)l->state)->t, l, x, n, scores);
-}
-
-static int input_grad(struct learner *l, const float *x, const int *y, const float *tg, int n,
-                      float *dx, double *loss, struct err *e)
-{
-    return trainer_input_grad(&((struct finetune *)l->state)->t, l, x, y, tg, n, dx, loss);
-}
-
-static void release(struct learner *l)
-{
-    struct finetune *f = l->state;
-    if (f)
-        trainer_free(&f->t);
-    free(f);
-}
-
-static uint64_t cost(const struct learner_settings *s, const struct fewshot *shape,
-                     const struct mlp_arch *net)
-{
-    return trainer_cost(s, shape, net);
-}
-
 const struct learner_kind learner_finetune = {
     .name = "finetune",
     .summary = "the pretrained network with a new head, trained on the support set "
@@ -137,8 +112,8 @@ const struct learner_kind learner_finetune = {
     .no_source_hint = "",
     .init = init,
     .adapt = adapt,
-    .predict = predict,
-    .input_grad = input_grad,
-    .release = release,
-    .cost = cost,
+    .predict = trainer_kind_predict,
+    .input_grad = trainer_kind_input_grad,
+    .release = trainer_kind_release,
+    .cost = trainer_cost,
 };

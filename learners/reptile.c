@@ -160,29 +160,6 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
     return trainer_fit(t, l, ep, rec, arg, e);
 }
 
-static int predict(struct learner *l, const float *x, int n, float *scores, struct err *e)
-{
-    return trainer_predict(l->state, l, x, n, scores);
-}
-
-static int input_grad(struct learner *l, const float *x, const int *y, const float *tg, int n,
-                      float *dx, double *loss, struct err *e)
-{
-    return trainer_input_grad(l->state, l, x, y, tg, n, dx, loss);
-}
-
-static void release(struct learner *l)
-{
-    trainer_free(l->state);
-    free(l->state);
-}
-
-static uint64_t cost(const struct learner_settings *s, const struct fewshot *shape,
-                     const struct mlp_arch *net)
-{
-    return trainer_cost(s, shape, net);
-}
-
 const struct learner_kind learner_reptile = {
     .name = "reptile",
     .summary = "an initialisation meta-learned by Reptile on tasks from the source (Nichol et "
@@ -197,8 +174,8 @@ const struct learner_kind learner_reptile = {
     .pretrain_cost = pretrain_cost,
     .init = init,
     .adapt = adapt,
-    .predict = predict,
-    .input_grad = input_grad,
-    .release = release,
-    .cost = cost,
+    .predict = trainer_kind_predict,
+    .input_grad = trainer_kind_input_grad,
+    .release = trainer_kind_release,
+    .cost = trainer_cost,
 };

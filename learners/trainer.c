@@ -148,6 +148,24 @@ int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, con
     return ERR_OK;
 }
 
+int trainer_kind_predict(struct learner *l, const float *x, int n, float *scores, struct err *e)
+{
+    return trainer_predict(l->state, l, x, n, scores);
+}
+
+int trainer_kind_input_grad(struct learner *l, const float *x, const int *y, const float *tg,
+                            int n, float *dx, double *loss, struct err *e)
+{
+    return trainer_input_grad(l->state, l, x, y, tg, n, dx, loss);
+}
+
+void trainer_kind_release(struct learner *l)
+{
+    trainer_free(l->state);   /* the trainer is the state's first member */
+    free(l->state);
+    l->state = NULL;
+}
+
 uint64_t trainer_cost(const struct learner_settings *s, const struct fewshot *shape,
                       const struct mlp_arch *net)
 {

@@ -65,6 +65,14 @@ int trainer_predict(struct trainer *t, struct learner *l, const float *x, int n,
 int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, const int *y,
                        const float *tg, int n, float *dx, double *loss);
 
+/* The lifecycle's functions for a kind whose state (l->state, malloc'd)
+ * begins with its struct trainer: the model's predict and input gradients,
+ * and releasing the state. */
+int trainer_kind_predict(struct learner *l, const float *x, int n, float *scores, struct err *e);
+int trainer_kind_input_grad(struct learner *l, const float *x, const int *y, const float *tg,
+                            int n, float *dx, double *loss, struct err *e);
+void trainer_kind_release(struct learner *l);
+
 /* Operations of one episode training the whole network net (an estimate
  * for `kshot plan`: a forward and about twice that backward per step, a
  * query forward per recorded step). */
