@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learners/simd.h"
+
 const char *const optim_names[] = {"sgd", "adam", NULL};
 
 void optim_defaults(struct optim_settings *s)
@@ -95,7 +97,7 @@ void optim_reset(struct optim *o)
 
 /* SGD over [off, off+n). A zero buffer makes momentum·buf + d equal d
  * exactly, which is PyTorch's "buf = d on the first step" without a flag. */
-static void sgd_span(struct optim *o, float *p, const float *g, size_t off, size_t n)
+KSHOT_CLONES static void sgd_span(struct optim *o, float *p, const float *g, size_t off, size_t n)
 {
     float lr = (float)o->s.lr, wd = (float)o->s.weight_decay;
     float mu = (float)o->s.momentum;
@@ -115,7 +117,8 @@ static void sgd_span(struct optim *o, float *p, const float *g, size_t off, size
 /* Adam over [off, off+n) at step t (already incremented, ≥ 1). The four
  * arrays never overlap (restrict), so the compiler vectorises the loop;
  * elementwise IEEE operations give the same bits vectorised or not. */
-static void adam_span(struct optim *o, float *p_, const float *g_, size_t off, size_t n)
+KSHOT_CLONES static void adam_span(struct optim *o, float *p_, const float *g_, size_t off,
+                                   size_t n)
 {
     const struct optim_settings *s = &o->s;
     double bc1 = 1.0 - pow(s->beta1, (double)o->t);
