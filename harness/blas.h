@@ -16,6 +16,8 @@
 
 struct blas_info {
     char core[64];          /* openblas_get_corename(), e.g. "Haswell" */
+    char xsmm[32];          /* libxsmm's target, e.g. "cpx"; "" when products go to OpenBLAS */
+    char kernels[128];      /* both, as unit ids and records name them: "Haswell+libxsmm-cpx" */
     char config[256];       /* openblas_get_config() */
     int threads;            /* OpenBLAS threads at the time of the query */
     bool cpu_avx2;          /* the CPU has AVX2 and FMA */
@@ -29,8 +31,9 @@ void blas_query(struct blas_info *info);
 /* One-line warning for a generic fallback (empty when none). */
 void blas_warning(const struct blas_info *info, char *buf, size_t cap);
 
-/* Compare a (67×45)·(45×53) product through gemm() and gemm_naive();
- * fails with ERR_NUMERIC when the largest difference exceeds 1e-4 of the
+/* Compare products through gemm() and gemm_naive(), in every form kshot
+ * uses (A·B, Aᵀ·B and A·Bᵀ, so both libxsmm and OpenBLAS are tried); fails
+ * with ERR_NUMERIC when the largest difference exceeds 1e-4 of the
  * product's largest magnitude. *max_rel receives the relative difference. */
 int blas_selftest(double *max_rel, struct err *e);
 

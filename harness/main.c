@@ -99,6 +99,11 @@ static int cmd_info(int argc, char **argv, struct err *e)
     blas_query(&info);
     printf("kshot %s\n", KSHOT_VERSION);
     printf("blas: OpenBLAS, core %s, %d thread(s)\n", info.core, info.threads);
+    if (info.xsmm[0])
+        printf("small products: libxsmm, target %s (KSHOT_GEMM=openblas sends them to "
+               "OpenBLAS)\n", info.xsmm);
+    else
+        printf("small products: OpenBLAS (libxsmm not in this build, or KSHOT_GEMM=openblas)\n");
     printf("blas config: %s\n", info.config);
     printf("cpu: avx2+fma %s, avx512f %s\n", info.cpu_avx2 ? "yes" : "no",
            info.cpu_avx512 ? "yes" : "no");

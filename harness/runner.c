@@ -116,7 +116,9 @@ static int check_blas(struct setup *s, bool quiet, struct err *e)
     if (warn[0])
         fprintf(stderr, "kshot: %s\n", warn);
     if (!quiet)
-        fprintf(stderr, "kshot: BLAS: OpenBLAS, core %s, 1 thread per worker\n", s->blas.core);
+        fprintf(stderr, "kshot: BLAS: OpenBLAS, core %s, 1 thread per worker%s%s\n",
+                s->blas.core, s->blas.xsmm[0] ? "; small products: libxsmm, target " : "",
+                s->blas.xsmm);
     return blas_selftest(NULL, e);
 }
 
@@ -131,7 +133,7 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
     if (!rc)
         rc = plan_prepare(&s->plan, e);
     if (!rc)
-        rc = plan_build(&s->plan, s->blas.core, e);
+        rc = plan_build(&s->plan, s->blas.kernels, e);
     if (!rc)
         snprintf(s->dir, sizeof s->dir, "%s",
                  o->out_dir ? o->out_dir : s->base.output_dir ? s->base.output_dir : "");

@@ -139,6 +139,8 @@ static struct yt_node *record(const struct runrec *r)
     if (!rc) {
         rc |= yt_add(blas, "library", yt_new_scalar("OpenBLAS", false));
         rc |= yt_add(blas, "core", text(r->blas->core));
+        rc |= yt_add(blas, "libxsmm", r->blas->xsmm[0] ? text(r->blas->xsmm)
+                                                       : yt_new_scalar("~", false));
         rc |= yt_add(blas, "threads_per_worker", number(1));
         rc |= yt_add(blas, "config", text(r->blas->config));
     }

@@ -25,7 +25,7 @@
 
 static const unsigned char MAGIC[8] = {'K', 'S', 'H', 'O', 'T', 'C', 'K', 'P'};
 
-/* Largest header (up to and including the tag) any version-1 file has. */
+/* Largest header (up to and including the tag) a file of this version has. */
 #define HEADER_MAX 512
 _Static_assert(8 + 4 + 4 + 4 * (MLP_MAX_LAYERS + 1) + 4 + 8 + 8 + 4 + CKPT_TAG_MAX <= HEADER_MAX,
                "HEADER_MAX must hold the largest header");

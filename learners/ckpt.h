@@ -15,7 +15,7 @@
 #include "harness/base/err.h"
 #include "learners/mlp.h"
 
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2   /* 2: weights stored (in, out), as mlp.h's arena holds them */
 #define CKPT_TAG_MAX 256
 
 int ckpt_write(const char *path, const struct mlp *net, const char *tag,

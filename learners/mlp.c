@@ -117,33 +117,36 @@ void mlp_zero_grad(struct mlp *net)
 
 /* ---- initialisation -------------------------------------------------- */
 
-/* Draw order (part of the reproducibility contract): W row-major, then b;
- * kinds that set b to 0 draw nothing for it, INIT_ZERO draws nothing. */
+/* Draw order (part of the reproducibility contract): W output by output,
+ * each output's inputs in order (PyTorch's (out, in) row-major order, which
+ * the arena holds transposed), then b; kinds that set b to 0 draw nothing
+ * for it, INIT_ZERO draws nothing. */
 void mlp_init_layer(struct mlp *net, int layer, enum init_kind kind, struct rng *r)
 {
     assert(layer >= 0 && layer < net->arch.n_layers);
     int fan_in = net->arch.sizes[layer], fan_out = net->arch.sizes[layer + 1];
     size_t nw = (size_t)fan_in * (size_t)fan_out;
-    float *w = net->params + net->w_off[layer];   // (out, in)
+    float *w = net->params + net->w_off[layer];   // (in, out)
     float *b = net->params + net->b_off[layer];   // (out)
     double torch = 1.0 / sqrt((double)fan_in);
     double he = sqrt(2.0 / fan_in);
     double glorot = sqrt(6.0 / (fan_in + fan_out));
     memset(b, 0, sizeof *b * (size_t)fan_out);
+#define EACH_WEIGHT(value) \
+    for (int o = 0; o < fan_out; o++) \
+        for (int i = 0; i < fan_in; i++) \
+            w[(size_t)i * fan_out + o] = (float)(value)
     switch (kind) {
     case INIT_TORCH:
-        for (size_t i = 0; i < nw; i++)
-            w[i] = (float)rng_range(r, -torch, torch);
+        EACH_WEIGHT(rng_range(r, -torch, torch));
         for (int i = 0; i < fan_out; i++)
             b[i] = (float)rng_range(r, -torch, torch);
         break;
     case INIT_HE:
-        for (size_t i = 0; i < nw; i++)
-            w[i] = (float)(he * rng_normal(r));
+        EACH_WEIGHT(he * rng_normal(r));
         break;
     case INIT_GLOROT:
-        for (size_t i = 0; i < nw; i++)
-            w[i] = (float)rng_range(r, -glorot, glorot);
+        EACH_WEIGHT(rng_range(r, -glorot, glorot));
         break;
     case INIT_ZERO:
         memset(w, 0, sizeof *w * nw);
@@ -151,6 +154,7 @@ void mlp_init_layer(struct mlp *net, int layer, enum init_kind kind, struct rng 
     default:
         assert(!"unknown init kind");
     }
+#undef EACH_WEIGHT
 }
 
 void mlp_init_params(struct mlp *net, enum init_kind kind, struct rng *r)
@@ -230,15 +234,15 @@ static void act_forward(enum act act, const float *z, float *h, size_t n)
             h[i] = tanhf(z[i]);
 }
 
-/* z (batch, out) = in (batch, in)·Wᵀ + b, then h = act(z) unless linear. */
+/* z (batch, out) = in (batch, in)·W + b, then h = act(z) unless linear. */
 static void layer_forward(struct mlp *net, struct mlp_work *w, int l,
                           const float *in, int batch)
 {
     int nin = net->arch.sizes[l], out = net->arch.sizes[l + 1];
-    const float *wt = net->params + net->w_off[l];  // (out, in)
+    const float *wt = net->params + net->w_off[l];  // (in, out)
     const float *b = net->params + net->b_off[l];   // (out)
     float *z = w->z[l];                             // (batch, out)
-    gemm(false, true, batch, out, nin, 1.0f, in, nin, wt, nin, 0.0f, z, out, &net->flops);
+    gemm(false, false, batch, out, nin, 1.0f, in, nin, wt, out, 0.0f, z, out, &net->flops);
     for (int i = 0; i < batch; i++)
         for (int j = 0; j < out; j++)
             z[(size_t)i * out + j] += b[j];
@@ -280,14 +284,14 @@ static void act_backward(enum act act, const float *z, const float *h, float *g,
             g[i] *= 1.0f - h[i] * h[i];
 }
 
-/* dW (out, in) += dzᵀ·h_{l−1}; db (out) += Σ_rows dz. */
+/* dW (in, out) += h_{l−1}ᵀ·dz; db (out) += Σ_rows dz. */
 static void layer_grads(struct mlp *net, const struct mlp_work *w, int l, const float *dz)
 {
     int nin = net->arch.sizes[l], out = net->arch.sizes[l + 1], batch = w->batch;
     const float *in = l == 0 ? w->x : w->h[l - 1];  // (batch, in)
-    float *gw = net->grads + net->w_off[l];         // (out, in)
+    float *gw = net->grads + net->w_off[l];         // (in, out)
     float *gb = net->grads + net->b_off[l];         // (out)
-    gemm(true, false, out, nin, batch, 1.0f, dz, out, in, nin, 1.0f, gw, nin, &net->flops);
+    gemm(true, false, nin, out, batch, 1.0f, in, nin, dz, out, 1.0f, gw, out, &net->flops);
     for (int i = 0; i < batch; i++)
         for (int j = 0; j < out; j++)
             gb[j] += dz[(size_t)i * out + j];
@@ -321,11 +325,11 @@ void mlp_backward(struct mlp *net, struct mlp_work *w, const float *dout,
         if (l >= first_layer)
             layer_grads(net, w, l, g);
         if (l > lowest || dx) {  /* a layer below learns, or dx is wanted */
-            /* dLoss/dh_{l−1} (batch, in) = dz (batch, out)·W (out, in). */
+            /* dLoss/dh_{l−1} (batch, in) = dz (batch, out)·Wᵀ, W (in, out). */
             int next = slot == 0 ? 1 : 0;
             float *dst = l == 0 ? dx : w->d[next];
-            gemm(false, false, batch, nin, out, 1.0f, g, out,
-                 net->params + net->w_off[l], nin, 0.0f, dst, nin, &net->flops);
+            gemm(false, true, batch, nin, out, 1.0f, g, out,
+                 net->params + net->w_off[l], out, 0.0f, dst, nin, &net->flops);
             g = dst;
             slot = next;
         }

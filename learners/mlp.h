@@ -1,9 +1,13 @@
 /* mlp: the network engine — a stack of dense layers over flat arenas.
  *
- * Parameters live in one arena, layer by layer: W0 (out, in) row-major as in
- * PyTorch's nn.Linear, then b0 (out), then W1, b1, … The body (every layer
- * but the last) is therefore a prefix of the arena: reusing a pretrained body
- * under a new head is one memcpy of mlp_body_size() floats. Gradients have
+ * Parameters live in one arena, layer by layer: W0 (in, out) row-major — row
+ * i holds input i's weights to every output, the transpose of PyTorch's
+ * nn.Linear weight — then b0 (out), then W1, b1, … The body (every layer but
+ * the last) is therefore a prefix of the arena: reusing a pretrained body
+ * under a new head is one memcpy of mlp_body_size() floats. W is stored so
+ * because the two large products of a training step, the forward X·W and
+ * the weight gradient Xᵀ·dZ, then take their operands as they lie, which
+ * the fast small-product kernels need (gemm.h). Gradients have
  * the same layout in their own arena; backward accumulates into it and
  * zeroing is an explicit mlp_zero_grad(). Hidden layers use arch.act; the
  * last layer (the head) is linear. Every floating-point operation is added
@@ -22,9 +26,10 @@
  *   A layer is visited when it is ≥ first_layer, or always when dx is
  *   requested. tanh counts as one operation, like ReLU.
  *
- * Initialisation draws from the struct rng given, layer by layer, W
- * row-major then b; kinds whose b is 0 draw nothing for b, INIT_ZERO draws
- * nothing. The same stream therefore always gives the same parameters.
+ * Initialisation draws from the struct rng given, layer by layer, W in
+ * PyTorch's order (output by output, each output's inputs in order) then b;
+ * kinds whose b is 0 draw nothing for b, INIT_ZERO draws nothing. The same
+ * stream therefore always gives the same parameters.
  * Workspace: h[l] is the same buffer as z[l] when layer l is linear (the
  * head, or every layer under ACT_IDENTITY).
  * Not here: losses (loss.h), optimizers (optim.h), files (ckpt.h). */

@@ -142,7 +142,17 @@ void net_with(struct mlp *net, const struct mlp_arch *a, const float *params, si
     err_clear(&e);
     assert_int_equal(mlp_init(net, a, &e), 0);
     assert_int_equal(net->n_params, n);
-    memcpy(net->params, params, sizeof *params * n);
+    /* PyTorch's W (out, in) into the arena's (in, out); b as it is */
+    const float *src = params;
+    for (int l = 0; l < a->n_layers; l++) {
+        int nin = a->sizes[l], nout = a->sizes[l + 1];
+        float *w = net->params + net->w_off[l], *b = net->params + net->b_off[l];
+        for (int o = 0; o < nout; o++)
+            for (int i = 0; i < nin; i++)
+                w[i * nout + o] = *src++;
+        for (int o = 0; o < nout; o++)
+            b[o] = *src++;
+    }
 }
 
 void net_formula(struct mlp *net, const struct mlp_arch *a, double salt)
@@ -154,7 +164,8 @@ void net_formula(struct mlp *net, const struct mlp_arch *a, double salt)
         net->params[i] = (float)(0.7 * sin(1.37 * (double)i + salt));
 }
 
-/* Layout W0 (4, 3), b0 (4), W1 (2, 4), b1 (2), as mlp.h documents. */
+/* In PyTorch's order, which net_with stores in the arena's: W0 (4 out, 3
+ * in), b0 (4), W1 (2, 4), b1 (2). */
 const struct mlp_arch small_arch = {2, {3, 4, 2}, ACT_RELU};
 static const float small_params[] = {
     0.5f, -0.3f, 0.8f,   -0.6f, 0.9f, 0.1f,   0.2f, 0.4f, -0.7f,   0.7f, 0.1f, 0.3f,
@@ -234,7 +245,7 @@ double ref_forward_d(const struct mlp *net, const double *x, int n, int upto, do
             for (int j = 0; j < nout; j++) {
                 double z = b[j];
                 for (int k = 0; k < nin; k++)
-                    z += (double)w[j * nin + k] * cur[i * nin + k];
+                    z += (double)w[k * nout + j] * cur[i * nin + k];
                 if (hidden) {
                     margin = fmin(margin, fabs(z));
                     z = a->act == ACT_RELU ? fmax(z, 0.0) : tanh(z);

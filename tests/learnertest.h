@@ -72,7 +72,8 @@ double ref_xent(const double *scores, const int *y, int n, int classes);
  * sets what it exercises. */
 struct learner_settings settings(const char *kind);
 
-/* A network of arch a holding exactly the n given parameters. */
+/* A network of arch a holding exactly the n given parameters, listed in
+ * PyTorch's order (each layer's W (out, in) row-major, then its b). */
 void net_with(struct mlp *net, const struct mlp_arch *a, const float *params, size_t n);
 
 /* Deterministic, irregular parameters for the larger test networks. */
@@ -104,7 +105,7 @@ struct fewshot small_fixture(struct mlp *net, struct snapshot *before);
 /* ---- independent references ---- */
 
 /* Rows x (n, sizes[0]) through layers 0..upto-1 in double, by naive loops
- * that walk the arena in the documented order (W row-major, then b).
+ * that walk the arena in the documented order (W (in, out) row-major, then b).
  * Returns the smallest |pre-activation| of a hidden ReLU/tanh unit, so a
  * test can make sure no value sits on a kink. out: (n, sizes[upto]). */
 double ref_forward(const struct mlp *net, const float *x, int n, int upto, double *out);

@@ -149,7 +149,7 @@ static void layout_is_little_endian_with_zlib_crc(void **state)
     const unsigned char *b = fx->bytes;
     assert_int_equal(fx->size, FILE_SIZE);
     assert_memory_equal(b, "KSHOTCKP", 8);
-    const unsigned char head[] = {1, 0, 0, 0, 3, 0, 0, 0,                 // version, layers
+    const unsigned char head[] = {2, 0, 0, 0, 3, 0, 0, 0,                 // version, layers
                                   0x10, 3, 0, 0, 0, 1, 0, 0, 128, 0, 0, 0, 5, 0, 0, 0,
                                   1, 0, 0, 0,                             // relu
                                   0x05, 0x94, 0x03, 0, 0, 0, 0, 0,        // 234501
@@ -228,8 +228,8 @@ static void bad_magic_refused(void **state)
 static void other_version_refused(void **state)
 {
     struct fixture *fx = *state;
-    write_variant(fx, fx->size, 8, 2, 0);
-    expect_refused(fx->bad, &ARCH, "format version 2, this kshot reads version 1", NULL);
+    write_variant(fx, fx->size, 8, 1, 0);   /* version 1 held W (out, in) */
+    expect_refused(fx->bad, &ARCH, "format version 1, this kshot reads version 2", NULL);
 }
 
 static void wrong_architecture_refused(void **state)
@@ -263,7 +263,7 @@ static void write_header(const char *path, uint32_t n_layers, const uint32_t *si
     unsigned char b[4096] = {0};
     size_t p = 0;
     memcpy(b, "KSHOTCKP", 8), p = 8;
-    uint32_t u32[3] = {1, n_layers, 0};
+    uint32_t u32[3] = {CKPT_VERSION, n_layers, 0};
     for (int k = 0; k < 2; k++, p += 4)
         for (int i = 0; i < 4; i++)
             b[p + i] = (unsigned char)(u32[k] >> (8 * i));

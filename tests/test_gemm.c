@@ -1,4 +1,8 @@
-/* test_gemm: the BLAS seam against the naive loop, every transpose, odd shapes. */
+/* test_gemm: the product seam against the naive loop — every transpose, odd
+ * shapes, accumulation — on both its back ends: libxsmm's kernels (the
+ * small products it has a kernel for) and OpenBLAS (the rest), each held to
+ * the naive loop and to the other within float rounding, on the shapes of a
+ * few-shot training step. */
 #include "testutil.h"
 
 #include <math.h>
@@ -67,6 +71,60 @@ static void alpha_beta_accumulate(void **state)
 {
     check_case(false, true, 19, 23, 29, 0.5f, 1.0f);
     check_case(true, false, 11, 4, 37, -2.0f, 0.25f);
+    check_case(false, false, 19, 23, 29, 1.0f, 1.0f);   /* accumulation on libxsmm */
+    check_case(true, false, 11, 4, 37, 1.0f, 1.0f);
+}
+
+/* The products of a training step of 784-256-128-5 on 5, 25 and 75 rows,
+ * as mlp.c asks for them (forward X·W, weight gradient Xᵀ·dZ, input
+ * gradient dZ·Wᵀ, W stored (in, out)): gemm against OpenBLAS and the naive
+ * loop. The forward and weight gradient are libxsmm's where it is in the
+ * build; the input gradient is always OpenBLAS's. */
+static void training_step_shapes_on_both_back_ends(void **state)
+{
+    static const int rows[] = {5, 25, 75}, sizes[] = {784, 256, 128, 5};
+    struct rng r;
+    rng_stream(&r, 31, RNG_DATA, 0);
+    float *x = malloc(sizeof *x * 75 * 784), *w = malloc(sizeof *w * 784 * 256);
+    float *c = malloc(sizeof *c * 784 * 256), *o = malloc(sizeof *o * 784 * 256);
+    float *ref = malloc(sizeof *ref * 784 * 256);
+    fill(&r, x, 75 * 784), fill(&r, w, 784 * 256);
+    bool any_xsmm = false;
+    for (int ri = 0; ri < 3; ri++)
+        for (int l = 0; l < 3; l++)
+            for (int form = 0; form < 3; form++) {
+                int b = rows[ri], in = sizes[l], out = sizes[l + 1];
+                bool ta = form == 1, tb = form == 2;
+                int m = form == 1 ? in : b, n = form == 2 ? in : out, k = form == 1 ? b : form == 2 ? out : in;
+                int lda = form == 1 ? in : k, ldb = form == 2 ? out : n;
+                /* forward: x (b, in)·w (in, out); weight gradient: x (b, in)ᵀ·dz (b, out)
+                 * (dz read from w's first rows); input gradient: dz (b, out)·w (in, out)ᵀ */
+                const float *a = x, *bm = w;
+                gemm(ta, tb, m, n, k, 1.0f, a, lda, bm, ldb, 0.0f, c, n, NULL);
+                gemm_openblas(ta, tb, m, n, k, 1.0f, a, lda, bm, ldb, 0.0f, o, n, NULL);
+                gemm_naive(ta, tb, m, n, k, 1.0f, a, lda, bm, ldb, 0.0f, ref, n, NULL);
+                double worst = 0, worst_ob = 0;
+                for (int i = 0; i < m * n; i++) {
+                    worst = fmax(worst, fabs((double)c[i] - ref[i]));
+                    worst_ob = fmax(worst_ob, fabs((double)c[i] - o[i]));
+                }
+                any_xsmm |= gemm_uses_xsmm(ta, tb, m, n, k, 1.0f, 0.0f);
+                assert_true(worst <= 1e-6 * (k + 1));
+                assert_true(worst_ob <= 2e-6 * (k + 1));
+            }
+    printf("  libxsmm target: %s%s\n", gemm_xsmm_target()[0] ? gemm_xsmm_target() : "none",
+           any_xsmm ? "; it ran the forward and weight-gradient products" : "");
+    assert_int_equal(any_xsmm, gemm_xsmm_target()[0] != '\0');
+    /* what libxsmm takes: B as stored, alpha 1, beta 0 or 1, small enough */
+    if (gemm_xsmm_target()[0]) {
+        assert_true(gemm_uses_xsmm(false, false, 25, 256, 784, 1.0f, 0.0f));
+        assert_true(gemm_uses_xsmm(true, false, 784, 256, 25, 1.0f, 1.0f));
+        assert_false(gemm_uses_xsmm(false, true, 25, 784, 256, 1.0f, 0.0f));
+        assert_false(gemm_uses_xsmm(false, false, 25, 256, 784, 0.5f, 0.0f));
+        assert_false(gemm_uses_xsmm(false, false, 25, 256, 784, 1.0f, 0.5f));
+        assert_false(gemm_uses_xsmm(false, false, 1000, 1000, 1000, 1.0f, 0.0f));
+    }
+    free(x), free(w), free(c), free(o), free(ref);
 }
 
 static void beta_zero_ignores_nan_in_c(void **state)
@@ -102,6 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(all_transposes_odd_shapes),
         cmocka_unit_test(alpha_beta_accumulate),
+        cmocka_unit_test(training_step_shapes_on_both_back_ends),
         cmocka_unit_test(beta_zero_ignores_nan_in_c),
         cmocka_unit_test(selftest_passes_and_core_is_named),
     };

@@ -40,7 +40,7 @@ static void fill(struct rng *r, float *x, size_t n, double lo, double hi)
 
 /* ---- the independent reference --------------------------------------- */
 
-/* Forward in double by naive loops over the documented layout: W (out, in)
+/* Forward in double by naive loops over the documented layout: W (in, out)
  * row-major then b, layer by layer. *margin (may be NULL) receives the
  * smallest |z| of any hidden unit, to keep gradient checks off ReLU kinks. */
 static void ref_forward(const struct mlp_arch *a, const double *p, const double *x,
@@ -58,7 +58,7 @@ static void ref_forward(const struct mlp_arch *a, const double *p, const double 
             for (int j = 0; j < nout; j++) {
                 double z = b[j];
                 for (int k = 0; k < nin; k++)
-                    z += cur[i * nin + k] * w[j * nin + k];
+                    z += cur[i * nin + k] * w[k * nout + j];
                 if (hidden)
                     low = fmin(low, fabs(z));
                 if (hidden && a->act == ACT_RELU)
@@ -521,7 +521,8 @@ static void init_statistics(void **state)
     mlp_free(&net);
 }
 
-/* The draw order is W row-major then b, layer by layer; b = 0 draws nothing. */
+/* The draw order is W in PyTorch's (out, in) order — stored at (in, out) —
+ * then b, layer by layer; b = 0 draws nothing. */
 static void init_draw_order_and_identity(void **state)
 {
     struct mlp_arch a = {.n_layers = 2, .sizes = {2, 3, 1}, .act = ACT_TANH};
@@ -533,14 +534,17 @@ static void init_draw_order_and_identity(void **state)
     rng_stream(&r, 9, RNG_INIT, 4);
     rng_stream(&mine, 9, RNG_INIT, 4);
     mlp_init_params(&n1, INIT_TORCH, &r);
+    /* layer 0: W (2 in, 3 out) drawn output by output, then b (3); layer 1:
+     * W (3, 1) and b (1): the arena position of the i-th draw */
+    const int torch_index[13] = {0, 3, 1, 4, 2, 5, 6, 7, 8, 9, 10, 11, 12};
     for (int i = 0; i < 13; i++) {
         double t = 1.0 / sqrt(i < 9 ? 2.0 : 3.0);  /* fan-in 2, then 3 */
-        assert_true(n1.params[i] == (float)rng_range(&mine, -t, t));
+        assert_true(n1.params[torch_index[i]] == (float)rng_range(&mine, -t, t));
     }
     rng_stream(&r, 9, RNG_INIT, 4);
     rng_stream(&mine, 9, RNG_INIT, 4);
     mlp_init_params(&n1, INIT_HE, &r);
-    const int w_index[9] = {0, 1, 2, 3, 4, 5, 9, 10, 11};
+    const int w_index[9] = {0, 3, 1, 4, 2, 5, 9, 10, 11};
     for (int i = 0; i < 9; i++)
         assert_true(n1.params[w_index[i]] ==
                     (float)(sqrt(2.0 / (i < 6 ? 2 : 3)) * rng_normal(&mine)));

@@ -72,7 +72,7 @@ static double sgemm(int m, int n, int k, int reps, uint64_t *flops)
     *flops = 0;
     double t0 = now();
     for (int i = 0; i < reps; i++)
-        gemm(false, true, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n, flops);
+        gemm(false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n, flops);
     double t = now() - t0;
     free(a), free(b), free(c);
     return t;
@@ -90,7 +90,7 @@ int main(void)
     blas_single_thread();
     struct blas_info info;
     blas_query(&info);
-    printf("OpenBLAS core: %s (1 thread)\n", info.core);
+    printf("kernels: %s (1 thread)\n", info.kernels);
     double t[REPS];
     uint64_t f = 0;
     for (int i = 0; i < REPS; i++)
@@ -101,7 +101,7 @@ int main(void)
     report("train 784-256-128-5, batch 64, 50 st", t, f);
     for (int i = 0; i < REPS; i++)
         t[i] = sgemm(64, 256, 784, 50, &f);
-    report("sgemm 64x784 . (256x784)^T, x50", t, f);
+    report("sgemm 64x784 . 784x256, x50", t, f);
     for (int i = 0; i < REPS; i++)
         t[i] = sgemm(512, 512, 512, 5, &f);
     report("sgemm 512x512x512, x5", t, f);

@@ -35,20 +35,21 @@ static int cmp(const void *a, const void *b)
 }
 
 /* The products of one step on b rows (backward when step), or a forward
- * through the first `layers` layers; operations added to *flops. */
+ * through the first `layers` layers, in the forms mlp.c uses (W stored
+ * (in, out)); operations added to *flops. */
 static void products(int b, int layers, int step, float *x, float *w, float *y, float *g,
                      uint64_t *flops)
 {
-    for (int l = 0; l < layers; l++)   /* y (b, out) = x (b, in)·Wᵀ */
-        gemm(false, true, b, sizes[l + 1], sizes[l], 1, x, sizes[l], w, sizes[l], 0, y,
+    for (int l = 0; l < layers; l++)   /* y (b, out) = x (b, in)·W (in, out) */
+        gemm(false, false, b, sizes[l + 1], sizes[l], 1, x, sizes[l], w, sizes[l + 1], 0, y,
              sizes[l + 1], flops);
     for (int l = layers - 1; step && l >= 0; l--) {
-        /* dW (out, in) = dzᵀ (out, b)·x (b, in); dx (b, in) = dz (b, out)·W */
-        gemm(true, false, sizes[l + 1], sizes[l], b, 1, g, sizes[l + 1], x, sizes[l], 0, w,
-             sizes[l], flops);
+        /* dW (in, out) += xᵀ (in, b)·dz (b, out); dx (b, in) = dz (b, out)·Wᵀ */
+        gemm(true, false, sizes[l], sizes[l + 1], b, 1, x, sizes[l], g, sizes[l + 1], 1, w,
+             sizes[l + 1], flops);
         if (l > 0)
-            gemm(false, false, b, sizes[l], sizes[l + 1], 1, g, sizes[l + 1], w, sizes[l], 0, y,
-                 sizes[l], flops);
+            gemm(false, true, b, sizes[l], sizes[l + 1], 1, g, sizes[l + 1], w, sizes[l + 1], 0,
+                 y, sizes[l], flops);
     }
 }
 
@@ -78,6 +79,9 @@ int main(void)
         x[i] = (float)(i % 17) / 17, g[i] = (float)(i % 13) / 13 - 0.5f;
     for (int i = 0; i < 784 * 256; i++)
         w[i] = (float)(i % 11) / 11 - 0.5f;
+    struct blas_info bi;
+    blas_query(&bi);
+    printf("# kernels %s\n", bi.kernels);
     printf("step25 %.2f\n", rate(25, 3, 1, x, w, y, g));
     printf("step64 %.2f\n", rate(64, 3, 1, x, w, y, g));
     printf("fwd100 %.2f\n", rate(100, 2, 0, x, w, y, g));

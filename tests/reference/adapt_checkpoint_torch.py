@@ -16,6 +16,7 @@ def load(path):
     b = open(path, "rb").read()
     assert b[:8] == b"KSHOTCKP"
     ver, nl = struct.unpack("<II", b[8:16]); o = 16
+    assert ver == 2, "checkpoint format %d; this reader knows 2 (weights stored in x out)" % ver
     sizes = struct.unpack("<%dI" % (nl + 1), b[o:o + 4 * (nl + 1)]); o += 4 * (nl + 1)
     act, = struct.unpack("<I", b[o:o+4]); o += 4
     npar, nextra = struct.unpack("<QQ", b[o:o+16]); o += 16
@@ -26,7 +27,8 @@ sizes, p = load(sys.argv[1])
 m = P.net(5); o = 0
 for li, lin in enumerate([m[0], m[2], m[4]]):
     i, out = sizes[li], sizes[li+1]
-    lin.weight.data = torch.tensor(p[o:o+i*out].reshape(out, i).copy()); o += i*out
+    # kshot stores W as (in, out), row-major; PyTorch's Linear holds (out, in).
+    lin.weight.data = torch.tensor(p[o:o+i*out].reshape(i, out).T.copy()); o += i*out
     lin.bias.data = torch.tensor(p[o:o+out].copy()); o += out
 xte, yte = P.idx("t10k-images-idx3-ubyte.gz"), P.idx("t10k-labels-idx1-ubyte.gz")
 tm = yte < 5
