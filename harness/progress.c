@@ -10,13 +10,15 @@
 struct slot {                   /* what one worker runs */
     int unit;                   /* -1: idle */
     const struct unit_costs *c;
+    long first;                 /* eval: the block's first episode */
 };
 
 struct progress {
     const struct plan *p;
     bool quiet, tty;
     int done, total, workers;
-    uint64_t flops_done, flops_total;
+    double flops_done;          /* finished pretrainings and blocks of episodes */
+    uint64_t flops_total;
     double t0;
     pthread_mutex_t lock;
     bool ticking;               /* the live-line thread runs while set */
@@ -67,7 +69,7 @@ static void fmt_time(double s, char *buf, size_t cap)
  * running units. Called with the lock held. */
 static double fraction_done(const struct progress *pr)
 {
-    double f = (double)pr->flops_done;
+    double f = pr->flops_done;
     for (int w = 0; w < pr->workers; w++) {
         const struct slot *s = &pr->slots[w];
         if (s->unit < 0 || !s->c)
@@ -101,7 +103,8 @@ static void live_line(struct progress *pr)
         const struct unit *u = &pr->p->units[s->unit];
         describe(pr->p, u, what, sizeof what);
         if (u->kind == UNIT_EVAL)
-            n += snprintf(line + n, sizeof line - n, " %s %ld/%ld;", what, (long)s->c->episodes,
+            n += snprintf(line + n, sizeof line - n, " %s %ld/%ld;", what,
+                          s->first + (long)s->c->episodes,
                           pr->p->variants[u->variant].x.targets[u->target].episodes);
         else
             n += snprintf(line + n, sizeof line - n, " %s;", what);
@@ -136,35 +139,40 @@ struct progress *progress_new(const struct plan *p, bool quiet, bool tty, int to
     pr->p = p, pr->quiet = quiet, pr->tty = tty, pr->total = total;
     pr->flops_total = flops_total, pr->workers = workers, pr->t0 = now();
     for (int w = 0; w < workers; w++)
-        pr->slots[w].unit = -1;
+        pr->slots[w] = (struct slot){-1, NULL, 0};
     pthread_mutex_init(&pr->lock, NULL);
     pr->ticking = tty && !quiet && total > 0;
     pr->ticker_on = pr->ticking && pthread_create(&pr->ticker, NULL, tick, pr) == 0;
     return pr;
 }
 
-void progress_start(struct progress *pr, int worker, int unit, const struct unit_costs *c)
+void progress_start(struct progress *pr, int worker, int unit, const struct unit_costs *c,
+                    long first)
 {
     pthread_mutex_lock(&pr->lock);
     if (worker < pr->workers)
-        pr->slots[worker] = (struct slot){unit, c};
+        pr->slots[worker] = (struct slot){unit, c, first};
     pthread_mutex_unlock(&pr->lock);
 }
 
-void progress_end(struct progress *pr, int worker, bool done, double secs)
+void progress_end(struct progress *pr, int worker, bool finished, double secs)
 {
     pthread_mutex_lock(&pr->lock);
-    int unit = worker < pr->workers ? pr->slots[worker].unit : -1;
+    struct slot s = worker < pr->workers ? pr->slots[worker] : (struct slot){-1, NULL, 0};
     if (worker < pr->workers)
-        pr->slots[worker] = (struct slot){-1, NULL};
-    if (done && unit >= 0) {
-        const struct unit *u = &pr->p->units[unit];
+        pr->slots[worker] = (struct slot){-1, NULL, 0};
+    const struct unit *u = s.unit >= 0 ? &pr->p->units[s.unit] : NULL;
+    if (u && u->kind == UNIT_EVAL && s.c)   /* the episodes this worker finished */
+        pr->flops_done += (double)u->flops * (double)s.c->episodes /
+                          (double)pr->p->variants[u->variant].x.targets[u->target].episodes;
+    else if (u && finished)
+        pr->flops_done += (double)u->flops;
+    if (finished && u) {
         pr->done++;
-        pr->flops_done += u->flops;
         if (!pr->quiet && !pr->tty) {   /* a terminal gets the live line instead */
             char what[1024], el[32], eta[32];
             double elapsed = now() - pr->t0;
-            double frac = pr->flops_total ? (double)pr->flops_done / (double)pr->flops_total
+            double frac = pr->flops_total ? pr->flops_done / (double)pr->flops_total
                                           : (double)pr->done / pr->total;
             describe(pr->p, u, what, sizeof what);
             fmt_time(elapsed, el, sizeof el);

@@ -2,7 +2,8 @@
  *
  * On a terminal, one live line redrawn twice a second: units done of all,
  * elapsed time, an ETA from the work done (finished episodes of running
- * units count), and what each worker runs now with its episodes. In a log
+ * units count), and what each worker runs now with the episode it is at
+ * (several workers may share a unit's episodes). In a log
  * (standard error not a terminal), one line per finished unit. Quiet: none
  * of it. Thread-safe: workers report through it as they go.
  * Not here: the final table (summary), errors (main). */
@@ -22,10 +23,13 @@ struct progress;
  * NULL when out of memory. */
 struct progress *progress_new(const struct plan *p, bool quiet, bool tty, int total,
                               uint64_t flops_total, int workers);
-/* Worker worker starts unit (costs c, whose episode count it reads live). */
-void progress_start(struct progress *pr, int worker, int unit, const struct unit_costs *c);
-/* Worker worker ended its unit; done: it finished (wall seconds secs). */
-void progress_end(struct progress *pr, int worker, bool done, double secs);
+/* Worker worker starts work on unit: a pretraining, or an eval unit's
+ * episodes from first on (costs c, whose episode count it reads live). */
+void progress_start(struct progress *pr, int worker, int unit, const struct unit_costs *c,
+                    long first);
+/* Worker worker ended that work (its episodes count as done); finished:
+ * the unit is complete, after wall seconds secs. */
+void progress_end(struct progress *pr, int worker, bool finished, double secs);
 /* Units finished so far. */
 int progress_done(const struct progress *pr);
 /* Stop the live line (drawing it a last time) and free pr; NULL is fine. */

@@ -173,46 +173,130 @@ int runner_plan(const struct run_opts *o, struct err *e)
 
 /* ---- computing units ---- */
 
+/* What the pool runs: a pretraining, the preparation of an eval unit (its
+ * feature table), or a block of an eval unit's episodes. */
+enum task_kind { TASK_PRETRAIN, TASK_PREPARE, TASK_BLOCK };
+
+struct task {
+    enum task_kind kind;
+    int unit;
+    int block;                     /* TASK_BLOCK: its number in the unit */
+    long first, end;               /* TASK_BLOCK: episodes */
+};
+
+/* An eval unit under way: what its blocks share and hand in. */
+struct eval_run {
+    struct eval_job *job;
+    int blocks, ended;             /* blocks, and how many have ended */
+    char **rows;                   /* (blocks) each block's rows */
+    struct unit_costs c;           /* the unit's costs so far (episodes unused) */
+    double t0;                     /* when its first task started */
+};
+
 /* What every worker shares while units run. */
 struct run {
     const struct plan *p;
     const char *dir;
     struct pretrained *models;     /* (n_units) what pretrain units made, by unit index */
     bool *redo;                    /* (n_units) done, but its checkpoint is unreadable */
-    pthread_mutex_t lock;          /* models */
+    struct eval_run *evals;        /* (n_units) eval units under way */
+    const struct task *tasks;
+    pthread_mutex_t lock;          /* models, evals */
     struct progress *pr;
 };
 
-/* The pool's job: compute unit idx and write its part. */
-static int run_one(void *arg, int idx, int worker, struct err *e)
+static int run_pretrain(struct run *r, int idx, int worker, struct err *e)
 {
-    struct run *r = arg;
     const struct unit *u = &r->p->units[idx];
     struct unit_costs c = {0};
-    char *rows = NULL;
-    int rc;
-    progress_start(r->pr, worker, idx, &c);
-    if (u->kind == UNIT_PRETRAIN) {
-        char path[4096];
-        struct pretrained made;
-        results_model_path(r->dir, u->id, path, sizeof path);
-        rc = unit_pretrain(r->p, u, path, &made, &rows, &c, &stop_flag, e);
-        if (!rc) {
-            pthread_mutex_lock(&r->lock);
-            r->models[idx] = made;
-            pthread_mutex_unlock(&r->lock);
-        }
-    } else {
+    char *rows = NULL, path[4096];
+    struct pretrained made;
+    progress_start(r->pr, worker, idx, &c, 0);
+    results_model_path(r->dir, u->id, path, sizeof path);
+    int rc = unit_pretrain(r->p, u, path, &made, &rows, &c, &stop_flag, e);
+    if (!rc) {
         pthread_mutex_lock(&r->lock);
-        const struct pretrained *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
+        r->models[idx] = made;
         pthread_mutex_unlock(&r->lock);
-        rc = unit_eval(r->p, u, pre, &rows, &c, &stop_flag, e);
-    }
-    if (!rc)
         rc = results_write_unit(r->dir, r->p, u, rows, &c, peak_kb(), e);
+    }
     free(rows);
     progress_end(r->pr, worker, rc == 0, c.wall_s);
     return rc;
+}
+
+static int run_prepare(struct run *r, int idx, int worker, struct err *e)
+{
+    const struct unit *u = &r->p->units[idx];
+    struct eval_run *ev = &r->evals[idx];
+    struct unit_costs c = {0};
+    progress_start(r->pr, worker, idx, &c, 0);
+    ev->t0 = now();
+    pthread_mutex_lock(&r->lock);
+    const struct pretrained *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
+    pthread_mutex_unlock(&r->lock);
+    int rc = eval_job_new(r->p, u, pre, &ev->job, &c, &stop_flag, e);
+    ev->c.cpu_s += c.cpu_s, ev->c.flops += c.flops;   /* before any block of it starts */
+    progress_end(r->pr, worker, false, c.wall_s);
+    return rc;
+}
+
+/* The unit's part, from its blocks' rows in block (= episode) order. */
+static int write_eval_part(struct run *r, int idx, struct eval_run *ev, struct err *e)
+{
+    size_t len = 0;
+    char *all = NULL;
+    FILE *f = open_memstream(&all, &len);
+    bool ok = f != NULL;
+    for (int b = 0; ok && b < ev->blocks; b++)
+        ok = fputs(ev->rows[b], f) >= 0;
+    if (f && fclose(f))
+        ok = false;
+    int rc = ok ? results_write_unit(r->dir, r->p, &r->p->units[idx], all, &ev->c, peak_kb(), e)
+                : err_set(e, ERR_NOMEM, "out of memory for a unit's rows");
+    free(all);
+    return rc;
+}
+
+static int run_block(struct run *r, const struct task *t, int worker, struct err *e)
+{
+    struct eval_run *ev = &r->evals[t->unit];
+    struct unit_costs c = {0};
+    char *rows = NULL;
+    progress_start(r->pr, worker, t->unit, &c, t->first);
+    int rc = eval_job_run(ev->job, t->first, t->end, &rows, &c, &stop_flag, e);
+    pthread_mutex_lock(&r->lock);
+    ev->rows[t->block] = rows;
+    ev->c.cpu_s += c.cpu_s, ev->c.flops += c.flops, ev->c.episodes += c.episodes;
+    bool last = ++ev->ended == ev->blocks;
+    pthread_mutex_unlock(&r->lock);
+    if (last) {   /* every other block has ended: this worker finishes the unit */
+        ev->c.wall_s = now() - ev->t0;
+        bool complete = ev->c.episodes == r->p->variants[r->p->units[t->unit].variant]
+                                              .x.targets[r->p->units[t->unit].target].episodes;
+        if (!rc && complete)
+            rc = write_eval_part(r, t->unit, ev, e);
+        eval_job_free(ev->job);
+        ev->job = NULL;
+        for (int b = 0; b < ev->blocks; b++)
+            free(ev->rows[b]), ev->rows[b] = NULL;
+        progress_end(r->pr, worker, !rc && complete, ev->c.wall_s);
+    } else {
+        progress_end(r->pr, worker, false, 0);
+    }
+    return rc;
+}
+
+/* The pool's job: task idx. */
+static int run_task(void *arg, int idx, int worker, struct err *e)
+{
+    struct run *r = arg;
+    const struct task *t = &r->tasks[idx];
+    switch (t->kind) {
+    case TASK_PRETRAIN: return run_pretrain(r, t->unit, worker, e);
+    case TASK_PREPARE: return run_prepare(r, t->unit, worker, e);
+    default: return run_block(r, t, worker, e);
+    }
 }
 
 /* The combined files describe the plan of the run that wrote them. Before
@@ -237,16 +321,6 @@ static void remove_combined(const char *dir)
 static bool to_run(const struct run *r, const bool *mine, int i)
 {
     return mine[i] && (r->redo[i] || !results_done(r->dir, &r->p->units[i]));
-}
-
-/* The units of one kind this run must compute, in plan order; returns how many. */
-static int queue_of(const struct run *r, int kind, const bool *mine, int *queue)
-{
-    int n = 0;
-    for (int i = 0; i < r->p->n_units; i++)
-        if (r->p->units[i].kind == kind && to_run(r, mine, i))
-            queue[n++] = i;
-    return n;
 }
 
 /* Eval units of this shard (every N-th unit computed, in plan order; a unit
@@ -330,7 +404,77 @@ static int finish(struct setup *s, const struct run_opts *o, struct err *e)
     return rc;
 }
 
-/* The units: checkpoints of earlier runs, then pretraining, then evaluation. */
+/* Blocks an eval unit of `episodes` episodes is split into for `jobs`
+ * workers: enough that workers share the last units instead of one of
+ * them finishing alone (its episodes' numbers do not depend on it). */
+static int blocks_of(long episodes, int jobs)
+{
+    long b = jobs > 1 ? 4L * jobs : 1;
+    return (int)(b < episodes ? b : episodes > 0 ? episodes : 1);
+}
+
+/* The tasks of this run, in queue order: pretrainings first, then each
+ * eval unit's preparation and blocks; an eval unit waits for the
+ * pretraining it needs when this run computes it. *after gets the waits.
+ * Returns how many, or -1 when out of memory. */
+static int make_tasks(struct run *r, const bool *mine, int jobs, struct task **tasks, int **after)
+{
+    const struct plan *p = r->p;
+    size_t n = 0, cap = 16;
+    struct task *t = malloc(sizeof *t * cap);
+    int *task_of = malloc(sizeof *task_of * (size_t)(p->n_units ? p->n_units : 1));
+    int *a = NULL;
+    if (!t || !task_of)
+        goto oom;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < p->n_units; i++) {
+            const struct unit *u = &p->units[i];
+            if ((u->kind == UNIT_PRETRAIN) != (pass == 0) || !to_run(r, mine, i))
+                continue;
+            long episodes = u->kind == UNIT_EVAL
+                                ? p->variants[u->variant].x.targets[u->target].episodes : 0;
+            int blocks = u->kind == UNIT_EVAL ? blocks_of(episodes, jobs) : 0;
+            if (n + 1 + (size_t)blocks > cap) {
+                cap = 2 * (n + 1 + (size_t)blocks);
+                struct task *g = realloc(t, sizeof *t * cap);
+                if (!g)
+                    goto oom;
+                t = g;
+            }
+            task_of[i] = (int)n;
+            if (u->kind == UNIT_PRETRAIN) {
+                t[n++] = (struct task){TASK_PRETRAIN, i, 0, 0, 0};
+                continue;
+            }
+            struct eval_run *ev = &r->evals[i];
+            ev->blocks = blocks;
+            if (!(ev->rows = calloc((size_t)blocks, sizeof *ev->rows)))
+                goto oom;
+            t[n++] = (struct task){TASK_PREPARE, i, 0, 0, 0};
+            for (int b = 0; b < blocks; b++)
+                t[n++] = (struct task){TASK_BLOCK, i, b, episodes * b / blocks,
+                                       episodes * (b + 1) / blocks};
+        }
+    if (!(a = malloc(sizeof *a * (n ? n : 1))))
+        goto oom;
+    for (size_t k = 0; k < n; k++) {
+        const struct unit *u = &p->units[t[k].unit];
+        if (t[k].kind == TASK_BLOCK)
+            a[k] = task_of[t[k].unit];   /* its preparation */
+        else if (t[k].kind == TASK_PREPARE && u->pretrain >= 0 && to_run(r, mine, u->pretrain))
+            a[k] = task_of[u->pretrain];
+        else
+            a[k] = -1;
+    }
+    free(task_of);
+    *tasks = t, *after = a;
+    return (int)n;
+oom:
+    free(t), free(task_of), free(a);
+    return -1;
+}
+
+/* The units: checkpoints of earlier runs, then pretraining and evaluation. */
 static int run_units(struct run *r, const struct setup *s, const struct run_opts *o,
                      const bool *mine, int jobs, struct err *e)
 {
@@ -341,24 +485,24 @@ static int run_units(struct run *r, const struct setup *s, const struct run_opts
     for (int i = 0; i < s->plan.n_units; i++)
         if (to_run(r, mine, i))
             total++, flops += s->plan.units[i].flops;
-    int workers = jobs < total ? jobs : total > 0 ? total : 1;
+    struct task *tasks = NULL;
+    int *after = NULL, n = make_tasks(r, mine, jobs, &tasks, &after);
+    int workers = jobs < n ? jobs : n > 0 ? n : 1;
+    if (n < 0 || !(r->pr = progress_new(&s->plan, o->quiet, isatty(2), total, flops, workers))) {
+        free(tasks), free(after);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
     if (!o->quiet)
         fprintf(stderr, "kshot: %s: %d units, %d to run with %d worker%s -> %s\n", s->base.name,
                 s->plan.n_units, total, workers, workers == 1 ? "" : "s", s->dir);
     if (o->shard_n == 1 && total > 0)
         remove_combined(s->dir);
-    int *queue = malloc(sizeof *queue * (size_t)(s->plan.n_units ? s->plan.n_units : 1));
-    if (!queue || !(r->pr = progress_new(&s->plan, o->quiet, isatty(2), total, flops, workers))) {
-        free(queue);
-        return err_set(e, ERR_NOMEM, "out of memory");
-    }
-    rc = pool_run(queue, queue_of(r, UNIT_PRETRAIN, mine, queue), jobs, run_one, r, &stop_flag, e);
-    if (!rc && !stop_flag)
-        rc = pool_run(queue, queue_of(r, UNIT_EVAL, mine, queue), jobs, run_one, r, &stop_flag, e);
+    r->tasks = tasks;
+    rc = pool_run(after, n, jobs, run_task, r, &stop_flag, e);
     int done = progress_done(r->pr);
     progress_free(r->pr);
     r->pr = NULL;
-    free(queue);
+    free(tasks), free(after);
     if (!rc && signals)
         rc = err_set(e, ERR_STOPPED, "stopped by a signal after %d of %d units; finished units "
                      "are saved in %s, run the same command again to finish", done, total, s->dir);
@@ -388,8 +532,9 @@ int runner_run(const struct run_opts *o, struct err *e)
     r.p = &s.plan, r.dir = s.dir;
     r.models = calloc((size_t)s.plan.n_units, sizeof *r.models);
     r.redo = calloc((size_t)s.plan.n_units, sizeof *r.redo);
+    r.evals = calloc((size_t)s.plan.n_units, sizeof *r.evals);
     mine = malloc(sizeof *mine * (size_t)s.plan.n_units);
-    if (!r.models || !r.redo || !mine) {
+    if (!r.models || !r.redo || !r.evals || !mine) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -411,9 +556,16 @@ done:
     if (r.models)
         for (int i = 0; i < s.plan.n_units; i++)
             pretrained_free(&r.models[i]);
+    if (r.evals)   /* units a failure or a signal left unfinished */
+        for (int i = 0; i < s.plan.n_units; i++) {
+            eval_job_free(r.evals[i].job);
+            for (int b = 0; r.evals[i].rows && b < r.evals[i].blocks; b++)
+                free(r.evals[i].rows[b]);
+            free(r.evals[i].rows);
+        }
     if (locked)
         pthread_mutex_destroy(&r.lock);
-    free(r.models), free(r.redo), free(mine);
+    free(r.models), free(r.redo), free(r.evals), free(mine);
     setup_free(&s);
     handlers_restore(&h);
     return rc;

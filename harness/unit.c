@@ -2,8 +2,10 @@
  *
  * A pretrain unit hands the source task to the supervised pretraining
  * (learners/supervised.h) and evaluates what it made; an eval unit builds
- * one learner for all its episodes and evaluates every model it hands back
- * on the query set. Randomness: the pretraining's own (supervised.h);
+ * one learner per block of episodes and evaluates every model it hands
+ * back on the query set. When the learner has frozen layers, the unit
+ * first computes the features of every image its episodes draw (once per
+ * image, not once per draw) and the episodes gather them. Randomness: the pretraining's own (supervised.h);
  * episodes from the sampler's
  * (seed, target, shots, episode) stream; whatever a learner draws from
  * (seed, RNG_LEARNER, target) → shots → episode. Nothing depends on the
@@ -287,8 +289,31 @@ done:
 struct episode_data {
     struct fewshot t;
     float *xs, *xq, *ts, *tq;   /* (S, dim), (Q, dim), (S, 1), (Q, 1) */
+    float *fs, *fq;             /* (S, width), (Q, width) gathered features, with a table */
     int *yq;                    /* (Q) query labels */
     struct episode ep;
+};
+
+/* The features of every image a unit's episodes draw, through the learner's
+ * frozen layers: computed once per image before the episodes run, in
+ * batches of up to 256 rows in dataset row order, and gathered by every
+ * episode that draws the image. */
+struct features {
+    int depth, width;           /* depth 0: no table */
+    int *slot;                  /* (dataset rows) row's row in f, or -1 */
+    float *f;                   /* (rows drawn, width) */
+};
+
+/* A table larger than this is not made: the episodes compute their features. */
+#define FEATURES_MAX_BYTES ((size_t)512 << 20)
+
+struct eval_job {
+    const struct plan *p;
+    const struct unit *u;
+    const struct target_view *tv;
+    const struct cfg_learner *lc;
+    struct learner_env env;
+    struct features ft;
 };
 
 struct recorder {
@@ -326,7 +351,8 @@ static int record(void *arg, int step, struct learner_model *m)
     const struct fewshot *t = &rc->ed->t;
     const float *scores = rc->scores;
     const bool logits = model_logits(m);
-    int r = model_predict(m, t->xq, t->n_query, rc->scores, rc->e);
+    int r = t->fq ? model_predict_features(m, t->fq, t->n_query, rc->scores, rc->e)
+                  : model_predict(m, t->xq, t->n_query, rc->scores, rc->e);
     if (r)
         return r;
     size_t n = (size_t)t->n_query * (size_t)t->out_dim;
@@ -350,11 +376,14 @@ static int record(void *arg, int step, struct learner_model *m)
 static void episode_data_free(struct episode_data *ed)
 {
     free(ed->xs), free(ed->xq), free(ed->ts), free(ed->tq), free(ed->yq);
+    free(ed->fs), free(ed->fq);
     episode_free(&ed->ep);
 }
 
+/* Buffers for episodes of tv with shots; features of width `width` instead
+ * of inputs when width > 0. */
 static int episode_data_init(struct episode_data *ed, const struct target_view *tv, long shots,
-                             struct err *e)
+                             int width, struct err *e)
 {
     memset(ed, 0, sizeof *ed);
     episode_init(&ed->ep);
@@ -363,14 +392,22 @@ static int episode_data_init(struct episode_data *ed, const struct target_view *
     int ways = reg ? 0 : (int)t->ways, mult = reg ? 1 : ways;
     ed->t = (struct fewshot){.ways = ways, .out_dim = reg ? 1 : ways, .dim = tv->dim,
                              .n_support = mult * (int)shots, .n_query = mult * (int)t->queries};
-    ed->xs = malloc(sizeof(float) * (size_t)ed->t.n_support * (size_t)tv->dim);
-    ed->xq = malloc(sizeof(float) * (size_t)ed->t.n_query * (size_t)tv->dim);
-    ed->ts = malloc(sizeof(float) * (size_t)ed->t.n_support);
-    ed->tq = malloc(sizeof(float) * (size_t)ed->t.n_query);
-    ed->yq = malloc(sizeof(int) * (size_t)ed->t.n_query);
-    if (!ed->xs || !ed->xq || !ed->ts || !ed->tq || !ed->yq)
+    const size_t S = (size_t)ed->t.n_support, Q = (size_t)ed->t.n_query;
+    const size_t dim = width > 0 ? 0 : (size_t)tv->dim, fdim = width > 0 ? (size_t)width : 0;
+    ed->xs = malloc(sizeof(float) * (S * dim + 1));
+    ed->xq = malloc(sizeof(float) * (Q * dim + 1));
+    ed->fs = malloc(sizeof(float) * (S * fdim + 1));
+    ed->fq = malloc(sizeof(float) * (Q * fdim + 1));
+    ed->ts = malloc(sizeof(float) * S);
+    ed->tq = malloc(sizeof(float) * Q);
+    ed->yq = malloc(sizeof(int) * Q);
+    if (!ed->xs || !ed->xq || !ed->fs || !ed->fq || !ed->ts || !ed->tq || !ed->yq)
         return err_set(e, ERR_NOMEM, "out of memory for an episode");
-    ed->t.xs = ed->xs, ed->t.xq = ed->xq, ed->t.ts = ed->ts;
+    if (width > 0)
+        ed->t.fs = ed->fs, ed->t.fq = ed->fq;
+    else
+        ed->t.xs = ed->xs, ed->t.xq = ed->xq;
+    ed->t.ts = ed->ts;
     return ERR_OK;
 }
 
@@ -389,9 +426,25 @@ static int transform_all(const struct target_view *tv, float *x, const int *rows
     return ERR_OK;
 }
 
-/* Draw episode i into ed: matrices for the learner, labels for scoring. */
-static int draw(struct episode_data *ed, const struct target_view *tv, long shots, long i,
-                struct err *e)
+/* Inputs of dataset rows as a learner sees them: preprocessed, transformed. */
+static int inputs(const struct target_view *tv, const int *rows, int n, float *x, struct err *e)
+{
+    rows_to_floats(tv->d, tv->pre, rows, n, x);
+    return transform_all(tv, x, rows, n, e);
+}
+
+/* out (n, width) = the table's rows for dataset rows. */
+static void gather(const struct features *ft, const int *rows, int n, float *out)
+{
+    const size_t w = (size_t)ft->width;
+    for (int i = 0; i < n; i++)
+        memcpy(out + (size_t)i * w, ft->f + (size_t)ft->slot[rows[i]] * w, sizeof *out * w);
+}
+
+/* Draw episode i into ed: matrices (or features) for the learner, labels
+ * for scoring. */
+static int draw(struct episode_data *ed, const struct target_view *tv, const struct features *ft,
+                long shots, long i, struct err *e)
 {
     const struct cfg_target *t = tv->cfg;
     uint64_t seed = (uint64_t)tv->seed;
@@ -404,48 +457,156 @@ static int draw(struct episode_data *ed, const struct target_view *tv, long shot
                              (int)t->queries, (uint64_t)i, &ed->ep, e);
     if (rc)
         return rc;
-    rows_to_floats(tv->d, tv->pre, ed->ep.support, ed->t.n_support, ed->xs);
-    rows_to_floats(tv->d, tv->pre, ed->ep.query, ed->t.n_query, ed->xq);
     memcpy(ed->yq, ed->ep.query_y, sizeof(int) * (size_t)ed->t.n_query);
     ed->t.ys = ed->ep.support_y;
-    if ((rc = transform_all(tv, ed->xs, ed->ep.support, ed->t.n_support, e)))
+    if (ft->depth > 0) {
+        gather(ft, ed->ep.support, ed->t.n_support, ed->fs);
+        gather(ft, ed->ep.query, ed->t.n_query, ed->fq);
+        return ERR_OK;
+    }
+    if ((rc = inputs(tv, ed->ep.support, ed->t.n_support, ed->xs, e)))
         return rc;
-    return transform_all(tv, ed->xq, ed->ep.query, ed->t.n_query, e);
+    return inputs(tv, ed->ep.query, ed->t.n_query, ed->xq, e);
 }
 
-int unit_eval(const struct plan *p, const struct unit *u, const struct pretrained *pre,
-              char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e)
+static void features_free(struct features *ft)
 {
+    free(ft->slot), free(ft->f);
+    memset(ft, 0, sizeof *ft);
+}
+
+/* The table of job's unit, when its learner has frozen layers and its
+ * target draws dataset rows: mark the rows every episode draws (the
+ * sampler alone, cheap), then compute their features. Leaves ft->depth 0
+ * when there is nothing to share or the table would be too large. */
+static int features_build(struct eval_job *j, uint64_t *flops, volatile sig_atomic_t *stop,
+                          struct err *e)
+{
+    struct features *ft = &j->ft;
+    const struct target_view *tv = j->tv;
+    const struct mlp *net = j->env.pretrained;
+    const int depth = learner_frozen(&j->lc->s, net ? &net->arch : NULL);
+    memset(ft, 0, sizeof *ft);
+    if (depth == 0 || tv->d == NULL)
+        return ERR_OK;
+    enum { CHUNK = 256 };
+    const struct dataset *d = tv->d;
+    const struct cfg_target *t = tv->cfg;
+    const int width = net->arch.sizes[depth];
+    struct episode ep;
+    episode_init(&ep);
+    int *rows = NULL, n = 0, rc = ERR_OK;
+    float *x = NULL;
+    if (!(ft->slot = malloc(sizeof *ft->slot * d->n)))
+        return err_set(e, ERR_NOMEM, "out of memory for the feature table");
+    for (size_t r = 0; r < d->n; r++)
+        ft->slot[r] = -1;
+    for (long i = 0; !rc && i < t->episodes; i++) {
+        rc = sampler_episode(tv->sampler, (uint64_t)tv->seed, tv->key, (int)t->ways,
+                             (int)j->u->shots, (int)t->queries, (uint64_t)i, &ep, e);
+        for (int k = 0; !rc && k < ep.ways * ep.shots; k++)
+            ft->slot[ep.support[k]] = 0;
+        for (int k = 0; !rc && k < ep.ways * ep.queries; k++)
+            ft->slot[ep.query[k]] = 0;
+    }
+    episode_free(&ep);
+    for (size_t r = 0; !rc && r < d->n; r++)
+        if (ft->slot[r] == 0)
+            ft->slot[r] = n++;   /* slots in row order */
+    if (rc || (size_t)n * (size_t)width * sizeof(float) > FEATURES_MAX_BYTES) {
+        features_free(ft);
+        return rc;
+    }
+    ft->f = malloc(sizeof *ft->f * ((size_t)n * (size_t)width + 1));
+    rows = malloc(sizeof *rows * (size_t)n + 1);
+    x = malloc(sizeof *x * (size_t)CHUNK * d->dim);
+    if (!ft->f || !rows || !x)
+        rc = err_set(e, ERR_NOMEM, "out of memory for the feature table of %d images", n);
+    for (size_t r = 0; !rc && r < d->n; r++)
+        if (ft->slot[r] >= 0)
+            rows[ft->slot[r]] = (int)r;
+    for (int i = 0; !rc && i < n; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK;
+        if (*stop)
+            rc = err_set(e, ERR_STOPPED, "stopped");
+        else if (!(rc = inputs(tv, rows + i, m, x, e)))
+            rc = learner_features(net, depth, x, m, ft->f + (size_t)i * width, flops, e);
+    }
+    free(rows), free(x);
+    if (rc)
+        features_free(ft);
+    else
+        ft->depth = depth, ft->width = width;
+    return rc;
+}
+
+int eval_job_new(const struct plan *p, const struct unit *u, const struct pretrained *pre,
+                 struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
+                 struct err *e)
+{
+    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
-    const struct target_view *tv = data_view(&v->store, u->seed, u->target);
-    const struct cfg_learner *lc = &x->learners[u->learner];
+    struct eval_job *j = calloc(1, sizeof *j);
+    *out = NULL;
+    if (!j)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    j->p = p, j->u = u;
+    j->tv = data_view(&v->store, u->seed, u->target);
+    j->lc = &x->learners[u->learner];
+    const bool reg = j->tv->d == NULL;
+    j->env = (struct learner_env){.pretrained = pre ? &pre->net : NULL,
+                                  .extra = pre ? pre->extra : NULL,
+                                  .n_extra = pre ? pre->n_extra : 0, .init = x->init,
+                                  .arch = plan_arch(x, j->tv->dim,
+                                                    reg ? 1 : (int)j->tv->cfg->ways)};
+    int rc = features_build(j, &c->flops, stop, e);
+    c->cpu_s += now(CLOCK_THREAD_CPUTIME_ID) - c0;
+    c->wall_s += now(CLOCK_MONOTONIC) - t0;
+    if (rc) {
+        eval_job_free(j);
+        return rc;
+    }
+    *out = j;
+    return ERR_OK;
+}
+
+void eval_job_free(struct eval_job *j)
+{
+    if (!j)
+        return;
+    features_free(&j->ft);
+    free(j);
+}
+
+int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct unit_costs *c,
+                 volatile sig_atomic_t *stop, struct err *e)
+{
+    const struct unit *u = j->u;
+    const struct target_view *tv = j->tv;
     double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
     struct episode_data ed;
     struct recorder rc = {.ed = &ed, .e = e};
     struct learner *l = NULL;
     size_t len = 0;
     *rows = NULL;
-    int r = episode_data_init(&ed, tv, u->shots, e);
+    int r = episode_data_init(&ed, tv, u->shots, j->ft.width, e);
     if (csvrec_init(&rc.row, EP_N) && !r)
         r = err_set(e, ERR_NOMEM, "out of memory");
     rc.scores = malloc(sizeof *rc.scores * (size_t)ed.t.n_query * (size_t)ed.t.out_dim);
     if (!r && (!rc.scores || !(rc.out = open_memstream(rows, &len))))
         r = err_set(e, ERR_NOMEM, "out of memory");
-    struct learner_env env = {.pretrained = pre ? &pre->net : NULL, .extra = pre ? pre->extra : NULL,
-                              .n_extra = pre ? pre->n_extra : 0, .init = x->init,
-                              .arch = plan_arch(x, tv->dim, ed.t.out_dim)};
-    if (!r && !(l = learner_new(&lc->s, &env, &ed.t, e)))
+    if (!r && !(l = learner_new(&j->lc->s, &j->env, &ed.t, e)))
         r = e->code ? e->code : ERR_NOMEM;
     struct rng base;
     rng_stream(&base, (uint64_t)u->seed, RNG_LEARNER, tv->key);
     rng_child(&base, &base, RNG_LEARNER, (uint64_t)u->shots);
-    for (long i = 0; !r && i < tv->cfg->episodes; i++) {
+    for (long i = first; !r && i < end; i++) {
         if (*stop) {
             r = err_set(e, ERR_STOPPED, "stopped");
             break;
         }
-        if ((r = draw(&ed, tv, u->shots, i, e)))
+        if ((r = draw(&ed, tv, &j->ft, u->shots, i, e)))
             break;
         struct rng lr;
         rng_child(&lr, &base, RNG_LEARNER, (uint64_t)i);
@@ -453,20 +614,32 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct pretraine
         r = learner_adapt(l, &ed.t, &lr, record, &rc, NULL, e);
         if (r == ERR_NOMEM && !e->msg[0])
             err_set(e, ERR_NOMEM, "out of memory writing rows");
-        c->episodes = i + 1;
+        c->episodes++;
     }
-    c->flops = l ? learner_flops(l) : 0;
+    c->flops += l ? learner_flops(l) : 0;
     learner_free(l);
     if (rc.out && fclose(rc.out) && !r)
         r = err_set(e, ERR_NOMEM, "out of memory for rows");
     free(rc.scores);
     csvrec_free(&rc.row);
     episode_data_free(&ed);
-    c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;
-    c->wall_s = now(CLOCK_MONOTONIC) - t0;
+    c->cpu_s += now(CLOCK_THREAD_CPUTIME_ID) - c0;
+    c->wall_s += now(CLOCK_MONOTONIC) - t0;
     if (r) {
         free(*rows);
         *rows = NULL;
     }
     return r;
+}
+
+int unit_eval(const struct plan *p, const struct unit *u, const struct pretrained *pre,
+              char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e)
+{
+    struct eval_job *j;
+    *rows = NULL;
+    int rc = eval_job_new(p, u, pre, &j, c, stop, e);
+    if (!rc)
+        rc = eval_job_run(j, 0, j->tv->cfg->episodes, rows, c, stop, e);
+    eval_job_free(j);
+    return rc;
 }

@@ -1,4 +1,4 @@
-/* unit: running one unit of a plan — a pretraining or a block of evaluated episodes.
+/* unit: running one unit of a plan — a pretraining, or evaluated episodes.
  *
  * A unit computes in memory and hands back its CSV rows as text; the runner
  * writes them as parts/<id>.csv in one atomic step, so a unit's rows appear
@@ -43,8 +43,26 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
 
 /* Eval unit u: every episode, every recorded step; *rows gets the
  * episodes.csv rows (no header). pre is NULL for learners without
- * pretraining. */
+ * pretraining. The same as eval_job_new, one eval_job_run over all
+ * episodes, eval_job_free. */
 int unit_eval(const struct plan *p, const struct unit *u, const struct pretrained *pre,
               char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e);
+
+/* An eval unit whose episodes run in blocks, on one worker or several:
+ * what the blocks share (the learner's settings and network, the features
+ * of every image its episodes draw when the learner has frozen layers),
+ * read only while blocks run. Episode i's rows do not depend on the block
+ * it runs in: its episode and its learner's randomness are keyed by i. */
+struct eval_job;
+
+/* Prepare unit u (pre as for unit_eval); its costs are added to *c. */
+int eval_job_new(const struct plan *p, const struct unit *u, const struct pretrained *pre,
+                 struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
+                 struct err *e);
+/* Episodes first..end-1: *rows gets their episodes.csv rows, in episode
+ * order; costs (this thread's) added to *c, c->episodes counted live. */
+int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct unit_costs *c,
+                 volatile sig_atomic_t *stop, struct err *e);
+void eval_job_free(struct eval_job *j);
 
 #endif

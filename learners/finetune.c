@@ -43,6 +43,11 @@ static int frozen_prefix(const struct learner_settings *s, int n_layers)
     return p;
 }
 
+static int frozen_layers(const struct learner_settings *s, const struct mlp_arch *pre)
+{
+    return frozen_prefix(s, pre->n_layers);
+}
+
 struct finetune {
     struct trainer t;
     int p;               /* frozen prefix: the trainer's net is layers p.. */
@@ -110,6 +115,7 @@ const struct learner_kind learner_finetune = {
     .keys = keys,
     .pretraining = pretraining,
     .no_source_hint = "",
+    .frozen = frozen_layers,
     .init = init,
     .adapt = adapt,
     .predict = trainer_kind_predict,

@@ -31,6 +31,11 @@ static int pretraining(const struct learner_settings *s)
     return s->space == SPACE_FEATURES ? PRETRAIN_SHARED : PRETRAIN_NONE;
 }
 
+static int frozen(const struct learner_settings *s, const struct mlp_arch *pre)
+{
+    return s->space == SPACE_FEATURES ? pre->n_layers - 1 : 0;
+}
+
 /* A support row and its distance to the current query. */
 struct neighbour {
     double d;
@@ -139,22 +144,30 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
                  learner_record_fn rec, void *arg, struct err *e)
 {
     struct knn *k = l->state;
-    body_forward(&k->body, ep->xs, ep->n_support, k->fs, &l->flops);
+    if (ep->fs)
+        memcpy(k->fs, ep->fs, sizeof *k->fs * (size_t)ep->n_support * (size_t)k->fdim);
+    else
+        body_forward(&k->body, ep->xs, ep->n_support, k->fs, &l->flops);
     memcpy(k->ys, ep->ys, sizeof *k->ys * (size_t)ep->n_support);
     return rec(arg, -1, &l->model);
 }
 
-static int predict(struct learner *l, const float *x, int n, float *scores, struct err *e)
+static int predict(struct learner *l, const float *x, const float *f, int n, float *scores,
+                   struct err *e)
 {
     struct knn *k = l->state;
     const int S = l->shape.n_support, ways = l->shape.ways;
     const bool cosine = l->s.distance == DIST_COSINE;
     for (int i0 = 0; i0 < n; i0 += k->rows) {
         int m = n - i0 < k->rows ? n - i0 : k->rows;
-        body_forward(&k->body, x + (size_t)i0 * l->shape.dim, m, k->fq, &l->flops);
+        const float *fq = k->fq;
+        if (x)
+            body_forward(&k->body, x + (size_t)i0 * l->shape.dim, m, k->fq, &l->flops);
+        else
+            fq = f + (size_t)i0 * k->fdim;
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < S; j++)
-                k->nb[j] = (struct neighbour){distance(k->fq + (size_t)i * k->fdim,
+                k->nb[j] = (struct neighbour){distance(fq + (size_t)i * k->fdim,
                                                        k->fs + (size_t)j * k->fdim, k->fdim,
                                                        cosine), j};
             qsort(k->nb, (size_t)S, sizeof *k->nb, by_distance);
@@ -184,6 +197,7 @@ const struct learner_kind learner_knn = {
     .keys = keys,
     .pretraining = pretraining,
     .no_source_hint = " (add one, or set space: input)",
+    .frozen = frozen,
     .init = init,
     .adapt = adapt,
     .predict = predict,

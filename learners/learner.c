@@ -126,6 +126,24 @@ bool learner_recorded(const struct learner_settings *s, long step)
     return false;
 }
 
+int learner_frozen(const struct learner_settings *s, const struct mlp_arch *pre)
+{
+    const struct learner_kind *k = learner_kinds[s->kind];
+    return pre && k->frozen ? k->frozen(s, pre) : 0;
+}
+
+int learner_features(const struct mlp *net, int depth, const float *x, int n, float *out,
+                     uint64_t *flops, struct err *e)
+{
+    enum { CHUNK = 256 };   /* the kinds' feature batches (prototypes.c, knn.c) */
+    struct body b;
+    int rc = body_init(&b, net, depth, n < CHUNK ? n : CHUNK, e);
+    if (!rc)
+        body_forward(&b, x, n, out, flops);
+    body_free(&b);
+    return rc;
+}
+
 /* ---- the lifecycle ---- */
 
 int learner_check_pretrained(const struct mlp *pretrained, const struct fewshot *shape,
@@ -185,6 +203,11 @@ int learner_adapt(struct learner *l, const struct fewshot *t, struct rng *r,
         t->n_support != s->n_support || t->n_query != s->n_query)
         return err_set(e, ERR_USAGE, "learner: an episode of another shape than the learner "
                        "was made for");
+    if ((t->fs || t->fq) && (!t->fs || !t->fq || learner_frozen(&l->s, l->env.pretrained
+                                                                         ? &l->env.pretrained->arch
+                                                                         : NULL) == 0))
+        return err_set(e, ERR_USAGE, "learner: features given for a %s learner without frozen "
+                       "layers, or for only one of the support and query sets", l->kind->name);
     int rc = l->kind->adapt(l, t, r, rec, arg, e);
     if (out)
         *out = rc ? NULL : &l->model;
@@ -207,7 +230,17 @@ void learner_free(struct learner *l)
 
 int model_predict(struct learner_model *m, const float *x, int n, float *scores, struct err *e)
 {
-    return n > 0 ? m->l->kind->predict(m->l, x, n, scores, e) : ERR_OK;
+    return n > 0 ? m->l->kind->predict(m->l, x, NULL, n, scores, e) : ERR_OK;
+}
+
+int model_predict_features(struct learner_model *m, const float *f, int n, float *scores,
+                           struct err *e)
+{
+    struct learner *l = m->l;
+    if (learner_frozen(&l->s, l->env.pretrained ? &l->env.pretrained->arch : NULL) == 0)
+        return err_set(e, ERR_USAGE, "a %s model has no frozen layers to take features of",
+                       l->kind->name);
+    return n > 0 ? l->kind->predict(l, NULL, f, n, scores, e) : ERR_OK;
 }
 
 bool model_logits(const struct learner_model *m)

@@ -17,6 +17,13 @@
  *              (absent for knn, whose votes have none) — for probes;
  *   free.
  *
+ * Frozen layers: a kind whose models run every input through a bottom part
+ * of the pretrained network it never changes (a linear probe's body,
+ * prototypes' and knn's feature extractor) says how many layers (frozen).
+ * The harness may then compute each image's output of those layers once,
+ * with learner_features, and hand episodes those rows (fewshot.fs/fq) and
+ * predict them (model_predict_features): the kind skips the layers.
+ *
  * A learner sees matrices (support inputs and labels, query inputs), never
  * episodes, files or the experiment; a pretrained network is shared
  * read-only between workers: learners read it or copy it, and never write
@@ -94,6 +101,12 @@ struct fewshot {
     const int *ys;     /* (n_support) labels, classification */
     const float *ts;   /* (n_support, out_dim) targets, regression */
     const float *xq;   /* (n_query, dim) */
+    /* The rows through the kind's frozen layers (learner_frozen), when the
+     * harness computed them once per image for many episodes: fs (n_support,
+     * width), fq (n_query, width), width the output size of those layers.
+     * Then xs and xq may be NULL. NULL when not given: the kind runs the
+     * layers itself. */
+    const float *fs, *fq;
 };
 
 /* What a learner is built on. */
@@ -174,11 +187,18 @@ struct learner_kind {
     /* Operations of that pretraining with tasks of `rows` rows, for `kshot plan`. */
     uint64_t (*pretrain_cost)(const struct learner_settings *s, int rows,
                               const struct mlp_arch *net);
+    /* Layers at the bottom of the pretrained network pre that s's models run
+     * every input through unchanged (0 or NULL: none): the kind accepts
+     * their outputs as fewshot.fs/fq and as predict's f. */
+    int (*frozen)(const struct learner_settings *s, const struct mlp_arch *pre);
     /* ---- the lifecycle (learner_impl.h) ---- */
     int (*init)(struct learner *l, struct err *e);
     int (*adapt)(struct learner *l, const struct fewshot *t, struct rng *r, learner_record_fn rec,
                  void *arg, struct err *e);
-    int (*predict)(struct learner *l, const float *x, int n, float *scores, struct err *e);
+    /* Scores of n rows given as inputs x (n, dim) or, when x is NULL, as
+     * their outputs f (n, width) of the frozen layers. */
+    int (*predict)(struct learner *l, const float *x, const float *f, int n, float *scores,
+                   struct err *e);
     int (*input_grad)(struct learner *l, const float *x, const int *y, const float *t, int n,
                       float *dx, double *loss, struct err *e);   /* NULL: none */
     void (*release)(struct learner *l);
@@ -202,6 +222,14 @@ int learner_find(const char *name);
 const char *learner_key_default(int kind, const char *key);
 /* Whether step is recorded: the final step always, and each record_steps. */
 bool learner_recorded(const struct learner_settings *s, long step);
+/* Layers of the pretrained network pre (NULL: none) that s's models never
+ * change and run every input through (learner_kind.frozen); 0 for none. */
+int learner_frozen(const struct learner_settings *s, const struct mlp_arch *pre);
+/* out (n, sizes[depth]) = rows x (n, sizes[0]) through the first depth
+ * layers of net, computed as a learner's models compute them (up to 256
+ * rows per product); operations added to *flops, net is only read. */
+int learner_features(const struct mlp *net, int depth, const float *x, int n, float *out,
+                     uint64_t *flops, struct err *e);
 
 /* ---- the lifecycle ---- */
 
@@ -219,6 +247,10 @@ void learner_free(struct learner *l);
 
 /* Scores (n, out_dim) for inputs x (n, dim). */
 int model_predict(struct learner_model *m, const float *x, int n, float *scores, struct err *e);
+/* Scores (n, out_dim) for rows given as their outputs f (n, width) of the
+ * learner's frozen layers (learner_frozen > 0; ERR_USAGE otherwise). */
+int model_predict_features(struct learner_model *m, const float *f, int n, float *scores,
+                           struct err *e);
 /* Whether softmax(scores) is the model's predictive distribution (a loss is
  * then meaningful; knn's votes are not). */
 bool model_logits(const struct learner_model *m);

@@ -26,6 +26,11 @@ static int pretraining(const struct learner_settings *s)
     return PRETRAIN_SHARED;
 }
 
+static int frozen(const struct learner_settings *s, const struct mlp_arch *pre)
+{
+    return pre->n_layers - 1;
+}
+
 struct protos {
     struct body body;   /* the pretrained network but its head */
     int rows;           /* rows of a feature batch */
@@ -114,8 +119,10 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
     struct protos *p = l->state;
     const int fdim = p->body.width, ways = ep->ways;
     const bool cosine = l->s.distance == DIST_COSINE;
-    body_forward(&p->body, ep->xs, ep->n_support, p->fs, &l->flops);
-    class_means(p->fs, ep->ys, ep->n_support, ways, fdim, p->mu, p->count);
+    const float *fs = ep->fs;
+    if (!fs)
+        body_forward(&p->body, ep->xs, ep->n_support, p->fs, &l->flops), fs = p->fs;
+    class_means(fs, ep->ys, ep->n_support, ways, fdim, p->mu, p->count);
     for (int k = 0; cosine && k < ways; k++)
         normalise(p->mu + (size_t)k * fdim, fdim);
     /* the sums and divisions of the means; cosine: square, add, scale each mean */
@@ -148,12 +155,17 @@ static void score(struct learner *l, float *fq, int m, float *scores)
     l->flops += 3ull * m * ways * fdim + (cosine ? 3ull * m * fdim : 0);
 }
 
-static int predict(struct learner *l, const float *x, int n, float *scores, struct err *e)
+static int predict(struct learner *l, const float *x, const float *f, int n, float *scores,
+                   struct err *e)
 {
     struct protos *p = l->state;
+    const size_t fdim = (size_t)p->body.width;
     for (int i = 0; i < n; i += p->rows) {
         int m = n - i < p->rows ? n - i : p->rows;
-        body_forward(&p->body, x + (size_t)i * l->shape.dim, m, p->fq, &l->flops);
+        if (x)
+            body_forward(&p->body, x + (size_t)i * l->shape.dim, m, p->fq, &l->flops);
+        else   /* score() may normalise the rows in place */
+            memcpy(p->fq, f + (size_t)i * fdim, sizeof *p->fq * (size_t)m * fdim);
         score(l, p->fq, m, scores + (size_t)i * l->shape.ways);
     }
     return ERR_OK;
@@ -230,6 +242,7 @@ const struct learner_kind learner_prototypes = {
     .keys = keys,
     .pretraining = pretraining,
     .no_source_hint = "",
+    .frozen = frozen,
     .init = init,
     .adapt = adapt,
     .predict = predict,

@@ -84,7 +84,9 @@ int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
 {
     const struct learner_settings *s = &l->s;
     const float *xs = ep->xs;  // (support, width of net's input)
-    if (t->prefix.upto > 0) {
+    if (t->prefix.upto > 0 && ep->fs) {
+        xs = ep->fs;
+    } else if (t->prefix.upto > 0) {
         const float *f = body_forward_keep(&t->prefix, ep->xs, ep->n_support, &l->flops);
         memcpy(t->fs, f, sizeof *t->fs * (size_t)ep->n_support * (size_t)t->prefix.width);
         xs = t->fs;
@@ -105,12 +107,14 @@ int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
     return rc;   /* a recorder's code, its message the recorder's */
 }
 
-int trainer_predict(struct trainer *t, struct learner *l, const float *x, int n, float *scores)
+int trainer_predict(struct trainer *t, struct learner *l, const float *x, const float *f, int n,
+                    float *scores)
 {
-    const int dim = l->shape.dim, out = l->shape.out_dim;
+    const int dim = l->shape.dim, out = l->shape.out_dim, width = t->net.arch.sizes[0];
     for (int i = 0; i < n; i += l->cap) {
         int m = n - i < l->cap ? n - i : l->cap;
-        const float *in = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
+        const float *in = x ? body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops)
+                            : f + (size_t)i * width;
         const float *y = mlp_forward(&t->net, &t->w, in, m, t->net.arch.n_layers);
         memcpy(scores + (size_t)i * out, y, sizeof *scores * (size_t)m * (size_t)out);
     }
@@ -148,9 +152,10 @@ int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, con
     return ERR_OK;
 }
 
-int trainer_kind_predict(struct learner *l, const float *x, int n, float *scores, struct err *e)
+int trainer_kind_predict(struct learner *l, const float *x, const float *f, int n, float *scores,
+                         struct err *e)
 {
-    return trainer_predict(l->state, l, x, n, scores);
+    return trainer_predict(l->state, l, x, f, n, scores);
 }
 
 int trainer_kind_input_grad(struct learner *l, const float *x, const int *y, const float *tg,

@@ -51,13 +51,16 @@ void trainer_free(struct trainer *t);
 double trainer_step(struct trainer *t, const float *x, const struct fewshot *ep);
 
 /* Train net (already initialised for the episode; the optimizer is reset
- * here) on ep's support set for l->s.steps steps; after every recorded step
- * rec gets &l->model. Flops go to l->flops. */
+ * here) on ep's support set (ep->fs, the rows through the prefix, when
+ * given) for l->s.steps steps; after every recorded step rec gets
+ * &l->model. Flops go to l->flops. */
 int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
                 learner_record_fn rec, void *arg, struct err *e);
 
-/* The model's scores (n, out_dim) for x (n, dim), cap rows at a time. */
-int trainer_predict(struct trainer *t, struct learner *l, const float *x, int n, float *scores);
+/* The model's scores (n, out_dim) for x (n, dim), or when x is NULL for
+ * f (n, width), the rows through the prefix; cap rows at a time. */
+int trainer_predict(struct trainer *t, struct learner *l, const float *x, const float *f, int n,
+                    float *scores);
 
 /* dx (n, dim) of the mean loss over the batch (cross-entropy against y, or
  * MSE against tg (n, out_dim)); *loss the loss. No parameter gradient is
@@ -68,7 +71,8 @@ int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, con
 /* The lifecycle's functions for a kind whose state (l->state, malloc'd)
  * begins with its struct trainer: the model's predict and input gradients,
  * and releasing the state. */
-int trainer_kind_predict(struct learner *l, const float *x, int n, float *scores, struct err *e);
+int trainer_kind_predict(struct learner *l, const float *x, const float *f, int n, float *scores,
+                         struct err *e);
 int trainer_kind_input_grad(struct learner *l, const float *x, const int *y, const float *tg,
                             int n, float *dx, double *loss, struct err *e);
 void trainer_kind_release(struct learner *l);

@@ -16,6 +16,7 @@ void capture_init(struct capture *cap, const struct fewshot *t)
     memset(cap, 0, sizeof *cap);
     cap->n_scores = (size_t)t->n_query * (size_t)t->out_dim;
     cap->xq = t->xq;
+    cap->fq = t->fq;
     cap->n_query = t->n_query;
     assert_true(cap->n_scores <= MAX_SCORES);
 }
@@ -28,7 +29,11 @@ int capture_record(void *arg, int step, struct learner_model *m)
     assert_true(cap->n < MAX_RECORDS);
     cap->step[cap->n] = step;
     cap->logits[cap->n] = model_logits(m);
-    assert_int_equal(model_predict(m, cap->xq, cap->n_query, cap->scores[cap->n], &e), 0);
+    if (cap->fq)
+        assert_int_equal(model_predict_features(m, cap->fq, cap->n_query, cap->scores[cap->n], &e),
+                         0);
+    else
+        assert_int_equal(model_predict(m, cap->xq, cap->n_query, cap->scores[cap->n], &e), 0);
     cap->n++;
     return cap->stop_with;
 }
@@ -111,7 +116,10 @@ int run(const struct learner_settings *s, const struct fewshot *t, struct fixtur
         float again[MAX_SCORES];
         assert_non_null(m);
         assert_true(cap->n > 0);
-        assert_int_equal(model_predict(m, t->xq, t->n_query, again, &e), 0);
+        if (t->fq)
+            assert_int_equal(model_predict_features(m, t->fq, t->n_query, again, &e), 0);
+        else
+            assert_int_equal(model_predict(m, t->xq, t->n_query, again, &e), 0);
         assert_memory_equal(again, cap->scores[cap->n - 1], sizeof(float) * cap->n_scores);
     }
     learner_free(l);

@@ -17,10 +17,13 @@
 /* ---- the recorder ---- */
 
 /* What the learner reported: one entry per recorded step, the model's
- * query scores (model_predict on the episode's queries) copied. */
+ * query scores (model_predict on the episode's queries, or
+ * model_predict_features on their features when the episode gives them)
+ * copied. */
 struct capture {
     size_t n_scores;               /* n_query · out_dim of the episode */
     const float *xq;               /* the episode's queries */
+    const float *fq;               /* their features, or NULL */
     int n_query;
     int stop_with;                 /* non-zero: return this from every call */
     int n;                         /* calls so far */
@@ -46,7 +49,8 @@ struct fixture_ctx {
 /* Build a learner of s for t's shape on c, adapt it to t with a fresh
  * capture, free it; returns the first failing code (learner_new's or
  * adapt's). It also checks that predict on the model adapt returns gives
- * exactly the scores recorded after the last step. */
+ * exactly the scores recorded after the last step (from features when t
+ * gives them). */
 int run(const struct learner_settings *s, const struct fewshot *t, struct fixture_ctx *c,
         struct capture *cap);
 

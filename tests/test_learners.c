@@ -541,6 +541,93 @@ static void every_kind_keeps_the_lifecycles_contracts(void **state)
     mlp_free(&pre);
 }
 
+/* ---- features of frozen layers, computed once ------------------------ */
+
+/* Each configuration of a kind: how many layers it says are frozen, and
+ * (when any) that handing it the rows through them instead of the rows —
+ * what the harness does with its per-image table — gives every recorded
+ * score bit for bit. */
+static void kinds_with_frozen_layers_give_the_same_scores_from_features(void **state)
+{
+    const struct mlp_arch a = {3, {3, 6, 5, 3}, ACT_RELU};
+    struct mlp pre;
+    net_formula(&pre, &a, 0.3);
+    struct snapshot before;
+    snap(&before, &pre);
+    struct fewshot t = small_task();
+    struct config {
+        const char *kind;
+        int freeze, n_frozen, frozen0, distance, space;
+        int depth;   /* expected learner_frozen */
+    } configs[] = {
+        {"finetune", FREEZE_NONE, 0, 0, 0, 0, 0},
+        {"finetune", FREEZE_BODY, 0, 0, 0, 0, 2},
+        {"finetune", FREEZE_LAYERS, 1, 0, 0, 0, 1},
+        {"finetune", FREEZE_LAYERS, 1, 1, 0, 0, 0},   /* not at the bottom: no prefix */
+        {"prototypes", 0, 0, 0, DIST_EUCLIDEAN, 0, 2},
+        {"prototypes", 0, 0, 0, DIST_COSINE, 0, 2},
+        {"knn", 0, 0, 0, DIST_EUCLIDEAN, SPACE_FEATURES, 2},
+        {"knn", 0, 0, 0, DIST_COSINE, SPACE_FEATURES, 2},
+        {"knn", 0, 0, 0, DIST_EUCLIDEAN, SPACE_INPUT, 0},
+        {"scratch", 0, 0, 0, 0, 0, 0},
+        {"reptile", 0, 0, 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        const struct config *cf = &configs[i];
+        struct learner_settings s = settings(cf->kind);
+        s.steps = 5, s.optim.lr = 0.05;
+        s.freeze = cf->freeze, s.n_frozen = cf->n_frozen, s.frozen[0] = cf->frozen0;
+        s.distance = cf->distance, s.space = cf->space;
+        const int depth = learner_frozen(&s, &a);
+        print_message("  %-10s config %zu: %d frozen layer%s\n", cf->kind, i, depth,
+                      depth == 1 ? "" : "s");
+        assert_int_equal(depth, cf->depth);
+        assert_int_equal(learner_frozen(&s, NULL), 0);   // no network, nothing frozen
+        struct fixture_ctx c = {.pretrained = &pre, .arch = a, .init = INIT_GLOROT};
+        c.arch.sizes[3] = t.out_dim;
+        struct err e;
+        err_clear(&e);
+        float fs[MAX_SCORES], fq[MAX_SCORES];
+        struct fewshot ft = t;
+        ft.xs = ft.xq = NULL, ft.fs = fs, ft.fq = fq;
+        if (depth == 0) {   // features are refused, naming the kind
+            struct learner_env env = {.pretrained = &pre, .arch = c.arch, .init = c.init};
+            struct learner *l = learner_new(&s, &env, &t, &e);
+            assert_non_null(l);
+            ft.xs = t.xs, ft.xq = t.xq;
+            struct capture cap;
+            capture_init(&cap, &t);
+            rng_stream(&c.rng, 5, RNG_LEARNER, i);
+            assert_int_equal(learner_adapt(l, &ft, &c.rng, capture_record, &cap, NULL, &e),
+                             ERR_USAGE);
+            assert_contains(e.msg, cf->kind);
+            learner_free(l);
+            continue;
+        }
+        uint64_t f0 = 0, f1 = 0;
+        assert_int_equal(learner_features(&pre, depth, t.xs, t.n_support, fs, &f0, &e), 0);
+        assert_int_equal(learner_features(&pre, depth, t.xq, t.n_query, fq, &f1, &e), 0);
+        assert_int_equal(f0, (uint64_t)t.n_support * mlp_forward_flops(&a, depth));
+        struct capture from_rows, from_features;
+        rng_stream(&c.rng, 5, RNG_LEARNER, i);
+        assert_int_equal(run(&s, &t, &c, &from_rows), 0);
+        uint64_t rows_flops = c.flops;
+        c.flops = 0;
+        rng_stream(&c.rng, 5, RNG_LEARNER, i);
+        assert_int_equal(run(&s, &ft, &c, &from_features), 0);
+        assert_int_equal(from_rows.n, from_features.n);
+        for (int r = 0; r < from_rows.n; r++) {
+            assert_int_equal(from_rows.step[r], from_features.step[r]);
+            assert_memory_equal(from_rows.scores[r], from_features.scores[r],
+                                sizeof(float) * from_rows.n_scores);
+        }
+        /* the frozen layers' work is the table's now: the learner does less */
+        assert_true(c.flops < rows_flops);
+        assert_unchanged(&before, &pre);
+    }
+    mlp_free(&pre);
+}
+
 /* ---- the recorder's code, errors ------------------------------------ */
 
 static void a_recorder_error_stops_every_learner_with_its_code(void **state)
@@ -623,6 +710,7 @@ int main(void)
         cmocka_unit_test(knn_ties_go_to_the_class_of_the_nearest_tied_neighbour),
         cmocka_unit_test(knn_k_beyond_the_support_set_is_clamped),
         cmocka_unit_test(every_kind_keeps_the_lifecycles_contracts),
+        cmocka_unit_test(kinds_with_frozen_layers_give_the_same_scores_from_features),
         cmocka_unit_test(a_recorder_error_stops_every_learner_with_its_code),
         cmocka_unit_test(a_pretrained_network_of_another_shape_is_refused),
     };
