@@ -52,6 +52,8 @@ struct knn {
     float *fq;              /* (rows, fdim) features of a batch being scored */
     struct neighbour *nb;   /* (n_support) */
     int *count;             /* (2, ways) votes and first ranks */
+    double *snorm;          /* (n_support) Σ f² of each support row (cosine) */
+    double *qt, *sums, *qnorm;  /* (fdim, rows), (rows, n_support), (rows): feature_sums */
 };
 
 static int init(struct learner *l, struct err *e)
@@ -79,7 +81,12 @@ static int init(struct learner *l, struct err *e)
     k->fq = malloc(sizeof *k->fq * (size_t)k->rows * fdim);
     k->nb = malloc(sizeof *k->nb * S);
     k->count = malloc(sizeof *k->count * 2 * (size_t)l->shape.ways);
-    if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count)
+    k->snorm = malloc(sizeof *k->snorm * S);
+    k->qt = malloc(sizeof *k->qt * (size_t)k->rows * fdim);
+    k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
+    k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
+    if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count || !k->snorm || !k->qt || !k->sums ||
+        !k->qnorm)
         return err_set(e, ERR_NOMEM, "out of memory for nearest neighbours");
     return ERR_OK;
 }
@@ -90,25 +97,19 @@ static void release(struct learner *l)
     if (k) {
         body_free(&k->body);
         free(k->fs), free(k->ys), free(k->fq), free(k->nb), free(k->count);
+        free(k->snorm), free(k->qt), free(k->sums), free(k->qnorm);
     }
     free(k);
 }
 
-static double distance(const float *a, const float *b, int n, bool cosine)
+/* The distance between a query and a support row from their sums over
+ * features (feature_sums): the squared euclidean distance, or one minus
+ * the cosine (1 when either vector is zero). */
+static double distance(double sum, double qnorm, double snorm, bool cosine)
 {
-    double d = 0, na = 0, nb = 0;
-    for (int j = 0; j < n; j++) {
-        if (cosine) {
-            d += (double)a[j] * b[j];
-            na += (double)a[j] * a[j];
-            nb += (double)b[j] * b[j];
-        } else {
-            d += ((double)a[j] - b[j]) * ((double)a[j] - b[j]);
-        }
-    }
     if (!cosine)
-        return d;
-    return na > 0 && nb > 0 ? 1.0 - d / sqrt(na * nb) : 1.0;
+        return sum;
+    return qnorm > 0 && snorm > 0 ? 1.0 - sum / sqrt(qnorm * snorm) : 1.0;
 }
 
 /* Nearest first, NaN distances last, equal ones by row: a total order, so
@@ -149,6 +150,13 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
     else
         body_forward(&k->body, ep->xs, ep->n_support, k->fs, &l->flops);
     memcpy(k->ys, ep->ys, sizeof *k->ys * (size_t)ep->n_support);
+    for (int j = 0; j < ep->n_support; j++) {
+        const float *f = k->fs + (size_t)j * k->fdim;
+        double ss = 0;
+        for (int i = 0; i < k->fdim; i++)
+            ss += (double)f[i] * f[i];
+        k->snorm[j] = ss;
+    }
     return rec(arg, -1, &l->model);
 }
 
@@ -165,11 +173,11 @@ static int predict(struct learner *l, const float *x, const float *f, int n, flo
             body_forward(&k->body, x + (size_t)i0 * l->shape.dim, m, k->fq, &l->flops);
         else
             fq = f + (size_t)i0 * k->fdim;
+        feature_sums(fq, m, k->fs, S, k->fdim, cosine, k->qt, k->sums, cosine ? k->qnorm : NULL);
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < S; j++)
-                k->nb[j] = (struct neighbour){distance(fq + (size_t)i * k->fdim,
-                                                       k->fs + (size_t)j * k->fdim, k->fdim,
-                                                       cosine), j};
+                k->nb[j] = (struct neighbour){distance(k->sums[(size_t)i * S + j], k->qnorm[i],
+                                                       k->snorm[j], cosine), j};
             qsort(k->nb, (size_t)S, sizeof *k->nb, by_distance);
             vote(k->nb, k->k, k->ys, ways, k->count, k->count + ways,
                  scores + (size_t)(i0 + i) * ways);

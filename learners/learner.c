@@ -7,6 +7,7 @@
  * setting no kind had before is also one row of learner_keys[] and one
  * field of struct learner_settings. Nothing outside learners/ names a kind. */
 #include "learners/learner_impl.h"
+#include "learners/simd.h"
 
 #include <assert.h>
 #include <math.h>
@@ -326,4 +327,47 @@ void body_backward(struct body *b, const float *dout, int m, float *dx, uint64_t
     b->view.flops = 0;
     mlp_backward(&b->view, &b->w, dout, b->upto, dx);
     *flops += b->view.flops;
+}
+
+/* ---- sums over features ---- */
+
+KSHOT_CLONES
+void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot, double *qt,
+                  double *out, double *norms)
+{
+    for (int i = 0; i < m; i++)   /* qt (d, m): feature j of every row side by side */
+        for (int j = 0; j < d; j++)
+            qt[(size_t)j * m + i] = q[(size_t)i * d + j];
+    enum { B = 64 };   /* rows per strip: a strip's sums stay in registers and L1 */
+    double sum[B];
+    for (int i0 = 0; i0 < m; i0 += B) {
+        const int n = m - i0 < B ? m - i0 : B;
+        for (int cc = 0; cc < k; cc++) {
+            const float *cv = c + (size_t)cc * d;
+            for (int i = 0; i < n; i++)
+                sum[i] = 0;
+            for (int j = 0; j < d; j++) {
+                const double *col = qt + (size_t)j * m + i0, cj = cv[j];
+                if (dot)
+                    for (int i = 0; i < n; i++)
+                        sum[i] += col[i] * cj;
+                else
+                    for (int i = 0; i < n; i++)
+                        sum[i] += (col[i] - cj) * (col[i] - cj);
+            }
+            for (int i = 0; i < n; i++)
+                out[(size_t)(i0 + i) * k + cc] = sum[i];
+        }
+        if (!norms)
+            continue;
+        for (int i = 0; i < n; i++)
+            sum[i] = 0;
+        for (int j = 0; j < d; j++) {
+            const double *col = qt + (size_t)j * m + i0;
+            for (int i = 0; i < n; i++)
+                sum[i] += col[i] * col[i];
+        }
+        for (int i = 0; i < n; i++)
+            norms[i0 + i] = sum[i];
+    }
 }

@@ -60,4 +60,17 @@ const float *body_forward_keep(struct body *b, const float *x, int m, uint64_t *
  * dout (m, width); no parameter gets a gradient. */
 void body_backward(struct body *b, const float *dout, int m, float *dx, uint64_t *flops);
 
+/* ---- sums over features, for the distance-based kinds ----
+ *
+ * Sums in double over the features of float rows, each accumulated over
+ * features 0..d−1 in order — the bits of the plain loop — but computed for
+ * many rows at once (the loop runs across rows, which vectorises without
+ * reordering any sum). qt is the caller's scratch of d·m doubles. */
+
+/* out[i·k + c] = Σ_j (q_ij − c_cj)² when !dot, Σ_j q_ij·c_cj when dot, for
+ * rows q (m, d) and centres c (k, d); also norms[i] = Σ_j q_ij² when norms
+ * is not NULL. */
+void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot, double *qt,
+                  double *out, double *norms);
+
 #endif

@@ -42,6 +42,7 @@ struct protos {
     float *g;           /* (rows, ways) loss gradient at the logits */
     float *df;          /* (rows, fdim) loss gradient at the features */
     double *dot;        /* (ways) cosines of one row */
+    double *qt, *sums;  /* (fdim, rows), (rows, ways) scratch of feature_sums */
 };
 
 static int init(struct learner *l, struct err *e)
@@ -66,7 +67,10 @@ static int init(struct learner *l, struct err *e)
     p->g = malloc(sizeof *p->g * (size_t)p->rows * ways);
     p->df = malloc(sizeof *p->df * (size_t)p->rows * fdim);
     p->dot = malloc(sizeof *p->dot * ways);
-    if (!p->fs || !p->fq || !p->mu || !p->count || !p->z || !p->g || !p->df || !p->dot)
+    p->qt = malloc(sizeof *p->qt * (size_t)p->rows * fdim);
+    p->sums = malloc(sizeof *p->sums * (size_t)p->rows * ways);
+    if (!p->fs || !p->fq || !p->mu || !p->count || !p->z || !p->g || !p->df || !p->dot ||
+        !p->qt || !p->sums)
         return err_set(e, ERR_NOMEM, "out of memory for prototype features");
     return ERR_OK;
 }
@@ -77,7 +81,7 @@ static void release(struct learner *l)
     if (p) {
         body_free(&p->body);
         free(p->fs), free(p->fq), free(p->mu), free(p->count), free(p->z), free(p->g), free(p->df);
-        free(p->dot);
+        free(p->dot), free(p->qt), free(p->sums);
     }
     free(p);
 }
@@ -138,18 +142,11 @@ static void score(struct learner *l, float *fq, int m, float *scores)
     const struct protos *p = l->state;
     const int fdim = p->body.width, ways = l->shape.ways;
     const bool cosine = l->s.distance == DIST_COSINE;
-    for (int i = 0; i < m; i++) {
-        float *q = fq + (size_t)i * fdim;
-        if (cosine)
-            normalise(q, fdim);
-        for (int k = 0; k < ways; k++) {
-            const float *mu = p->mu + (size_t)k * fdim;
-            double acc = 0;
-            for (int j = 0; j < fdim; j++)
-                acc += cosine ? (double)q[j] * mu[j] : ((double)q[j] - mu[j]) * ((double)q[j] - mu[j]);
-            scores[(size_t)i * ways + k] = (float)(cosine ? acc : -acc);
-        }
-    }
+    for (int i = 0; cosine && i < m; i++)
+        normalise(fq + (size_t)i * fdim, fdim);
+    feature_sums(fq, m, p->mu, ways, fdim, cosine, p->qt, p->sums, NULL);
+    for (size_t i = 0; i < (size_t)m * (size_t)ways; i++)
+        scores[i] = (float)(cosine ? p->sums[i] : -p->sums[i]);
     /* 3 per element and pair (a difference or product, a square or nothing,
      * an add); cosine adds 3 per element for normalising each row */
     l->flops += 3ull * m * ways * fdim + (cosine ? 3ull * m * fdim : 0);

@@ -83,7 +83,7 @@ def torch_run(threads, episodes, whole=False):
 
 def shapes(build):
     _, _, out = timed([os.path.join(build, "tests/bench/bench_shapes")])
-    return {f.split()[0]: float(f.split()[1]) for f in out.splitlines()}
+    return {f.split()[0]: float(f.split()[1]) for f in out.splitlines() if not f.startswith("#")}
 
 
 def med(values):
@@ -101,8 +101,10 @@ def main():
         print("skipped: PyTorch (Debian's python3-torch) is not installed; "
               "`apt-get install python3-torch` to run this benchmark")
         return 0
-    core = subprocess.run([kshot, "info"], capture_output=True, text=True).stdout
-    core = next((l for l in core.splitlines() if l.startswith("blas:")), "blas: ?")
+    info = subprocess.run([kshot, "info"], capture_output=True, text=True).stdout.splitlines()
+    core = next((l for l in info if l.startswith("blas:")), "blas: ?")
+    small = next((l for l in info if l.startswith("small products:")), "")
+    small = small.split("(")[0].strip().rstrip(",")
     k_rate, t_rate, k_flops, rates, whole, rss = {}, {}, {}, {}, {}, {}
     for r in range(rounds):
         phases, k_rss = kshot_phases(kshot, episodes)
@@ -122,7 +124,7 @@ def main():
         print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
 
     print(f"kshot against PyTorch {subprocess.run([TORCH, '-c', 'import torch; print(torch.__version__)'], capture_output=True, text=True).stdout.strip()}, "
-          f"{core[6:]}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
+          f"{core[6:]}; kshot's {small}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
           f"medians of {rounds} alternating rounds, {episodes} episodes per learner\n")
     print("| reference workload, 1 worker / 1 thread | kshot | PyTorch | kshot / PyTorch | kshot GFLOP/s | BLAS GFLOP/s, same products |")
     print("| --- | --- | --- | --- | --- | --- |")
