@@ -117,6 +117,21 @@ void mlp_zero_grad(struct mlp *net)
 
 /* ---- initialisation -------------------------------------------------- */
 
+/* w (in, out) ~ U[lo, hi), drawn output by output (see below). */
+static void uniform_weights(float *w, int fan_in, int fan_out, double lo, double hi,
+                            struct rng *r)
+{
+    enum { CHUNK = 1024 };
+    float col[CHUNK];
+    for (int o = 0; o < fan_out; o++)
+        for (int i0 = 0; i0 < fan_in; i0 += CHUNK) {
+            int m = fan_in - i0 < CHUNK ? fan_in - i0 : CHUNK;
+            rng_range_fill(r, lo, hi, col, (size_t)m);
+            for (int i = 0; i < m; i++)
+                w[(size_t)(i0 + i) * fan_out + o] = col[i];
+        }
+}
+
 /* Draw order (part of the reproducibility contract): W output by output,
  * each output's inputs in order (PyTorch's (out, in) row-major order, which
  * the arena holds transposed), then b; kinds that set b to 0 draw nothing
@@ -138,15 +153,14 @@ void mlp_init_layer(struct mlp *net, int layer, enum init_kind kind, struct rng 
             w[(size_t)i * fan_out + o] = (float)(value)
     switch (kind) {
     case INIT_TORCH:
-        EACH_WEIGHT(rng_range(r, -torch, torch));
-        for (int i = 0; i < fan_out; i++)
-            b[i] = (float)rng_range(r, -torch, torch);
+        uniform_weights(w, fan_in, fan_out, -torch, torch, r);
+        rng_range_fill(r, -torch, torch, b, (size_t)fan_out);
         break;
     case INIT_HE:
         EACH_WEIGHT(he * rng_normal(r));
         break;
     case INIT_GLOROT:
-        EACH_WEIGHT(rng_range(r, -glorot, glorot));
+        uniform_weights(w, fan_in, fan_out, -glorot, glorot, r);
         break;
     case INIT_ZERO:
         memset(w, 0, sizeof *w * nw);

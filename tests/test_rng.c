@@ -140,6 +140,33 @@ static void hash_str_known_values(void **state)
     assert_true(rng_hash_str("a") == 0xaf63dc4c8601ec8cu);
 }
 
+/* rng_range_fill gives the numbers of rng_range, one by one, and leaves the
+ * stream where they would: from a fresh stream, mid-block (an even and an
+ * odd number of words left), for lengths around the block and batch sizes. */
+static void range_fill_is_rng_range_in_order(void **state)
+{
+    static const size_t lengths[] = {0, 1, 2, 3, 15, 16, 17, 127, 128, 129, 1000};
+    float got[1000];
+    for (int skip = 0; skip < 4; skip++)   /* words drawn before: 0, 1, 2, 3 */
+        for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+            size_t n = lengths[li];
+            struct rng a, b;
+            rng_stream(&a, 42, 7, skip);
+            rng_stream(&b, 42, 7, skip);
+            for (int k = 0; k < skip; k++)
+                rng_u32(&a), rng_u32(&b);
+            rng_range_fill(&a, -0.3, 0.7, got, n);
+            for (size_t i = 0; i < n; i++) {
+                float want = (float)rng_range(&b, -0.3, 0.7);
+                if (memcmp(&want, &got[i], sizeof want) != 0)
+                    fail_msg("skip %d, n %zu: draw %zu is %.9g, rng_range gives %.9g", skip, n,
+                             i, got[i], want);
+            }
+            for (int k = 0; k < 9; k++)   /* the streams go on alike */
+                assert_int_equal(rng_u32(&a), rng_u32(&b));
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +178,7 @@ int main(void)
         cmocka_unit_test(below_is_uniform_and_in_range),
         cmocka_unit_test(shuffle_is_a_permutation),
         cmocka_unit_test(hash_str_known_values),
+        cmocka_unit_test(range_fill_is_rng_range_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,62 @@ double rng_range(struct rng *r, double lo, double hi)
     return lo + (hi - lo) * rng_uniform(r);
 }
 
+/* Blocks pos, pos+1, … (n of them) of key's draw stream into out (4 words
+ * each): rng_philox's rounds, written across L counters at once so the
+ * compiler can run them in vector lanes. */
+static void philox_blocks(const uint32_t key[2], uint64_t pos, size_t n, uint32_t *out)
+{
+    enum { L = 8 };
+    for (size_t b0 = 0; b0 < n; b0 += L) {
+        uint32_t c0[L], c1[L], c2[L], c3[L];
+        for (int l = 0; l < L; l++) {
+            uint64_t ctr = pos + b0 + (uint64_t)l;
+            c0[l] = (uint32_t)ctr, c1[l] = (uint32_t)(ctr >> 32), c2[l] = 0, c3[l] = 0;
+        }
+        uint32_t k0 = key[0], k1 = key[1];
+        for (int round = 0; round < 10; round++) {
+            if (round > 0) {
+                k0 += PHILOX_W0;
+                k1 += PHILOX_W1;
+            }
+            for (int l = 0; l < L; l++) {
+                uint64_t p0 = (uint64_t)PHILOX_M0 * c0[l], p1 = (uint64_t)PHILOX_M1 * c2[l];
+                uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
+                c1[l] = (uint32_t)p1, c3[l] = (uint32_t)p0, c0[l] = n0, c2[l] = n2;
+            }
+        }
+        for (size_t l = 0; l < L && b0 + l < n; l++) {
+            uint32_t *o = out + 4 * (b0 + l);
+            o[0] = c0[l], o[1] = c1[l], o[2] = c2[l], o[3] = c3[l];
+        }
+    }
+}
+
+void rng_range_fill(struct rng *r, double lo, double hi, float *out, size_t n)
+{
+    size_t i = 0;
+    /* a block holds two draws: whole blocks from a block boundary on */
+    if (r->avail % 2)
+        for (; i < n; i++)
+            out[i] = (float)rng_range(r, lo, hi);
+    for (; i < n && r->avail > 0; i++)
+        out[i] = (float)rng_range(r, lo, hi);
+    enum { CHUNK = 64 };
+    uint32_t w[4 * CHUNK];
+    while (n - i >= 2) {
+        size_t blocks = (n - i) / 2 < CHUNK ? (n - i) / 2 : CHUNK;
+        philox_blocks(r->key, r->pos, blocks, w);
+        r->pos += blocks;
+        for (size_t k = 0; k < 2 * blocks; k++) {   /* as rng_u64 pairs the words */
+            uint64_t u = (uint64_t)w[2 * k] << 32 | w[2 * k + 1];
+            /* below 2⁵³, so exact as a signed integer, which converts in one instruction */
+            out[i++] = (float)(lo + (hi - lo) * ((double)(int64_t)(u >> 11) * 0x1.0p-53));
+        }
+    }
+    if (i < n)
+        out[i] = (float)rng_range(r, lo, hi);
+}
+
 double rng_normal(struct rng *r)
 {
     /* 1 - u lies in (0, 1], so the log is finite. */

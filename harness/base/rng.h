@@ -53,6 +53,9 @@ uint32_t rng_u32(struct rng *r);
 uint64_t rng_u64(struct rng *r);
 double rng_uniform(struct rng *r);                  /* [0, 1), 53 bits */
 double rng_range(struct rng *r, double lo, double hi); /* [lo, hi) */
+/* out[i] = (float)rng_range(r, lo, hi) for i = 0..n-1, in order: the same
+ * numbers and the same state after, many blocks generated at a time. */
+void rng_range_fill(struct rng *r, double lo, double hi, float *out, size_t n);
 double rng_normal(struct rng *r);                   /* N(0, 1), Box–Muller */
 uint32_t rng_below(struct rng *r, uint32_t n);      /* uniform in [0, n), n ≥ 1, unbiased */
 void rng_shuffle(struct rng *r, int *a, size_t n);  /* Fisher–Yates */
