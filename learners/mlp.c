@@ -298,14 +298,15 @@ static void act_backward(enum act act, const float *z, const float *h, float *g,
             g[i] *= 1.0f - h[i] * h[i];
 }
 
-/* dW (in, out) += h_{l−1}ᵀ·dz; db (out) += Σ_rows dz. */
+/* dW (in, out) = h_{l−1}ᵀ·dz; db (out) = Σ_rows dz, rows in order. */
 static void layer_grads(struct mlp *net, const struct mlp_work *w, int l, const float *dz)
 {
     int nin = net->arch.sizes[l], out = net->arch.sizes[l + 1], batch = w->batch;
     const float *in = l == 0 ? w->x : w->h[l - 1];  // (batch, in)
     float *gw = net->grads + net->w_off[l];         // (in, out)
     float *gb = net->grads + net->b_off[l];         // (out)
-    gemm(true, false, nin, out, batch, 1.0f, in, nin, dz, out, 1.0f, gw, out, &net->flops);
+    gemm(true, false, nin, out, batch, 1.0f, in, nin, dz, out, 0.0f, gw, out, &net->flops);
+    memset(gb, 0, sizeof *gb * (size_t)out);
     for (int i = 0; i < batch; i++)
         for (int j = 0; j < out; j++)
             gb[j] += dz[(size_t)i * out + j];

@@ -8,8 +8,9 @@
  * because the two large products of a training step, the forward X·W and
  * the weight gradient Xᵀ·dZ, then take their operands as they lie, which
  * the fast small-product kernels need (gemm.h). Gradients have
- * the same layout in their own arena; backward accumulates into it and
- * zeroing is an explicit mlp_zero_grad(). Hidden layers use arch.act; the
+ * the same layout in their own arena; backward writes the layers it
+ * reaches (the weight gradient straight from its product, β = 0), so a
+ * training step zeroes nothing. Hidden layers use arch.act; the
  * last layer (the head) is linear. Every floating-point operation is added
  * to net->flops: 2·m·n·k per product, one per element for bias adds and
  * activations (forward) and for their derivatives (backward).
@@ -115,10 +116,11 @@ const float *mlp_forward(struct mlp *net, struct mlp_work *w, const float *x,
                          int batch, int upto);
 
 /* Backward from dout (batch, sizes[upto]) = dLoss/d(output of the last
- * forward). Accumulates parameter gradients of the layers that forward ran
- * through into net->grads, except layers below first_layer (frozen layers
- * need no gradient; pass 0 for all). If dx is not NULL it receives
- * dLoss/dx (batch, sizes[0]) — this forces propagation to layer 0. */
+ * forward). Writes the parameter gradients of the layers that forward ran
+ * through into net->grads (whatever they held: no zeroing is needed),
+ * except layers below first_layer (frozen layers need no gradient and keep
+ * what their gradients held; pass 0 for all). If dx is not NULL it
+ * receives dLoss/dx (batch, sizes[0]) — this forces propagation to layer 0. */
 void mlp_backward(struct mlp *net, struct mlp_work *w, const float *dout,
                   int first_layer, float *dx);
 

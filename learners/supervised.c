@@ -49,7 +49,6 @@ static double step(struct mlp *net, struct batches *b, const struct learner_sour
     double loss = src->classes > 0
                       ? loss_xent(out, b->y, m, src->out_dim, b->dout, NULL, &net->flops)
                       : loss_mse(out, b->t, m, src->out_dim, b->dout, &net->flops);
-    mlp_zero_grad(net);
     mlp_backward(net, &b->w, b->dout, 0, NULL);
     optim_step(&b->o, net->params, net->grads, NULL, 0, &net->flops);
     return loss;

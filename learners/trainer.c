@@ -72,7 +72,6 @@ double trainer_step(struct trainer *t, const float *x, const struct fewshot *ep)
     double loss = ep->ways > 0
                       ? loss_xent(out, ep->ys, ep->n_support, ep->ways, t->dout, NULL, &net->flops)
                       : loss_mse(out, ep->ts, ep->n_support, ep->out_dim, t->dout, &net->flops);
-    mlp_zero_grad(net);
     mlp_backward(net, &t->w, t->dout, t->n_spans ? t->first : 0, NULL);
     optim_step(&t->o, net->params, net->grads, t->n_spans ? t->spans : NULL, t->n_spans,
                &net->flops);
