@@ -108,7 +108,10 @@ static int cmd_info(int argc, char **argv, struct err *e)
     printf("cpu: avx2+fma %s, avx512f %s\n", info.cpu_avx2 ? "yes" : "no",
            info.cpu_avx512 ? "yes" : "no");
     char warn[512];
-    blas_warning(&info, warn, sizeof warn);
+    blas_note(&info, warn, sizeof warn);
+    if (warn[0])
+        printf("%s\n", warn);
+    blas_warning(&info, blas_measure_gain(&info), warn, sizeof warn);
     if (warn[0])
         fprintf(stderr, "kshot: %s\n", warn);
     double rel;
@@ -233,6 +236,13 @@ int main(int argc, char **argv)
     }
     g_argc = argc, g_argv = argv;
     const char *name = argv[1];
+    if (strcmp(name, "blas-rate") == 0) {   /* hidden: blas_measure_gain's child */
+        blas_single_thread();
+        printf("%.3f\n", blas_rate());
+        return 0;
+    }
+    if (strcmp(name, "run") == 0 || strcmp(name, "plan") == 0 || strcmp(name, "info") == 0)
+        blas_auto_select(argv);   /* returns unless it restarts kshot with a better core */
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0)
         name = "help";
     else if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0)

@@ -139,6 +139,8 @@ static struct yt_node *record(const struct runrec *r)
     if (!rc) {
         rc |= yt_add(blas, "library", yt_new_scalar("OpenBLAS", false));
         rc |= yt_add(blas, "core", text(r->blas->core));
+        if (r->blas->openblas_chose[0])   /* kshot selected the core: what OpenBLAS chose */
+            rc |= yt_add(blas, "openblas_chose", text(r->blas->openblas_chose));
         rc |= yt_add(blas, "libxsmm", r->blas->xsmm[0] ? text(r->blas->xsmm)
                                                        : yt_new_scalar("~", false));
         rc |= yt_add(blas, "threads_per_worker", number(1));

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness/base/rng.h"
 #include "harness/blas.h"
@@ -154,6 +155,37 @@ static void selftest_passes_and_core_is_named(void **state)
     printf("  OpenBLAS core %s, relative self-test difference %.2g\n", info.core, rel);
 }
 
+/* kshot picks the better core only when OpenBLAS fell back to a generic one
+ * and nobody set OPENBLAS_CORETYPE, and only once; and the messages say
+ * what happened. */
+static void a_better_core_is_selected_only_when_nobody_chose(void **state)
+{
+    struct blas_info generic = {.core = "Prescott", .cpu_avx2 = true, .generic = true,
+                                .suggest = "Haswell"};
+    struct blas_info fine = {.core = "Haswell", .cpu_avx2 = true};
+    assert_string_equal(blas_auto_core(&generic, NULL, false), "Haswell");
+    assert_null(blas_auto_core(&generic, "Prescott", false));   // the user's value is kept
+    assert_null(blas_auto_core(&generic, "", false));           // even an empty one
+    assert_null(blas_auto_core(&generic, NULL, true));          // selected once already
+    assert_null(blas_auto_core(&fine, NULL, false));
+    char buf[512];
+    blas_warning(&generic, 2.5, buf, sizeof buf);
+    assert_contains(buf, "'Prescott'");
+    assert_contains(buf, "OPENBLAS_CORETYPE=Haswell");
+    assert_contains(buf, "2.5x faster");
+    blas_warning(&generic, 0, buf, sizeof buf);
+    assert_null(strstr(buf, "faster on"));   // no number when none was measured
+    blas_warning(&fine, 0, buf, sizeof buf);
+    assert_string_equal(buf, "");
+    struct blas_info selected = fine;
+    snprintf(selected.openblas_chose, sizeof selected.openblas_chose, "Prescott");
+    blas_note(&selected, buf, sizeof buf);
+    assert_contains(buf, "generic 'Prescott'");
+    assert_contains(buf, "selected 'Haswell'");
+    blas_note(&fine, buf, sizeof buf);
+    assert_string_equal(buf, "");
+}
+
 int main(void)
 {
     blas_single_thread();
@@ -163,6 +195,7 @@ int main(void)
         cmocka_unit_test(training_step_shapes_on_both_back_ends),
         cmocka_unit_test(beta_zero_ignores_nan_in_c),
         cmocka_unit_test(selftest_passes_and_core_is_named),
+        cmocka_unit_test(a_better_core_is_selected_only_when_nobody_chose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
