@@ -50,7 +50,8 @@ struct knn {
     float *fs;              /* (n_support, fdim) the support set's features (or inputs) */
     int *ys;                /* (n_support) its labels */
     float *fq;              /* (rows, fdim) features of a batch being scored */
-    struct neighbour *nb;   /* (n_support) */
+    struct neighbour *cand; /* (n_support) every support row, for the current query */
+    struct neighbour *nb;   /* (k) the nearest, nearest first */
     int *count;             /* (2, ways) votes and first ranks */
     double *snorm;          /* (n_support) Σ f² of each support row (cosine) */
     double *qt, *sums, *qnorm;  /* (fdim, rows), (rows, n_support), (rows): feature_sums */
@@ -79,14 +80,15 @@ static int init(struct learner *l, struct err *e)
     k->fs = malloc(sizeof *k->fs * S * fdim);
     k->ys = malloc(sizeof *k->ys * S);
     k->fq = malloc(sizeof *k->fq * (size_t)k->rows * fdim);
-    k->nb = malloc(sizeof *k->nb * S);
+    k->cand = malloc(sizeof *k->cand * S);
+    k->nb = malloc(sizeof *k->nb * (size_t)k->k);
     k->count = malloc(sizeof *k->count * 2 * (size_t)l->shape.ways);
     k->snorm = malloc(sizeof *k->snorm * S);
     k->qt = malloc(sizeof *k->qt * (size_t)k->rows * fdim);
     k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
     k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
-    if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count || !k->snorm || !k->qt || !k->sums ||
-        !k->qnorm)
+    if (!k->fs || !k->ys || !k->fq || !k->cand || !k->nb || !k->count || !k->snorm || !k->qt ||
+        !k->sums || !k->qnorm)
         return err_set(e, ERR_NOMEM, "out of memory for nearest neighbours");
     return ERR_OK;
 }
@@ -96,7 +98,7 @@ static void release(struct learner *l)
     struct knn *k = l->state;
     if (k) {
         body_free(&k->body);
-        free(k->fs), free(k->ys), free(k->fq), free(k->nb), free(k->count);
+        free(k->fs), free(k->ys), free(k->fq), free(k->cand), free(k->nb), free(k->count);
         free(k->snorm), free(k->qt), free(k->sums), free(k->qnorm);
     }
     free(k);
@@ -113,7 +115,7 @@ static double distance(double sum, double qnorm, double snorm, bool cosine)
 }
 
 /* Nearest first, NaN distances last, equal ones by row: a total order, so
- * the ranking does not depend on qsort's algorithm. */
+ * the ranking does not depend on how it is found. */
 static int by_distance(const void *pa, const void *pb)
 {
     const struct neighbour *a = pa, *b = pb;
@@ -123,6 +125,25 @@ static int by_distance(const void *pa, const void *pb)
     if (!na && a->d != b->d)
         return a->d < b->d ? -1 : 1;
     return (a->row > b->row) - (a->row < b->row);
+}
+
+/* nb[0..k) = the k first of the S candidates in by_distance's order,
+ * sorted: an insertion into a sorted prefix, which for the small k of
+ * few-shot episodes is far cheaper than sorting them all (the order is
+ * total, so the prefix is the full sort's). cand may not alias nb. */
+static void nearest(const struct neighbour *cand, int S, int k, struct neighbour *nb)
+{
+    int have = 0;
+    for (int j = 0; j < S; j++) {
+        if (have == k && by_distance(&cand[j], &nb[k - 1]) >= 0)
+            continue;
+        int pos = have < k ? have++ : k - 1;
+        while (pos > 0 && by_distance(&cand[j], &nb[pos - 1]) < 0) {
+            nb[pos] = nb[pos - 1];
+            pos--;
+        }
+        nb[pos] = cand[j];
+    }
 }
 
 /* scores (ways) from the k nearest nb (nearest first); count and first
@@ -176,9 +197,9 @@ static int predict(struct learner *l, const float *x, const float *f, int n, flo
         feature_sums(fq, m, k->fs, S, k->fdim, cosine, k->qt, k->sums, cosine ? k->qnorm : NULL);
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < S; j++)
-                k->nb[j] = (struct neighbour){distance(k->sums[(size_t)i * S + j], k->qnorm[i],
-                                                       k->snorm[j], cosine), j};
-            qsort(k->nb, (size_t)S, sizeof *k->nb, by_distance);
+                k->cand[j] = (struct neighbour){distance(k->sums[(size_t)i * S + j],
+                                                         k->qnorm[i], k->snorm[j], cosine), j};
+            nearest(k->cand, S, k->k, k->nb);
             vote(k->nb, k->k, k->ys, ways, k->count, k->count + ways,
                  scores + (size_t)(i0 + i) * ways);
         }

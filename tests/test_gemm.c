@@ -155,6 +155,41 @@ static void selftest_passes_and_core_is_named(void **state)
     printf("  OpenBLAS core %s, relative self-test difference %.2g\n", info.core, rel);
 }
 
+/* The features table (harness/unit.c) computes an image's features in a
+ * batch of up to 256 rows, an episode in a batch of its own: the shipped
+ * networks' layer shapes must give a row the same bits in any batch. */
+static void shipped_layer_shapes_give_a_row_the_same_bits_in_any_batch(void **state)
+{
+    if (!gemm_xsmm_target()[0]) {
+        print_message("  skipped: no libxsmm in this build\n");
+        return;
+    }
+    static const int shapes[][2] = {{784, 256}, {256, 128}, {1, 40}, {40, 40}};
+    enum { ROWS = 256 };
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+        const int k = shapes[sh][0], n = shapes[sh][1];
+        float *x = malloc(sizeof *x * ROWS * k), *w = malloc(sizeof *w * k * n);
+        float *one = malloc(sizeof *one * ROWS * n), *c = malloc(sizeof *c * ROWS * n);
+        struct rng r;
+        rng_stream(&r, 11, RNG_DATA, sh);
+        for (int i = 0; i < ROWS * k; i++)
+            x[i] = (float)rng_range(&r, -1, 1);
+        for (int i = 0; i < k * n; i++)
+            w[i] = (float)rng_range(&r, -0.1, 0.1);
+        for (int i = 0; i < ROWS; i++)   /* each row alone */
+            gemm(false, false, 1, n, k, 1, x + (size_t)i * k, k, w, n, 0, one + (size_t)i * n, n,
+                 NULL);
+        for (int m = 2; m <= ROWS; m++) {
+            gemm(false, false, m, n, k, 1, x, k, w, n, 0, c, n, NULL);
+            if (memcmp(c, one, sizeof *c * (size_t)m * n) != 0)
+                fail_msg("%d -> %d: a batch of %d rows gives a row other bits than alone", k, n,
+                         m);
+        }
+        free(x), free(w), free(one), free(c);
+    }
+    print_message("  libxsmm %s: batches of 1..256 rows agree bit for bit\n", gemm_xsmm_target());
+}
+
 /* kshot picks the better core only when OpenBLAS fell back to a generic one
  * and nobody set OPENBLAS_CORETYPE, and only once; and the messages say
  * what happened. */
@@ -196,6 +231,7 @@ int main(void)
         cmocka_unit_test(beta_zero_ignores_nan_in_c),
         cmocka_unit_test(selftest_passes_and_core_is_named),
         cmocka_unit_test(a_better_core_is_selected_only_when_nobody_chose),
+        cmocka_unit_test(shipped_layer_shapes_give_a_row_the_same_bits_in_any_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
