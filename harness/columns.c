@@ -85,7 +85,9 @@ static const struct column costs[COST_N] = {
     [COST_JOULES] = {"joules", "energy (not measured yet: empty)"},
     [COST_JOULES_METHOD] = {"joules_method", "how `joules` was obtained (`not measured`)"},
     [COST_PEAK_RSS_KB] = {"peak_rss_kb", "the process's peak resident memory so far"},
-    [COST_BLAS_CORE] = {"blas_core", "the OpenBLAS kernel the unit ran on"},
+    [COST_BLAS_CORE] = {"blas_core", "the kernels the unit ran on: OpenBLAS's core, and libxsmm's "
+                                     "target when it ran the small products "
+                                     "(`Haswell+libxsmm-cpx`)"},
 };
 
 static const struct column cost_summary[CS_N] = {

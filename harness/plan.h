@@ -59,7 +59,7 @@ struct plan {
     struct variant *variants;
     int n_units, cap;
     struct unit *units;
-    char core[64];         /* BLAS core the ids were made for */
+    char core[128];        /* kernels the ids were made for (blas_info.kernels) */
     const struct store **shared; /* (n_variants) stores prepared so far, lent to later variants */
 };
 
