@@ -13,11 +13,9 @@ line per phase: name, count, seconds. With `whole`, it times the script from
 its start instead (data loading included), as kshot's wall time is. Needs
 Debian's python3-torch; not a dependency of kshot.
 """
-import gzip
 import os
 import random
 import resource
-import struct
 import sys
 import time
 
@@ -27,22 +25,9 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-D = "/usr/share/datasets/fashion-mnist/"
-
-
-def idx(name):
-    with gzip.open(D + name) as f:
-        data = f.read()
-    magic, n = struct.unpack(">II", data[:8])
-    if magic == 0x803:
-        r, c = struct.unpack(">II", data[8:16])
-        return np.frombuffer(data, np.uint8, offset=16).reshape(n, r * c)
-    return np.frombuffer(data, np.uint8, offset=8)
-
-
-def net(out):
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                         nn.Linear(128, out))
+# The protocol's data loader and network: the reference implementation's own.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from protocol_torch import idx, net  # noqa: E402
 
 
 def adapt(model, params, xs, ys, steps=20, lr=1e-3):
