@@ -192,6 +192,7 @@ struct task {
 struct eval_run {
     struct eval_job *job;
     int blocks, ended;             /* blocks, and how many have ended */
+    bool failed;                   /* a block failed or stopped: the unit has no part */
     char **rows;                   /* (blocks) each block's rows */
     struct unit_costs c;           /* the unit's costs so far (episodes unused) */
     double t0;                     /* when its first task started */
@@ -272,13 +273,13 @@ static int run_block(struct run *r, const struct task *t, int worker, struct err
     pthread_mutex_lock(&r->lock);
     ev->rows[t->block] = rows;
     ev->c.cpu_s += c.cpu_s, ev->c.flops += c.flops, ev->c.episodes += c.episodes;
+    ev->failed |= rc != 0;
     bool last = ++ev->ended == ev->blocks;
     pthread_mutex_unlock(&r->lock);
     if (last) {   /* every other block has ended: this worker finishes the unit */
         ev->c.wall_s = now() - ev->t0;
-        bool complete = ev->c.episodes == r->p->variants[r->p->units[t->unit].variant]
-                                              .x.targets[r->p->units[t->unit].target].episodes;
-        if (!rc && complete)
+        bool complete = !ev->failed;
+        if (complete)
             rc = write_eval_part(r, t->unit, ev, e);
         eval_job_free(ev->job);
         ev->job = NULL;

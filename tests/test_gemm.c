@@ -179,7 +179,12 @@ static void shipped_layer_shapes_give_a_row_the_same_bits_in_any_batch(void **st
         for (int i = 0; i < ROWS; i++)   /* each row alone */
             gemm(false, false, 1, n, k, 1, x + (size_t)i * k, k, w, n, 0, one + (size_t)i * n, n,
                  NULL);
-        for (int m = 2; m <= ROWS; m++) {
+        /* batch sizes of episodes (5·1 … 5·20 rows, 75 queries …) and of the
+         * table's chunks, the last one full; not all 256: valgrind runs this */
+        static const int sizes[] = {2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,  15,  16,
+                                    17, 20, 25, 31, 32, 50, 64, 75, 80, 100, 125, 200, 256};
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            const int m = sizes[si];
             gemm(false, false, m, n, k, 1, x, k, w, n, 0, c, n, NULL);
             if (memcmp(c, one, sizeof *c * (size_t)m * n) != 0)
                 fail_msg("%d -> %d: a batch of %d rows gives a row other bits than alone", k, n,
@@ -187,7 +192,8 @@ static void shipped_layer_shapes_give_a_row_the_same_bits_in_any_batch(void **st
         }
         free(x), free(w), free(one), free(c);
     }
-    print_message("  libxsmm %s: batches of 1..256 rows agree bit for bit\n", gemm_xsmm_target());
+    print_message("  libxsmm %s: 27 batch sizes from 2 to 256 rows agree with single rows\n",
+                  gemm_xsmm_target());
 }
 
 /* kshot picks the better core only when OpenBLAS fell back to a generic one
