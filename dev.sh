@@ -72,6 +72,7 @@ test_all() {
         meson test -C build-asan --print-errorlogs --suite unit --suite smoke
     phase_end asan-tests
 
+    # libxsmm sees valgrind's CPU (no AVX-512) and generates AVX2 kernels for it.
     phase "tests under valgrind: unit, smoke"
     local vg='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet'
     meson test -C build --print-errorlogs --suite unit --timeout-multiplier 10 --wrapper "$vg"
