@@ -25,9 +25,9 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-# The protocol's data loader and network: the reference implementation's own.
+# The protocol's data loader, network and pretraining: the reference implementation's own.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
-from protocol_torch import idx, net  # noqa: E402
+from protocol_torch import idx, net, pretrain  # noqa: E402
 
 
 def adapt(model, params, xs, ys, steps=20, lr=1e-3):
@@ -52,14 +52,7 @@ def main():
     times = {}
 
     t = time.perf_counter()
-    model = net(5)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    perm = torch.randperm(len(X))
-    for b in range(0, len(X), 64):
-        i = perm[b:b + 64]
-        opt.zero_grad()
-        F.cross_entropy(model(X[i]), Y[i]).backward()
-        opt.step()
+    model = pretrain(X, Y)
     times["pretraining"] = (len(X), time.perf_counter() - t)
 
     body_state = {k: v.clone() for k, v in model.state_dict().items()}

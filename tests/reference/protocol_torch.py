@@ -45,6 +45,19 @@ def adapt(model, params, xs, ys, xq, steps=20, lr=1e-3):
         return model(xq).argmax(1)
 
 
+def pretrain(X, Y):
+    """One epoch of Adam (lr 1e-3, batch 64, shuffled) on the source rows."""
+    model = net(5)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    perm = torch.randperm(len(X))
+    for b in range(0, len(X), 64):
+        i = perm[b:b + 64]
+        opt.zero_grad()
+        F.cross_entropy(model(X[i]), Y[i]).backward()
+        opt.step()
+    return model
+
+
 def main():
     episodes = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -55,14 +68,7 @@ def main():
     src = ytr < 5
     X = torch.tensor(xtr[src], dtype=torch.float32) / 255
     Y = torch.tensor(ytr[src], dtype=torch.long)
-    model = net(5)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    perm = torch.randperm(len(X))
-    for b in range(0, len(X), 64):
-        i = perm[b:b + 64]
-        opt.zero_grad()
-        F.cross_entropy(model(X[i]), Y[i]).backward()
-        opt.step()
+    model = pretrain(X, Y)
     tmask = yte < 5
     with torch.no_grad():
         acc = (model(torch.tensor(xte[tmask], dtype=torch.float32) / 255).argmax(1)
