@@ -7,12 +7,13 @@
  * setting no kind had before is also one row of learner_keys[] and one
  * field of struct learner_settings. Nothing outside learners/ names a kind. */
 #include "learners/learner_impl.h"
-#include "learners/simd.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "learners/simd.h"
 
 /* ---- the registry ---- */
 
