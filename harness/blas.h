@@ -50,9 +50,11 @@ void blas_auto_select(char **argv);
  * in a child process against this one; 0 when it cannot be measured. */
 double blas_measure_gain(const struct blas_info *info);
 
-/* GFLOP/s of that product on the current core (kshot's hidden
- * `blas-rate` command prints it for blas_measure_gain). */
-double blas_rate(void);
+/* GFLOP/s of one thread on that product, best of 5 runs of 10 ms, through
+ * gemm (kshot plan's time estimates), or through OpenBLAS alone
+ * (openblas_only; kshot's hidden `blas-rate` command prints it for
+ * blas_measure_gain). */
+double blas_rate(bool openblas_only);
 
 /* One-line warning for a generic fallback (empty when none); gain is
  * blas_measure_gain's factor, or 0 when unknown. */

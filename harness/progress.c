@@ -7,6 +7,8 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "harness/base/meter.h"
+
 struct slot {                   /* what one worker runs */
     int unit;                   /* -1: idle */
     const struct unit_costs *c;
@@ -26,13 +28,6 @@ struct progress {
     bool ticker_on;
     struct slot slots[];        /* (workers) */
 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void describe(const struct plan *p, const struct unit *u, char *buf, size_t cap)
 {
@@ -92,7 +87,7 @@ static int terminal_width(void)
 static void live_line(struct progress *pr)
 {
     char line[2048], what[1024], el[32], eta[32];
-    double elapsed = now() - pr->t0, frac = fraction_done(pr);
+    double elapsed = meter_wall() - pr->t0, frac = fraction_done(pr);
     fmt_time(elapsed, el, sizeof el);
     fmt_time(frac > 0 ? elapsed * (1 - frac) / frac : -1, eta, sizeof eta);
     int n = snprintf(line, sizeof line, "[%d/%d] %s elapsed, ETA %s |", pr->done, pr->total, el, eta);
@@ -137,7 +132,7 @@ struct progress *progress_new(const struct plan *p, bool quiet, bool tty, int to
     if (!pr)
         return NULL;
     pr->p = p, pr->quiet = quiet, pr->tty = tty, pr->total = total;
-    pr->flops_total = flops_total, pr->workers = workers, pr->t0 = now();
+    pr->flops_total = flops_total, pr->workers = workers, pr->t0 = meter_wall();
     for (int w = 0; w < workers; w++)
         pr->slots[w] = (struct slot){-1, NULL, 0};
     pthread_mutex_init(&pr->lock, NULL);
@@ -171,7 +166,7 @@ void progress_end(struct progress *pr, int worker, bool finished, double secs)
         pr->done++;
         if (!pr->quiet && !pr->tty) {   /* a terminal gets the live line instead */
             char what[1024], el[32], eta[32];
-            double elapsed = now() - pr->t0;
+            double elapsed = meter_wall() - pr->t0;
             double frac = pr->flops_total ? pr->flops_done / (double)pr->flops_total
                                           : (double)pr->done / pr->total;
             describe(pr->p, u, what, sizeof what);

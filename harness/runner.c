@@ -8,10 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "harness/base/meter.h"
 #include "harness/blas.h"
 #include "harness/config.h"
 #include "harness/plan.h"
@@ -77,19 +76,6 @@ void runner_defaults(struct run_opts *o)
     o->shard_n = 1;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static long peak_kb(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
-}
-
 /* ---- setup shared by run and plan ---- */
 
 struct setup {
@@ -146,29 +132,12 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
     return rc;
 }
 
-/* GFLOP/s of one thread on a layer-sized product, for estimates only. */
-static double calibrate(void)
-{
-    enum { M = 64, K = 784, N = 256 };
-    float *a = calloc(M * K, sizeof *a), *b = calloc(K * N, sizeof *b), *c = calloc(M * N, sizeof *c);
-    double rate = 0;
-    if (a && b && c) {
-        uint64_t flops = 0;
-        double t0 = now();
-        while (now() - t0 < 0.05)
-            gemm(false, false, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N, &flops);
-        rate = (double)flops / (now() - t0) / 1e9;
-    }
-    free(a), free(b), free(c);
-    return rate;
-}
-
 int runner_plan(const struct run_opts *o, struct err *e)
 {
     struct setup s;
     int rc = setup(&s, o, e);
     if (!rc) {
-        plan_print(&s.plan, stdout, calibrate());
+        plan_print(&s.plan, stdout, blas_rate(false));
         printf("results directory: %s\n", s.dir);
     }
     setup_free(&s);
@@ -223,7 +192,7 @@ static int run_pretrain(struct run *r, int idx, int worker, struct err *e)
         pthread_mutex_lock(&r->lock);
         r->models[idx] = made;
         pthread_mutex_unlock(&r->lock);
-        rc = results_write_unit(r->dir, r->p, u, rows, &c, peak_kb(), e);
+        rc = results_write_unit(r->dir, r->p, u, rows, &c, meter_peak_kb(), e);
     }
     free(rows);
     progress_end(r->pr, worker, rc == 0, c.wall_s);
@@ -236,7 +205,7 @@ static int run_prepare(struct run *r, int idx, int worker, struct err *e)
     struct eval_run *ev = &r->evals[idx];
     struct unit_costs c = {0};
     progress_start(r->pr, worker, idx, &c, 0);
-    ev->t0 = now();
+    ev->t0 = meter_wall();
     pthread_mutex_lock(&r->lock);
     const struct pretrained *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
     pthread_mutex_unlock(&r->lock);
@@ -257,7 +226,7 @@ static int write_eval_part(struct run *r, int idx, struct eval_run *ev, struct e
         ok = fputs(ev->rows[b], f) >= 0;
     if (f && fclose(f))
         ok = false;
-    int rc = ok ? results_write_unit(r->dir, r->p, &r->p->units[idx], all, &ev->c, peak_kb(), e)
+    int rc = ok ? results_write_unit(r->dir, r->p, &r->p->units[idx], all, &ev->c, meter_peak_kb(), e)
                 : err_set(e, ERR_NOMEM, "out of memory for a unit's rows");
     free(all);
     return rc;
@@ -277,7 +246,7 @@ static int run_block(struct run *r, const struct task *t, int worker, struct err
     bool last = ++ev->ended == ev->blocks;
     pthread_mutex_unlock(&r->lock);
     if (last) {   /* every other block has ended: this worker finishes the unit */
-        ev->c.wall_s = now() - ev->t0;
+        ev->c.wall_s = meter_wall() - ev->t0;
         bool complete = !ev->failed;
         if (complete)
             rc = write_eval_part(r, t->unit, ev, e);

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness/base/fsutil.h"
+#include "harness/base/meter.h"
 
 void runrec_path(const char *dir, int shard_i, int shard_n, char *buf, size_t cap)
 {
@@ -118,12 +118,6 @@ static struct yt_node *data_list(const struct plan *p)
     return list;
 }
 
-static long peak_kb(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
-}
-
 static struct yt_node *record(const struct runrec *r)
 {
     char host[256] = "", shard[64];
@@ -163,7 +157,7 @@ static struct yt_node *record(const struct runrec *r)
     rc |= yt_add(m, "blas", blas);
     rc |= yt_add(m, "workers", number(r->workers));
     rc |= yt_add(m, "shard", yt_new_scalar(shard, true));
-    rc |= yt_add(m, "peak_rss_kb", number(peak_kb()));
+    rc |= yt_add(m, "peak_rss_kb", number(meter_peak_kb()));
     rc |= yt_add(m, "data", data_list(r->plan));
     rc |= yt_add(m, "variants", variants);
     rc |= yt_add(m, "config", r->config->root ? yt_copy(r->config->root)

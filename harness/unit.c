@@ -16,8 +16,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "harness/base/meter.h"
 #include "harness/columns.h"
 #include "harness/csvout.h"
 #include "learners/ckpt.h"
@@ -26,11 +26,21 @@
 #include "learners/optim.h"
 #include "learners/supervised.h"
 
-static double now(clockid_t clock)
+/* A unit's work is timed in pieces (a pretraining; an eval unit's
+ * preparation and each block): each piece adds its seconds to the costs. */
+struct stopwatch {
+    double wall, cpu;
+};
+
+static struct stopwatch stopwatch_start(void)
 {
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return (struct stopwatch){meter_wall(), meter_thread_cpu()};
+}
+
+static void stopwatch_add(const struct stopwatch *w, struct unit_costs *c)
+{
+    c->cpu_s += meter_thread_cpu() - w->cpu;
+    c->wall_s += meter_wall() - w->wall;
 }
 
 /* Rows as floats, preprocessed. */
@@ -240,7 +250,7 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
 {
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
-    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+    struct stopwatch w = stopwatch_start();
     struct source_task st = {0};
     int *rows_ = NULL, *labels = NULL, *ids = NULL, n = 0, k = 0;
     struct mlp *net = &out->net;
@@ -273,8 +283,7 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
                        res.diverged ? "diverged" : "ok", rows, e);
 done:
     c->flops = net->flops;
-    c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - c0;
-    c->wall_s = now(CLOCK_MONOTONIC) - t0;
+    stopwatch_add(&w, c);
     sampler_free(&st.sampler);
     episode_free(&st.ep);
     free(st.buf), free(st.idx), free(rows_), free(labels), free(ids);
@@ -544,7 +553,7 @@ int eval_job_new(const struct plan *p, const struct unit *u, const struct pretra
                  struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
                  struct err *e)
 {
-    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+    struct stopwatch w = stopwatch_start();
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
     struct eval_job *j = calloc(1, sizeof *j);
@@ -561,8 +570,7 @@ int eval_job_new(const struct plan *p, const struct unit *u, const struct pretra
                                   .arch = plan_arch(x, j->tv->dim,
                                                     reg ? 1 : (int)j->tv->cfg->ways)};
     int rc = features_build(j, &c->flops, stop, e);
-    c->cpu_s += now(CLOCK_THREAD_CPUTIME_ID) - c0;
-    c->wall_s += now(CLOCK_MONOTONIC) - t0;
+    stopwatch_add(&w, c);
     if (rc) {
         eval_job_free(j);
         return rc;
@@ -584,7 +592,7 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
 {
     const struct unit *u = j->u;
     const struct target_view *tv = j->tv;
-    double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+    struct stopwatch w = stopwatch_start();
     struct episode_data ed;
     struct recorder rc = {.ed = &ed, .e = e};
     struct learner *l = NULL;
@@ -623,8 +631,7 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
     free(rc.scores);
     csvrec_free(&rc.row);
     episode_data_free(&ed);
-    c->cpu_s += now(CLOCK_THREAD_CPUTIME_ID) - c0;
-    c->wall_s += now(CLOCK_MONOTONIC) - t0;
+    stopwatch_add(&w, c);
     if (r) {
         free(*rows);
         *rows = NULL;

@@ -13,7 +13,6 @@
 #include "learners/trainer.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 static const struct kind_key keys[] = {TRAINER_KEYS, {"freeze", NULL}, {"head", NULL},
                                        {NULL, NULL}};
@@ -94,15 +93,9 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
                  learner_record_fn rec, void *arg, struct err *e)
 {
     struct finetune *f = l->state;
-    struct mlp *net = &f->t.net;
     const struct mlp *pre = l->env.pretrained;
-    const float *src = pre->params + pre->w_off[f->p];
-    if (l->shape.ways > 0) {
-        memcpy(net->params, src, sizeof(float) * mlp_body_size(net));
-        mlp_init_layer(net, net->arch.n_layers - 1, (enum init_kind)l->s.head, r);
-    } else {
-        memcpy(net->params, src, sizeof(float) * net->n_params);
-    }
+    trainer_load(&f->t, pre->params + pre->w_off[f->p], l->shape.ways > 0,
+                 (enum init_kind)l->s.head, r);
     return trainer_fit(&f->t, l, ep, rec, arg, e);
 }
 

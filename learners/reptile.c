@@ -151,12 +151,7 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
 {
     struct trainer *t = l->state;
     const struct mlp *pre = l->env.pretrained;
-    if (pre->n_params == t->net.n_params) {
-        memcpy(t->net.params, pre->params, sizeof(float) * pre->n_params);
-    } else {
-        memcpy(t->net.params, pre->params, sizeof(float) * mlp_body_size(pre));
-        mlp_init_layer(&t->net, t->net.arch.n_layers - 1, INIT_ZERO, r);
-    }
+    trainer_load(t, pre->params, pre->n_params != t->net.n_params, INIT_ZERO, r);
     return trainer_fit(t, l, ep, rec, arg, e);
 }
 

@@ -58,6 +58,15 @@ void trainer_free(struct trainer *t)
     memset(t, 0, sizeof *t);
 }
 
+void trainer_load(struct trainer *t, const float *src, bool new_head, enum init_kind head,
+                  struct rng *r)
+{
+    struct mlp *net = &t->net;
+    memcpy(net->params, src, sizeof(float) * (new_head ? mlp_body_size(net) : net->n_params));
+    if (new_head)
+        mlp_init_layer(net, net->arch.n_layers - 1, head, r);
+}
+
 /* Move net's operation count to the learner's. */
 static void settle(struct trainer *t, struct learner *l)
 {

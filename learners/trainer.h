@@ -45,6 +45,12 @@ void trainer_trainable(struct trainer *t, bool (*trainable)(int layer, const voi
                        const void *arg);
 void trainer_free(struct trainer *t);
 
+/* net's parameters for an episode from src, a pretrained arena laid out as
+ * net's (from net's first layer on): all of them or, with new_head, all
+ * but the head, which is initialised as head says, drawing from r. */
+void trainer_load(struct trainer *t, const float *src, bool new_head, enum init_kind head,
+                  struct rng *r);
+
 /* One full-batch step on rows x (ep->n_support of them, net's inputs) with
  * ep's labels (or targets): forward, loss, backward, the optimizer's step.
  * Returns the loss before the step. Operations go to net.flops. */

@@ -7,28 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "harness/base/meter.h"
 #include "harness/blas.h"
 #include "learners/gemm.h"
 #include "learners/loss.h"
 #include "learners/mlp.h"
 #include "learners/optim.h"
+#include "tests/bench/benchutil.h"
 
 enum { REPS = 7 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Full-batch training steps of the quickstart network on `batch` rows. */
 static double train_steps(int batch, int steps, uint64_t *flops)
@@ -51,15 +39,14 @@ static double train_steps(int batch, int steps, uint64_t *flops)
         x[i] = (float)rng_uniform(&r);
     for (int i = 0; i < batch; i++)
         y[i] = i % 5;
-    double t0 = now();
+    double t0 = meter_wall();
     for (int k = 0; k < steps; k++) {
         const float *out = mlp_forward(&net, &w, x, batch, 3);
         loss_xent(out, y, batch, 5, d, NULL, &net.flops);
-        mlp_zero_grad(&net);
         mlp_backward(&net, &w, d, 0, NULL);
         optim_step(&o, net.params, net.grads, NULL, 0, &net.flops);
     }
-    double t = now() - t0;
+    double t = meter_wall() - t0;
     *flops = net.flops;
     free(x), free(d), free(y);
     optim_free(&o), mlp_work_free(&w), mlp_free(&net);
@@ -70,19 +57,19 @@ static double sgemm(int m, int n, int k, int reps, uint64_t *flops)
 {
     float *a = calloc((size_t)m * k, 4), *b = calloc((size_t)k * n, 4), *c = calloc((size_t)m * n, 4);
     *flops = 0;
-    double t0 = now();
+    double t0 = meter_wall();
     for (int i = 0; i < reps; i++)
         gemm(false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n, flops);
-    double t = now() - t0;
+    double t = meter_wall() - t0;
     free(a), free(b), free(c);
     return t;
 }
 
 static void report(const char *name, double *t, uint64_t flops)
 {
-    qsort(t, REPS, sizeof *t, cmp);
-    printf("%-36s median %8.2f ms  min %8.2f ms  %6.2f GFLOP/s\n", name, 1e3 * t[REPS / 2],
-           1e3 * t[0], (double)flops / t[REPS / 2] / 1e9);
+    double med = bench_median(t, REPS);
+    printf("%-36s median %8.2f ms  min %8.2f ms  %6.2f GFLOP/s\n", name, 1e3 * med, 1e3 * t[0],
+           (double)flops / med / 1e9);
 }
 
 int main(void)

@@ -6,24 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "harness/base/meter.h"
 #include "tasks/idx.h"
+#include "tests/bench/benchutil.h"
 
 #define REPEATS 5
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -35,9 +23,9 @@ int main(int argc, char **argv)
         struct dataset d;
         struct err e = {0};
         dataset_init(&d);
-        double t0 = now();
+        double t0 = meter_wall();
         int rc = idx_load_dir(dir, split, &d, &e);
-        secs[r] = now() - t0;
+        secs[r] = meter_wall() - t0;
         if (rc) {
             fprintf(stderr, "bench_load: %s\n", e.msg);
             return rc == ERR_USAGE ? 77 : 1;
@@ -46,8 +34,7 @@ int main(int argc, char **argv)
         bytes = d.n * d.dim;
         dataset_free(&d);
     }
-    qsort(secs, REPEATS, sizeof *secs, compare_doubles);
-    double med = secs[REPEATS / 2], best = secs[0];
+    double med = bench_median(secs, REPEATS), best = secs[0];
     printf("bench_load: %s %s: %zu rows, %.1f MB of pixels, %d runs\n", dir, split, n,
            (double)bytes / 1e6, REPEATS);
     printf("  median %.1f ms  min %.1f ms  %.0f rows/s  %.1f MB/s (median)\n", 1e3 * med,

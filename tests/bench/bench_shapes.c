@@ -12,27 +12,15 @@
  * Not a test: nothing is asserted. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "harness/base/meter.h"
 #include "harness/blas.h"
 #include "learners/gemm.h"
+#include "tests/bench/benchutil.h"
 
 enum { REPS = 7 };
 
 static const int sizes[] = {784, 256, 128, 5};
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* The products of one step on b rows (backward when step), or a forward
  * through the first `layers` layers, in the forms mlp.c uses (W stored
@@ -58,14 +46,13 @@ static double rate(int b, int layers, int step, float *x, float *w, float *y, fl
     double r[REPS];
     for (int k = 0; k < REPS; k++) {
         uint64_t flops = 0;
-        double t0 = now(), t;
+        double t0 = meter_wall(), t;
         do
             products(b, layers, step, x, w, y, g, &flops);
-        while ((t = now() - t0) < 0.2);
+        while ((t = meter_wall() - t0) < 0.2);
         r[k] = (double)flops / t / 1e9;
     }
-    qsort(r, REPS, sizeof *r, cmp);
-    return r[REPS / 2];
+    return bench_median(r, REPS);
 }
 
 int main(void)
