@@ -28,6 +28,14 @@ struct optim_settings {
 
 void optim_defaults(struct optim_settings *s);
 
+/* What the optimizer keys mean, for every configuration table that has them
+ * (learners.<name>.* and source.train.*). */
+#define OPTIM_HELP_MOMENTUM "SGD momentum (sgd only)"
+#define OPTIM_HELP_WEIGHT_DECAY "L2 penalty added to the gradient"
+#define OPTIM_HELP_BETA1 "Adam's decay of the first moment, below 1 (adam only)"
+#define OPTIM_HELP_BETA2 "Adam's decay of the second moment, below 1 (adam only)"
+#define OPTIM_HELP_EPSILON "Adam's term added to the denominator (adam only)"
+
 struct span {
     size_t off;  /* first float */
     size_t n;    /* floats */

@@ -43,8 +43,5 @@ const struct learner_kind learner_scratch = {
     .no_source_hint = "",
     .init = init,
     .adapt = adapt,
-    .predict = trainer_kind_predict,
-    .input_grad = trainer_kind_input_grad,
-    .release = trainer_kind_release,
-    .cost = trainer_cost,
+    TRAINER_LIFECYCLE,
 };

@@ -21,6 +21,11 @@
     {"weight_decay", NULL}, {"beta1", NULL}, {"beta2", NULL}, {"epsilon", NULL}, \
     {"record_steps", NULL}
 
+/* The lifecycle entries of a learner_kind whose state begins with its
+ * struct trainer: its model's predict and input gradients, release, cost. */
+#define TRAINER_LIFECYCLE .predict = trainer_kind_predict, .input_grad = trainer_kind_input_grad, \
+    .release = trainer_kind_release, .cost = trainer_cost
+
 struct trainer {
     struct mlp net;                     /* the trained layers */
     struct mlp_work w;                  /* cap rows */
