@@ -297,8 +297,9 @@ done:
 /* One episode as the learner sees it, plus what scoring needs. */
 struct episode_data {
     struct fewshot t;
-    float *xs, *xq, *ts, *tq;   /* (S, dim), (Q, dim), (S, 1), (Q, 1) */
-    float *fs, *fq;             /* (S, width), (Q, width) gathered features, with a table */
+    float *s, *q;               /* (S, dim), (Q, dim) inputs; with a table, (S, width) and
+                                   (Q, width) features */
+    float *ts, *tq;             /* (S, 1), (Q, 1) regression targets */
     int *yq;                    /* (Q) query labels */
     struct episode ep;
 };
@@ -384,8 +385,7 @@ static int record(void *arg, int step, struct learner_model *m)
 
 static void episode_data_free(struct episode_data *ed)
 {
-    free(ed->xs), free(ed->xq), free(ed->ts), free(ed->tq), free(ed->yq);
-    free(ed->fs), free(ed->fq);
+    free(ed->s), free(ed->q), free(ed->ts), free(ed->tq), free(ed->yq);
     episode_free(&ed->ep);
 }
 
@@ -402,20 +402,18 @@ static int episode_data_init(struct episode_data *ed, const struct target_view *
     ed->t = (struct fewshot){.ways = ways, .out_dim = reg ? 1 : ways, .dim = tv->dim,
                              .n_support = mult * (int)shots, .n_query = mult * (int)t->queries};
     const size_t S = (size_t)ed->t.n_support, Q = (size_t)ed->t.n_query;
-    const size_t dim = width > 0 ? 0 : (size_t)tv->dim, fdim = width > 0 ? (size_t)width : 0;
-    ed->xs = malloc(sizeof(float) * (S * dim + 1));
-    ed->xq = malloc(sizeof(float) * (Q * dim + 1));
-    ed->fs = malloc(sizeof(float) * (S * fdim + 1));
-    ed->fq = malloc(sizeof(float) * (Q * fdim + 1));
+    const size_t cols = width > 0 ? (size_t)width : (size_t)tv->dim;
+    ed->s = malloc(sizeof(float) * S * cols);
+    ed->q = malloc(sizeof(float) * Q * cols);
     ed->ts = malloc(sizeof(float) * S);
     ed->tq = malloc(sizeof(float) * Q);
     ed->yq = malloc(sizeof(int) * Q);
-    if (!ed->xs || !ed->xq || !ed->fs || !ed->fq || !ed->ts || !ed->tq || !ed->yq)
+    if (!ed->s || !ed->q || !ed->ts || !ed->tq || !ed->yq)
         return err_set(e, ERR_NOMEM, "out of memory for an episode");
     if (width > 0)
-        ed->t.fs = ed->fs, ed->t.fq = ed->fq;
+        ed->t.fs = ed->s, ed->t.fq = ed->q;
     else
-        ed->t.xs = ed->xs, ed->t.xq = ed->xq;
+        ed->t.xs = ed->s, ed->t.xq = ed->q;
     ed->t.ts = ed->ts;
     return ERR_OK;
 }
@@ -459,7 +457,7 @@ static int draw(struct episode_data *ed, const struct target_view *tv, const str
     uint64_t seed = (uint64_t)tv->seed;
     if (tv->d == NULL) {
         synth_sinusoid_episode(&tv->sine, seed, tv->key, (int)shots, (int)t->queries, (uint64_t)i,
-                               ed->xs, ed->ts, ed->xq, ed->tq, NULL, NULL);
+                               ed->s, ed->ts, ed->q, ed->tq, NULL, NULL);
         return ERR_OK;
     }
     int rc = sampler_episode(tv->sampler, seed, tv->key, (int)t->ways, (int)shots,
@@ -469,13 +467,13 @@ static int draw(struct episode_data *ed, const struct target_view *tv, const str
     memcpy(ed->yq, ed->ep.query_y, sizeof(int) * (size_t)ed->t.n_query);
     ed->t.ys = ed->ep.support_y;
     if (ft->depth > 0) {
-        gather(ft, ed->ep.support, ed->t.n_support, ed->fs);
-        gather(ft, ed->ep.query, ed->t.n_query, ed->fq);
+        gather(ft, ed->ep.support, ed->t.n_support, ed->s);
+        gather(ft, ed->ep.query, ed->t.n_query, ed->q);
         return ERR_OK;
     }
-    if ((rc = inputs(tv, ed->ep.support, ed->t.n_support, ed->xs, e)))
+    if ((rc = inputs(tv, ed->ep.support, ed->t.n_support, ed->s, e)))
         return rc;
-    return inputs(tv, ed->ep.query, ed->t.n_query, ed->xq, e);
+    return inputs(tv, ed->ep.query, ed->t.n_query, ed->q, e);
 }
 
 static void features_free(struct features *ft)
@@ -526,8 +524,8 @@ static int features_build(struct eval_job *j, uint64_t *flops, volatile sig_atom
         features_free(ft);
         return rc;
     }
-    ft->f = malloc(sizeof *ft->f * ((size_t)n * (size_t)width + 1));
-    rows = malloc(sizeof *rows * (size_t)n + 1);
+    ft->f = malloc(sizeof *ft->f * (size_t)n * (size_t)width);   /* n ≥ 1: an episode draws */
+    rows = malloc(sizeof *rows * (size_t)n);
     x = malloc(sizeof *x * (size_t)CHUNK * d->dim);
     if (!ft->f || !rows || !x)
         rc = err_set(e, ERR_NOMEM, "out of memory for the feature table of %d images", n);
