@@ -378,6 +378,12 @@ static long hi_of(const struct key *k)
     return isinf(k->max) ? LONG_MAX : (long)k->max;
 }
 
+/* The word a K_EACH key takes besides integers. */
+static const char *each_word(const struct key *k)
+{
+    return k->choices ? k->choices[0] : "each";
+}
+
 /* The words yt_int and yt_double use for a range, so help and errors agree:
  * "" (unbounded), " ≥ 0", " ≤ 9" or " in [1, 5]". */
 static void int_bounds(long lo, long hi, char *buf, size_t cap)
@@ -591,7 +597,7 @@ int config_parse_value(const struct key *k, const struct yt_node *n, const char 
     case K_INT:
         return yt_int(n, path, lo_of(k), hi_of(k), dst, e);
     case K_EACH:
-        if (n->kind == YT_SCALAR && !n->quoted && strcmp(n->value, "each") == 0) {
+        if (n->kind == YT_SCALAR && !n->quoted && strcmp(n->value, each_word(k)) == 0) {
             *(long *)dst = 0;
             return ERR_OK;
         }
@@ -599,7 +605,8 @@ int config_parse_value(const struct key *k, const struct yt_node *n, const char 
             return ERR_OK;
         config_got_text(n, buf, sizeof buf);
         int_bounds(lo_of(k), hi_of(k), range, sizeof range);
-        return yt_error(e, ERR_USAGE, n, path, "expected an integer%s or each, got %s", range, buf);
+        return yt_error(e, ERR_USAGE, n, path, "expected an integer%s or %s, got %s", range,
+                        each_word(k), buf);
     case K_NUM:
         return yt_double(n, path, k->min, k->max, dst, e);
     case K_BOOL:
@@ -773,7 +780,7 @@ void config_type_text(const struct key *k, char *buf, size_t cap)
     case K_NUM: num_text(k->min, k->max, buf, cap); break;
     case K_EACH:
         int_bounds(lo_of(k), hi_of(k), range, sizeof range);
-        snprintf(buf, cap, "an integer%s or each", range);
+        snprintf(buf, cap, "an integer%s or %s", range, each_word(k));
         break;
     case K_BOOL: snprintf(buf, cap, "true or false"); break;
     case K_ENUM:

@@ -31,7 +31,7 @@ static void describe_data(struct hash128 *d, const struct variant *v, const char
  * for tasks of `shots` shots (0: not per shot count). The own one reads the
  * learner's pretraining keys and not the supervised recipe. */
 static void pretrain_desc(struct hash128 *d, const struct plan *p, const struct variant *v, long seed,
-                          int learner, long shots)
+                          int learner, long shots, long queries)
 {
     const struct experiment *x = &v->x;
     int feeds = learner < 0 ? FEEDS_PRETRAIN | FEEDS_SHARED : FEEDS_PRETRAIN;
@@ -46,6 +46,8 @@ static void pretrain_desc(struct hash128 *d, const struct plan *p, const struct 
     config_hash(d, S_NETWORK, x, NULL, feeds);
     config_hash(d, S_SOURCE, &x->source, NULL, feeds);
     hash128_printf(d, "|shots=%ld|seed=%ld", shots, seed);
+    if (queries > 0)   /* the resolved meta.queries (its "target" hashes as 0) */
+        hash128_printf(d, "|queries=%ld", queries);
 }
 
 static void eval_desc(struct hash128 *d, const struct plan *p, const struct variant *v,
@@ -323,8 +325,8 @@ static int source_size(const struct variant *v, long seed, const struct dataset 
 
 /* A learner's own pretraining draws tasks from the source: classes enough
  * for meta.ways and rows enough for its shots, or a sinusoid family. */
-static int check_own(const struct variant *v, int l, long shots, const struct dataset *sd, int k,
-                     int smallest, struct err *e)
+static int check_own(const struct variant *v, int l, long shots, long queries,
+                     const struct dataset *sd, int k, int smallest, struct err *e)
 {
     const struct experiment *x = &v->x;
     const struct cfg_learner *cl = &x->learners[l];
@@ -339,27 +341,31 @@ static int check_own(const struct variant *v, int l, long shots, const struct da
     if (sd->kind == DATASET_CLASSIFICATION && cl->s.meta.ways > k)
         return config_error(e, ERR_USAGE, &cl->where, path, "meta.ways is %ld, but the source "
                             "has %d classes", cl->s.meta.ways, k);
-    /* a task's sampler draws a query row beside the shots, used or not */
-    if (sd->kind == DATASET_CLASSIFICATION && shots + 1 > smallest)
-        return config_error(e, ERR_USAGE, &cl->where, path, "meta-training tasks of %ld shots "
-                            "need %ld rows of every source class, and one has %d", shots,
-                            shots + 1, smallest);
+    /* a task's sampler draws at least one query row beside the shots, used or not */
+    const long q = queries > 0 ? queries : 1;
+    if (sd->kind == DATASET_CLASSIFICATION && shots + q > smallest)
+        return config_error(e, ERR_USAGE, &cl->where, path, "meta-training tasks of %ld shots"
+                            "%s%.0ld%s need %ld rows of every source class, and one has %d",
+                            shots, queries > 0 ? " and " : "", queries,
+                            queries > 0 ? " queries" : "", shots + q, smallest);
     return ERR_OK;
 }
 
 /* The pretrain unit of seed for the shared supervised pretraining (learner
  * < 0) or learner's own for tasks of `shots` shots; its index (an equal one
  * already planned is reused), or a negative code. */
-static int pretrain_unit(struct plan *p, int vi, long seed, int learner, long shots, struct err *e)
+static int pretrain_unit(struct plan *p, int vi, long seed, int learner, long shots, long queries,
+                         struct err *e)
 {
     const struct variant *v = &p->variants[vi];
     const struct experiment *x = &v->x;
     struct unit u = {.kind = UNIT_PRETRAIN, .variant = vi, .seed = seed, .target = -1,
-                     .learner = learner, .shots = learner >= 0 ? shots : 0, .pretrain = -1,
+                     .learner = learner, .shots = learner >= 0 ? shots : 0,
+                     .queries = learner >= 0 ? queries : 0, .pretrain = -1,
                      .same_as = -1};
     struct hash128 d;
     hash128_init(&d);
-    pretrain_desc(&d, p, v, seed, learner, u.shots);
+    pretrain_desc(&d, p, v, seed, learner, u.shots, u.queries);
     hash128_hex(&d, u.id);
     for (int i = 0; i < p->n_units; i++)   /* planned already: by another variant or learner */
         if (p->units[i].kind == UNIT_PRETRAIN && strcmp(p->units[i].id, u.id) == 0)
@@ -376,19 +382,20 @@ static int pretrain_unit(struct plan *p, int vi, long seed, int learner, long sh
                   mlp_forward_flops(&a, a.n_layers);
     } else {
         const struct learner_settings *s = &x->learners[learner].s;
-        if ((rc = check_own(v, learner, shots, sd, k, smallest, e)))
+        if ((rc = check_own(v, learner, shots, queries, sd, k, smallest, e)))
             return rc;
         int ways = reg ? 0 : (int)s->meta.ways, rows = reg ? (int)shots : ways * (int)shots;
+        int qrows = reg ? (int)queries : ways * (int)queries;
         struct mlp_arch a = plan_arch(x, (int)sd->dim, reg ? (int)sd->n_targets : ways);
-        u.flops = learner_kinds[s->kind]->pretrain_cost(s, rows, &a);
+        u.flops = learner_kinds[s->kind]->pretrain_cost(s, rows, qrows, &a);
     }
     return push(p, &u, e);
 }
 
 /* The pretraining eval unit (l, shots) of seed reuses: shared, the
  * learner's own, or none (-1); a negative code below -1 on failure. */
-static int pretrain_of(struct plan *p, int vi, long seed, int l, long shots, int shared,
-                       struct err *e)
+static int pretrain_of(struct plan *p, int vi, long seed, int l, int target, long shots,
+                       int shared, struct err *e)
 {
     const struct experiment *x = &p->variants[vi].x;
     const struct learner_settings *s = &x->learners[l].s;
@@ -397,7 +404,12 @@ static int pretrain_of(struct plan *p, int vi, long seed, int l, long shots, int
     case PRETRAIN_SHARED:
         return shared;
     case PRETRAIN_OWN: {
-        int rc = pretrain_unit(p, vi, seed, l, kind->per_shots(s) ? shots : s->meta.shots, e);
+        /* the tasks' queries, for kinds whose meta-training reads any */
+        long queries = 0;
+        if (learner_key_default(s->kind, "meta.queries"))
+            queries = s->meta.queries > 0 ? s->meta.queries : x->targets[target].queries;
+        int rc = pretrain_unit(p, vi, seed, l, kind->per_shots(s) ? shots : s->meta.shots,
+                               queries, e);
         return rc < 0 ? rc - 1 : rc;   /* keep -1 for "none" */
     }
     default:
@@ -444,13 +456,13 @@ int plan_build(struct plan *p, const char *core, struct err *e)
         for (int si = 0; si < x->n_seeds; si++) {
             long seed = x->seeds[si];
             int shared = -1;
-            if (plan_needs_pretrain(x) && (shared = pretrain_unit(p, vi, seed, -1, 0, e)) < 0)
+            if (plan_needs_pretrain(x) && (shared = pretrain_unit(p, vi, seed, -1, 0, 0, e)) < 0)
                 return shared;
             for (int t = 0; t < x->n_targets; t++)
                 for (int l = 0; l < x->n_learners; l++)
                     for (int k = 0; k < x->targets[t].n_shots; k++) {
                         long shots = x->targets[t].shots[k];
-                        int pre = pretrain_of(p, vi, seed, l, shots, shared, e);
+                        int pre = pretrain_of(p, vi, seed, l, t, shots, shared, e);
                         if (pre < -1)
                             return pre + 1;
                         struct unit u = {.kind = UNIT_EVAL, .variant = vi, .seed = seed,

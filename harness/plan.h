@@ -43,7 +43,9 @@ struct unit {
     int variant;           /* index into plan.variants (the first that needs it) */
     long seed;
     int target, learner;   /* eval: indices into the variant's experiment */
-    long shots;            /* eval */
+    long shots;            /* eval; pretrain: its own pretraining's shots (0: not per shot count) */
+    long queries;          /* pretrain: query rows per class (or points) of its own
+                              pretraining's tasks; 0 when it reads none */
     int pretrain;          /* eval: index of the pretrain unit it reuses, or -1 */
     int same_as;           /* eval: index of the first unit with this id (computed once,
                               shared by every unit with the id), or -1 for that first */

@@ -180,7 +180,7 @@ static int source_episode(void *arg, uint64_t index, int ways, int shots, int qu
     float *xs = s->buf, *xq = xs + (size_t)ns * dim, *ts = xq + (size_t)nq * dim, *tq = ts + ns;
     *out = (struct fewshot){.ways = reg ? 0 : ways, .out_dim = reg ? 1 : ways, .dim = dim,
                             .n_support = ns, .n_query = queries > 0 ? nq : 0, .xs = xs,
-                            .ts = ts, .xq = xq};
+                            .ts = ts, .xq = xq, .tq = tq};
     if (reg) {
         const struct cfg_data *c = s->cfg;
         struct sinusoid sine = {c->amplitude[0], c->amplitude[1], c->phase[0], c->phase[1],
@@ -193,7 +193,7 @@ static int source_episode(void *arg, uint64_t index, int ways, int shots, int qu
         return rc;
     rows_to_floats(s->d, s->pre, s->ep.support, ns, xs);
     rows_to_floats(s->d, s->pre, s->ep.query, nq, xq);
-    out->ys = s->ep.support_y;
+    out->ys = s->ep.support_y, out->yq = s->ep.query_y;
     return ERR_OK;
 }
 
@@ -216,7 +216,7 @@ static int own_pretrain(const struct plan *p, const struct unit *u, struct sourc
     if (rc)
         return rc;
     struct pretrain_env env = {.src = src, .init = x->init, .seed = (uint64_t)u->seed,
-                               .shots = u->shots, .stop = stop,
+                               .shots = u->shots, .queries = u->queries, .stop = stop,
                                .arch = plan_arch(x, src->dim, src->classes > 0 ? (int)s->meta.ways
                                                                                : src->out_dim)};
     return learner_kinds[s->kind]->pretrain(s, &env, &out->net, &out->extra, &out->n_extra, res,

@@ -18,7 +18,7 @@
 /* ---- the registry ---- */
 
 extern const struct learner_kind learner_scratch, learner_finetune, learner_prototypes,
-    learner_knn, learner_reptile;
+    learner_knn, learner_reptile, learner_maml, learner_fomaml, learner_anil, learner_metasgd;
 
 const struct learner_kind *const learner_kinds[] = {
     &learner_scratch,
@@ -26,11 +26,17 @@ const struct learner_kind *const learner_kinds[] = {
     &learner_prototypes,
     &learner_knn,
     &learner_reptile,
+    &learner_maml,
+    &learner_fomaml,
+    &learner_anil,
+    &learner_metasgd,
 };
 const int learner_n_kinds = (int)(sizeof learner_kinds / sizeof learner_kinds[0]);
 
 const char *const learner_distances[] = {"euclidean", "cosine", NULL};
 const char *const learner_spaces[] = {"features", "input", NULL};
+/* the word of meta.queries (a K_EACH key names its word in choices[0]) */
+static const char *const learner_each_target[] = {"target", NULL};
 
 #define LS(f) offsetof(struct learner_settings, f)
 
@@ -75,6 +81,9 @@ const struct keydef learner_keys[] = {
     {"meta.shots", K_EACH, 1, 100000, "each", LS(meta.shots), 0, NULL,
      "support examples per class (or points) of a meta-training task; each: one meta-training "
      "per evaluated shot count", FEEDS_PRETRAIN},
+    {"meta.queries", K_EACH, 1, 100000, "target", LS(meta.queries), 0, learner_each_target,
+     "query examples per class (or points) of a meta-training task, whose loss is meta-learned; "
+     "target: the evaluated target's queries", FEEDS_PRETRAIN},
     {"meta.inner_steps", K_INT, 1, 100000, "5", LS(meta.inner_steps), 0, NULL,
      "full-batch steps of the inner loop on a task", FEEDS_PRETRAIN},
     {"meta.inner_lr", K_NUM, 0, 100, "0.01", LS(meta.inner_lr), 0, NULL,
@@ -84,6 +93,8 @@ const struct keydef learner_keys[] = {
     {"meta.lr", K_NUM, 0, 100, "0.1", LS(meta.lr), 0, NULL,
      "the outer step size (reptile: the fraction ε of the way to the adapted parameters)",
      FEEDS_PRETRAIN},
+    {"meta.optimizer", K_ENUM, 0, 0, "adam", LS(meta.optimizer), 0, optim_names,
+     "the outer step's optimizer on the meta-gradient: sgd or adam", FEEDS_PRETRAIN},
 };
 const int learner_n_keys = (int)(sizeof learner_keys / sizeof learner_keys[0]);
 

@@ -67,10 +67,12 @@ struct meta_settings {
     long batch;               /* tasks per outer step */
     long ways;                /* classes of a meta-training task (classification) */
     long shots;               /* support rows per class of a task; 0: each evaluated shot count */
+    long queries;             /* query rows per class of a task; 0: the target's queries */
     long inner_steps;         /* steps of the inner loop on a task */
     double inner_lr;          /* the inner loop's learning rate */
     int inner_optimizer;      /* enum optim_kind of the inner loop */
     double lr;                /* the outer step size */
+    int optimizer;            /* enum optim_kind of the outer step (gradient meta-learners) */
 };
 
 /* Settings of one configured learner: every learner key's destination
@@ -101,6 +103,10 @@ struct fewshot {
     const int *ys;     /* (n_support) labels, classification */
     const float *ts;   /* (n_support, out_dim) targets, regression */
     const float *xq;   /* (n_query, dim) */
+    /* The query set's labels (n_query) or targets (n_query, out_dim): given
+     * to a meta-training (learner_source.episode), never to adapt. */
+    const int *yq;
+    const float *tq;
     /* The rows through the kind's frozen layers (learner_frozen), when the
      * harness computed them once per image for many episodes: fs (n_support,
      * width), fq (n_query, width), width the output size of those layers.
@@ -151,6 +157,7 @@ struct pretrain_env {
     int init;                       /* enum init_kind of the fresh network */
     uint64_t seed;
     long shots;                     /* the shot count its tasks have */
+    long queries;                   /* query rows per class (or points) of its tasks */
     volatile sig_atomic_t *stop;    /* polled: ERR_STOPPED when set */
 };
 
@@ -184,8 +191,9 @@ struct learner_kind {
                     struct mlp *net, float **extra, size_t *n_extra, struct pretrain_result *res,
                     struct err *e);
     bool (*per_shots)(const struct learner_settings *s);
-    /* Operations of that pretraining with tasks of `rows` rows, for `kshot plan`. */
-    uint64_t (*pretrain_cost)(const struct learner_settings *s, int rows,
+    /* Operations of that pretraining with tasks of `rows` support and
+     * `qrows` query rows, for `kshot plan`. */
+    uint64_t (*pretrain_cost)(const struct learner_settings *s, int rows, int qrows,
                               const struct mlp_arch *net);
     /* Layers at the bottom of the pretrained network pre that s's models run
      * every input through unchanged (0 or NULL: none): the kind accepts

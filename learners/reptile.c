@@ -16,9 +16,10 @@
  *
  * At test time the network starts at θ — with a new zero head when the
  * target's ways differ from meta.ways — and takes `steps` steps of
- * `optimizer` at `lr`, by default the inner loop's (SGD). Not here:
+ * `optimizer` at `lr`, by default the inner loop's (SGD; metalearn.h's
+ * test time, shared with maml). Not here:
  * annealing ε, the transductive batch norm of the original experiments. */
-#include "learners/trainer.h"
+#include "learners/metalearn.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,24 +28,9 @@
 #include "harness/base/rng.h"
 
 static const struct kind_key keys[] = {
-    {"steps", "=meta.inner_steps"}, {"optimizer", "sgd"}, {"lr", "=meta.inner_lr"},
-    {"momentum", NULL}, {"weight_decay", NULL}, {"beta1", NULL}, {"beta2", NULL},
-    {"epsilon", NULL}, {"record_steps", NULL},
-    {"meta", NULL}, {"meta.iterations", NULL}, {"meta.batch", NULL}, {"meta.ways", NULL},
-    {"meta.shots", NULL}, {"meta.inner_steps", NULL}, {"meta.inner_lr", NULL},
-    {"meta.inner_optimizer", NULL}, {"meta.lr", NULL},
-    {NULL, NULL},
+    META_TEST_KEYS, META_KEYS, {"meta.inner_steps", NULL}, {"meta.inner_lr", NULL},
+    {"meta.inner_optimizer", NULL}, {"meta.lr", NULL}, {NULL, NULL},
 };
-
-static int pretraining(const struct learner_settings *s)
-{
-    return PRETRAIN_OWN;
-}
-
-static bool per_shots(const struct learner_settings *s)
-{
-    return s->meta.shots == 0;
-}
 
 /* ---- meta-training ---- */
 
@@ -120,39 +106,12 @@ done:
     return rc;
 }
 
-static uint64_t pretrain_cost(const struct learner_settings *s, int rows,
+static uint64_t pretrain_cost(const struct learner_settings *s, int rows, int qrows,
                               const struct mlp_arch *net)
 {
     /* a forward and about twice that backward per inner step and row */
     return (uint64_t)s->meta.iterations * (uint64_t)s->meta.batch * (uint64_t)s->meta.inner_steps *
            (uint64_t)rows * 3 * mlp_forward_flops(net, net->n_layers);
-}
-
-/* ---- test time ---- */
-
-static int init(struct learner *l, struct err *e)
-{
-    const struct mlp *pre = l->env.pretrained;
-    int rc = learner_check_pretrained(pre, &l->shape, l->shape.ways == 0, e);
-    if (rc)
-        return rc;
-    struct trainer *t = calloc(1, sizeof *t);
-    if (!t)
-        return err_set(e, ERR_NOMEM, "out of memory for a learner");
-    l->state = t;
-    struct mlp_arch a = pre->arch;
-    a.sizes[a.n_layers] = l->shape.out_dim;
-    return trainer_init(t, &a, NULL, 0, l->cap, l->shape.n_support, &l->s.optim, e);
-}
-
-/* θ, with a new zero head when the target's outputs differ from the meta-trained ones. */
-static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
-                 learner_record_fn rec, void *arg, struct err *e)
-{
-    struct trainer *t = l->state;
-    const struct mlp *pre = l->env.pretrained;
-    trainer_load(t, pre->params, pre->n_params != t->net.n_params, INIT_ZERO, r);
-    return trainer_fit(t, l, ep, rec, arg, e);
 }
 
 const struct learner_kind learner_reptile = {
@@ -162,12 +121,12 @@ const struct learner_kind learner_reptile = {
     .classification_only = false,
     .logits = true,
     .keys = keys,
-    .pretraining = pretraining,
+    .pretraining = meta_pretraining,
     .no_source_hint = "",
     .pretrain = pretrain,
-    .per_shots = per_shots,
+    .per_shots = meta_per_shots,
     .pretrain_cost = pretrain_cost,
-    .init = init,
-    .adapt = adapt,
+    .init = meta_init,
+    .adapt = meta_adapt,
     TRAINER_LIFECYCLE,
 };

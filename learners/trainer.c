@@ -82,6 +82,16 @@ double trainer_step(struct trainer *t, const float *x, const struct fewshot *ep)
                       ? loss_xent(out, ep->ys, ep->n_support, ep->ways, t->dout, NULL, &net->flops)
                       : loss_mse(out, ep->ts, ep->n_support, ep->out_dim, t->dout, &net->flops);
     mlp_backward(net, &t->w, t->dout, t->n_spans ? t->first : 0, NULL);
+    if (t->rates) {
+        const struct span all = {0, net->n_params};
+        const struct span *sp = t->n_spans ? t->spans : &all;
+        for (int k = 0; k < (t->n_spans ? t->n_spans : 1); k++) {
+            for (size_t i = sp[k].off; i < sp[k].off + sp[k].n; i++)
+                net->params[i] -= t->rates[i] * net->grads[i];
+            net->flops += 2 * (uint64_t)sp[k].n;
+        }
+        return loss;
+    }
     optim_step(&t->o, net->params, net->grads, t->n_spans ? t->spans : NULL, t->n_spans,
                &net->flops);
     return loss;

@@ -37,6 +37,8 @@ struct trainer {
     struct body prefix;                 /* frozen layers 0..p−1 (upto 0: none) */
     float *fs;                          /* (n_support, width) the support set through the prefix */
     float *gx;                          /* (cap, width) a gradient at the prefix's output */
+    const float *rates;                 /* (net.n_params) per-parameter rates replacing the
+                                           optimizer (Meta-SGD), or NULL; not owned */
 };
 
 /* net gets architecture top (zero parameters); pre and p give the frozen
@@ -57,7 +59,8 @@ void trainer_load(struct trainer *t, const float *src, bool new_head, enum init_
                   struct rng *r);
 
 /* One full-batch step on rows x (ep->n_support of them, net's inputs) with
- * ep's labels (or targets): forward, loss, backward, the optimizer's step.
+ * ep's labels (or targets): forward, loss, backward, the optimizer's step
+ * (or, with rates, θ ← θ − rates ⊙ ∇, 2 operations per parameter stepped).
  * Returns the loss before the step. Operations go to net.flops. */
 double trainer_step(struct trainer *t, const float *x, const struct fewshot *ep);
 

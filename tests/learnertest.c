@@ -3,11 +3,27 @@
  * references used by one file (class means, the head's Adam) stay there. */
 #include "testutil.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
 #include "learners/optim.h"
 #include "learnertest.h"
+
+struct learner_env test_env(const struct mlp *pre, const struct mlp_arch *arch, int init)
+{
+    static float rates[1 << 14];
+    struct learner_env env = {.pretrained = pre, .init = init};
+    if (arch)
+        env.arch = *arch;
+    if (pre) {
+        assert(pre->n_params <= sizeof rates / sizeof rates[0]);
+        for (size_t i = 0; i < pre->n_params; i++)
+            rates[i] = 0.05f;
+        env.extra = rates, env.n_extra = pre->n_params;
+    }
+    return env;
+}
 
 /* ---- the recorder --------------------------------------------------- */
 
@@ -44,7 +60,7 @@ struct learner *run_kept(const struct learner_settings *s, const struct fewshot 
     capture_init(cap, t);
     struct err e;
     err_clear(&e);
-    struct learner_env env = {.pretrained = c->pretrained, .arch = c->arch, .init = c->init};
+    struct learner_env env = test_env(c->pretrained, &c->arch, c->init);
     struct learner *l = learner_new(s, &env, t, &e);
     if (!l)
         fail_msg("learner_new: %s", e.msg);
@@ -100,7 +116,7 @@ int run(const struct learner_settings *s, const struct fewshot *t, struct fixtur
     capture_init(cap, t);
     struct err e;
     err_clear(&e);
-    struct learner_env env = {.pretrained = c->pretrained, .arch = c->arch, .init = c->init};
+    struct learner_env env = test_env(c->pretrained, &c->arch, c->init);
     struct learner *l = learner_new(s, &env, t, &e);
     if (!l) {
         print_error("learner_new: %s\n", e.msg);

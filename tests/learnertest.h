@@ -46,6 +46,11 @@ struct fixture_ctx {
     uint64_t flops;                /* out: operations, added up over runs */
 };
 
+/* An environment on pre (may be NULL) for fresh networks of arch: with one
+ * rate of 0.05 per parameter of pre as its extra state, what a Meta-SGD
+ * pretraining saves (other kinds ignore it). */
+struct learner_env test_env(const struct mlp *pre, const struct mlp_arch *arch, int init);
+
 /* Build a learner of s for t's shape on c, adapt it to t with a fresh
  * capture, free it; returns the first failing code (learner_new's or
  * adapt's). It also checks that predict on the model adapt returns gives

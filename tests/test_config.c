@@ -427,10 +427,12 @@ static void enum_values_and_kinds(void **state)
           "expected train or test, got \"tset\" (did you mean \"test\"?)");
     fails(edit(9, "  ft: {kind: finetune, freeze: bdy}", 0), "exp.yaml:9:32: learners.ft.freeze: "
           "expected none, body or a list of layer indices, got \"bdy\" (did you mean \"body\"?)");
-    fails(edit(9, "  ft: {kind: maml}", 0), "exp.yaml:9:14: learners.ft.kind: "
-          "expected scratch, finetune, prototypes, knn or reptile, got \"maml\"");
+    fails(edit(9, "  ft: {kind: protonet}", 0), "exp.yaml:9:14: learners.ft.kind: "
+          "expected scratch, finetune, prototypes, knn, reptile, maml, fomaml, anil or metasgd, "
+          "got \"protonet\"");
     fails(edit(9, "  ft: {kind: fintune}", 0), "exp.yaml:9:14: learners.ft.kind: expected "
-          "scratch, finetune, prototypes, knn or reptile, got \"fintune\" (did you mean \"finetune\"?)");
+          "scratch, finetune, prototypes, knn, reptile, maml, fomaml, anil or metasgd, got \"fintune\" "
+          "(did you mean \"finetune\"?)");
 }
 
 static void required_keys(void **state)
@@ -446,7 +448,7 @@ static void required_keys(void **state)
     fails(edit(7, "  t: {classes: [5, 6]}", 0), "exp.yaml:7:6: targets.t: missing required key "
           "\"data\" (data source of the held-out task)");
     fails(edit(9, "  ft: {steps: 5}", 0), "exp.yaml:9:7: learners.ft: missing required key "
-          "\"kind\" (scratch, finetune, prototypes, knn or reptile)");
+          "\"kind\" (scratch, finetune, prototypes, knn, reptile, maml, fomaml, anil or metasgd)");
     fails(edit(3, "  fashion: {dir: /d}", 0), "exp.yaml:3:12: data.fashion: missing required key "
           "\"format\" (idx for MNIST-style files, csv for your own table, sinusoid or clusters "
           "for synthetic data)");
@@ -793,7 +795,8 @@ static void sweeps_are_checked_against_the_schema(void **state)
     fails(SWEEP("  learners.ft.lr: [0.1, 0.1]"),
           "exp.yaml:11:25: sweep.learners.ft.lr: 0.1 is listed twice");
     fails(SWEEP("  learners.ft: [{kind: scratch}, {kind: nope}]"), "exp.yaml:11:41: "
-          "sweep.learners.ft.kind: expected scratch, finetune, prototypes, knn or reptile, got \"nope\"");
+          "sweep.learners.ft.kind: expected scratch, finetune, prototypes, knn, reptile, maml, "
+          "fomaml, anil or metasgd, got \"nope\"");
     /* Whole sections are checked like the file's own. */
     fails(SWEEP("  source.train: [{lr: 0.1}, {lrr: 1}]"),
           "exp.yaml:11:30: sweep.source.train.lrr: unknown key (did you mean \"lr\"?)");
@@ -831,9 +834,10 @@ static const char *const all_keys[] = {
     "learners.<name>.record_steps", "learners.<name>.freeze", "learners.<name>.head",
     "learners.<name>.distance", "learners.<name>.k", "learners.<name>.space",
     "learners.<name>.meta", "learners.<name>.meta.iterations", "learners.<name>.meta.batch",
-    "learners.<name>.meta.ways", "learners.<name>.meta.shots", "learners.<name>.meta.inner_steps",
-    "learners.<name>.meta.inner_lr", "learners.<name>.meta.inner_optimizer",
-    "learners.<name>.meta.lr",
+    "learners.<name>.meta.ways", "learners.<name>.meta.shots", "learners.<name>.meta.queries",
+    "learners.<name>.meta.inner_steps", "learners.<name>.meta.inner_lr",
+    "learners.<name>.meta.inner_optimizer", "learners.<name>.meta.lr",
+    "learners.<name>.meta.optimizer",
 };
 #define N_ALL_KEYS ((int)(sizeof all_keys / sizeof *all_keys))
 
@@ -857,11 +861,16 @@ static void help_names_every_key(void **state)
             fail_msg("help lacks %s", all_keys[i]);
     }
     assert_non_null(strstr(text, "\n  learners.<name>.steps\n      an integer in [0, 1000000]; "
-                                 "default 100 (reptile: the value of meta.inner_steps); only for "
-                                 "scratch, finetune, reptile\n"
+                                 "default the value of meta.inner_steps (scratch: 100; finetune: "
+                                 "100); only for scratch, finetune, reptile, maml, fomaml, anil, "
+                                 "metasgd\n"
                                  "      full-batch gradient steps on the support set\n"));
     assert_non_null(strstr(text, "\n  learners.<name>.meta.shots\n      an integer in [1, 100000] "
-                                 "or each; default each; only for reptile\n"));
+                                 "or each; default each; only for reptile, maml, fomaml, anil, "
+                                 "metasgd\n"));
+    assert_non_null(strstr(text, "\n  learners.<name>.meta.queries\n      an integer in [1, "
+                                 "100000] or target; default target; only for maml, fomaml, anil, "
+                                 "metasgd\n"));
     assert_non_null(strstr(text, "\n  name\n      a string; required\n"));
     assert_non_null(strstr(text, "\n  targets.<name>.shots\n      a list of distinct integers "
                                  "in [1, 100000]; default [1, 5]\n"));

@@ -32,9 +32,10 @@ static int argmax(const float *row, int n)
 
 static void registry_finds_each_kind_and_says_what_needs_pretraining(void **state)
 {
-    static const char *names[] = {"scratch", "finetune", "prototypes", "knn", "reptile"};
-    assert_int_equal(learner_n_kinds, 5);
-    for (int i = 0; i < 5; i++) {
+    static const char *names[] = {"scratch", "finetune", "prototypes", "knn", "reptile",
+                                  "maml", "fomaml", "anil", "metasgd"};
+    assert_int_equal(learner_n_kinds, 9);
+    for (int i = 0; i < 9; i++) {
         int k = learner_find(names[i]);
         assert_true(k >= 0 && k < learner_n_kinds);
         const struct learner_kind *kind = learner_kinds[k];
@@ -70,7 +71,7 @@ static void registry_finds_each_kind_and_says_what_needs_pretraining(void **stat
                          kk->name, def + 1);
         }
     }
-    assert_int_equal(learner_find("maml"), -1);
+    assert_int_equal(learner_find("protonet"), -1);
     assert_int_equal(learner_find("Scratch"), -1);
     assert_int_equal(learner_find("knn "), -1);
     assert_int_equal(learner_find(""), -1);
@@ -96,13 +97,28 @@ static void registry_finds_each_kind_and_says_what_needs_pretraining(void **stat
     assert_true(KIND("knn")->classification_only);
     assert_null(KIND("knn")->input_grad);   // votes have no gradient
     assert_false(KIND("knn")->logits);
-    /* reptile meta-trains its own, one per evaluated shot count unless told a count */
-    s = settings("reptile");
-    assert_int_equal(KIND("reptile")->pretraining(&s), PRETRAIN_OWN);
-    s.meta.shots = 0;
-    assert_true(KIND("reptile")->per_shots(&s));
-    s.meta.shots = 5;
-    assert_false(KIND("reptile")->per_shots(&s));
+    /* the meta-learners meta-train their own, one per evaluated shot count
+     * unless told a count; those meta-trained by gradient read query sets */
+    static const char *meta[] = {"reptile", "maml", "fomaml", "anil", "metasgd"};
+    for (int i = 0; i < 5; i++) {
+        s = settings(meta[i]);
+        assert_int_equal(KIND(meta[i])->pretraining(&s), PRETRAIN_OWN);
+        s.meta.shots = 0;
+        assert_true(KIND(meta[i])->per_shots(&s));
+        s.meta.shots = 5;
+        assert_false(KIND(meta[i])->per_shots(&s));
+        assert_int_equal(learner_key_default(learner_find(meta[i]), "meta.queries") != NULL,
+                         i > 0);
+    }
+    /* the test-time defaults: plain SGD from the inner loop (Meta-SGD: its rates) */
+    struct err e;
+    assert_int_equal(config_learner_defaults(learner_find("maml"), &s, &e), 0);
+    assert_int_equal(s.optim.kind, OPTIM_SGD);
+    assert_int_equal(s.steps, s.meta.inner_steps);
+    assert_true(s.optim.lr == s.meta.inner_lr);
+    assert_int_equal(s.meta.optimizer, OPTIM_ADAM);
+    assert_null(learner_key_default(learner_find("metasgd"), "lr"));
+    assert_null(learner_key_default(learner_find("metasgd"), "meta.inner_lr"));
 #undef KIND
 }
 
@@ -502,7 +518,7 @@ static void every_kind_keeps_the_lifecycles_contracts(void **state)
             assert_true(c.flops > 0);
             assert_unchanged(&before, &pre);
             /* and the model's input gradient is that of its loss */
-            struct learner_env env = {.pretrained = net, .arch = c.arch, .init = INIT_GLOROT};
+            struct learner_env env = test_env(net, &c.arch, INIT_GLOROT);
             struct learner *l = learner_new(&s, &env, &ep, &e);
             struct learner_model *m;
             rng_stream(&c.rng, 3, RNG_LEARNER, (uint64_t)k);
@@ -571,6 +587,10 @@ static void kinds_with_frozen_layers_give_the_same_scores_from_features(void **s
         {"knn", 0, 0, 0, DIST_EUCLIDEAN, SPACE_INPUT, 0},
         {"scratch", 0, 0, 0, 0, 0, 0},
         {"reptile", 0, 0, 0, 0, 0, 0},
+        {"maml", 0, 0, 0, 0, 0, 0},
+        {"fomaml", 0, 0, 0, 0, 0, 0},
+        {"anil", 0, 0, 0, 0, 0, 2},   /* the meta-learned body, frozen at test time */
+        {"metasgd", 0, 0, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         const struct config *cf = &configs[i];
@@ -591,7 +611,7 @@ static void kinds_with_frozen_layers_give_the_same_scores_from_features(void **s
         struct fewshot ft = t;
         ft.xs = ft.xq = NULL, ft.fs = fs, ft.fq = fq;
         if (depth == 0) {   // features are refused, naming the kind
-            struct learner_env env = {.pretrained = &pre, .arch = c.arch, .init = c.init};
+            struct learner_env env = test_env(&pre, &c.arch, c.init);
             struct learner *l = learner_new(&s, &env, &t, &e);
             assert_non_null(l);
             ft.xs = t.xs, ft.xq = t.xq;
@@ -640,7 +660,7 @@ static void a_recorder_error_stops_every_learner_with_its_code(void **state)
         s.steps = 4;
         s.n_record = 1;
         s.record_steps[0] = 0;
-        struct learner_env env = {.pretrained = &pre, .arch = small_arch, .init = INIT_HE};
+        struct learner_env env = test_env(&pre, &small_arch, INIT_HE);
         struct rng r;
         rng_stream(&r, 1, RNG_LEARNER, 0);
         struct capture cap;

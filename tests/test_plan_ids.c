@@ -46,6 +46,7 @@ static const char *const clusters_yaml =
     "  p: {kind: prototypes}\n"
     "  k: {kind: knn}\n"
     "  r: {kind: reptile, meta: {iterations: 2, ways: 2}}\n"
+    "  m: {kind: maml, meta: {iterations: 2, ways: 2}}\n"
     "output: {dir: somewhere}\n";
 
 static const char *const sine_yaml =
@@ -306,6 +307,11 @@ static const struct id_case cases[] = {
     {"learners.<name>.meta.inner_optimizer", CLUSTERS, {"learners.r.meta.inner_optimizer=adam"},
      NULL, NULL, CHANGED, NULL},
     {"learners.<name>.meta.lr", CLUSTERS, {"learners.r.meta.lr=0.5"}, NULL, NULL, CHANGED, NULL},
+    /* m: maml, meta-trained by gradient on tasks with query sets */
+    {"learners.<name>.meta.queries", CLUSTERS, {"learners.m.meta.queries=1"}, NULL, NULL,
+     CHANGED, NULL},
+    {"learners.<name>.meta.optimizer", CLUSTERS, {"learners.m.meta.optimizer=sgd"}, NULL, NULL,
+     CHANGED, NULL},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 

@@ -27,7 +27,8 @@ enum key_type {
     K_LABELS,  /* distinct class labels as written (struct cfg_labels) */
     K_STRS,    /* distinct strings: count (int) at off, char *[] at off2 */
     K_FREEZE,  /* none | body | [layer, …] into a learner_settings' freeze fields */
-    K_EACH,    /* an integer in [min, max], or the word each (stored as 0): long */
+    K_EACH,    /* an integer in [min, max], or a word (stored as 0): long; the word is
+                  choices[0] when choices is set, else each */
     K_SUB,     /* a nested section (source.train, learners.<name>.meta) at off */
     K_MAP,     /* a map handled by dedicated code (data, targets, learners, sweep, probes) */
 };
@@ -54,7 +55,7 @@ struct keydef {
     double min, max;               /* bounds of numbers and integers; ±HUGE_VAL: unbounded */
     const char *def;               /* YAML text of the default; NULL: required; "": none */
     size_t off, off2;              /* destination(s) in the section's struct */
-    const char *const *choices;    /* K_ENUM, K_WORD: the words, NULL-terminated */
+    const char *const *choices;    /* K_ENUM, K_WORD: the words, NULL-terminated; K_EACH: its word */
     const char *help;
     int feeds;                     /* enum key_feeds */
 };
