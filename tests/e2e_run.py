@@ -169,7 +169,9 @@ def load_expectations(config):
             cfg.setdefault("swept", []).append(key)
     for t in cfg["targets"].values():
         t["regression"] = t.get("data") in cfg.get("regression_data", set())
-    cfg["change_learner"] = next(n for n, l in cfg["learners"].items() if l["kind"] in ("scratch", "finetune"))
+    # a learner whose test-time lr feeds only its evaluations
+    cfg["change_learner"] = next(n for n, l in cfg["learners"].items()
+                                 if l["kind"] in ("scratch", "finetune", "maml", "fomaml", "anil", "reptile"))
     return cfg
 
 
