@@ -343,11 +343,13 @@ static int check_own(const struct variant *v, int l, long shots, long queries,
                             "has %d classes", cl->s.meta.ways, k);
     /* a task's sampler draws at least one query row beside the shots, used or not */
     const long q = queries > 0 ? queries : 1;
+    char qtext[48] = "";
+    if (queries > 0)
+        snprintf(qtext, sizeof qtext, " and %ld quer%s", queries, queries == 1 ? "y" : "ies");
     if (sd->kind == DATASET_CLASSIFICATION && shots + q > smallest)
-        return config_error(e, ERR_USAGE, &cl->where, path, "meta-training tasks of %ld shots"
-                            "%s%.0ld%s need %ld rows of every source class, and one has %d",
-                            shots, queries > 0 ? " and " : "", queries,
-                            queries > 0 ? " queries" : "", shots + q, smallest);
+        return config_error(e, ERR_USAGE, &cl->where, path, "meta-training tasks of %ld shots%s "
+                            "need %ld rows of every source class, and one has %d", shots, qtext,
+                            shots + q, smallest);
     return ERR_OK;
 }
 

@@ -220,6 +220,43 @@ static void meta_training_needs_tasks_the_source_can_give(void **state)
                                                 "shots: 5}}"}, 1,
                "<command line>:1:10: learners.r: meta-training tasks of 5 shots need 6 rows of "
                "every source class, and one has 5");
+    /* maml's tasks have query sets: meta.queries of them per class */
+    plan_fails(base_yaml, (const char *const[]){"learners.r={kind: maml, meta: {ways: 2, "
+                                                "shots: 2, queries: 4}}"}, 1,
+               "<command line>:1:10: learners.r: meta-training tasks of 2 shots and 4 queries "
+               "need 6 rows of every source class, and one has 5");
+}
+
+static void maml_meta_training_is_keyed_by_the_queries_it_meta_learns_on(void **state)
+{
+    /* meta.queries: target (the default) takes the target's queries, so a
+     * target with other queries gets its own meta-training; an explicit
+     * count is shared; reptile reads no queries and ignores the target's */
+    const char *m[] = {"learners={m: {kind: maml, meta: {ways: 2, shots: 1}}, "
+                       "r: {kind: reptile, meta: {ways: 2, shots: 1}}}"};
+    const char *mq[] = {m[0], "targets.t.queries=2"};
+    struct plan p, q;
+    plan_ok(&p, base_yaml, m, 1);
+    plan_ok(&q, base_yaml, mq, 2);
+    for (int l = 0; l < 2; l++) {
+        const struct unit *a = eval_unit(&p, 0, 0, l, 1), *b = eval_unit(&q, 0, 0, l, 1);
+        assert_int_equal(p.units[a->pretrain].queries, l == 0 ? 3 : 0);
+        assert_int_equal(q.units[b->pretrain].queries, l == 0 ? 2 : 0);
+        if (l == 0)
+            assert_string_not_equal(p.units[a->pretrain].id, q.units[b->pretrain].id);
+        else
+            assert_string_equal(p.units[a->pretrain].id, q.units[b->pretrain].id);
+    }
+    plan_free(&q);
+    const char *fixed[] = {m[0], "learners.m.meta.queries=2"}, *fixedq[] = {m[0],
+        "learners.m.meta.queries=2", "targets.t.queries=2"};
+    plan_free(&p);
+    plan_ok(&p, base_yaml, fixed, 2);
+    plan_ok(&q, base_yaml, fixedq, 3);
+    const struct unit *a = eval_unit(&p, 0, 0, 0, 1), *b = eval_unit(&q, 0, 0, 0, 1);
+    assert_string_equal(p.units[a->pretrain].id, q.units[b->pretrain].id);
+    plan_free(&q);
+    plan_free(&p);
 }
 
 /* ---- sweeps ---- */
@@ -582,6 +619,7 @@ int main(void)
         cmocka_unit_test(a_learners_own_pretraining_is_keyed_by_its_meta_training),
         cmocka_unit_test(meta_training_settings_change_the_meta_training_test_time_ones_do_not),
         cmocka_unit_test(meta_training_needs_tasks_the_source_can_give),
+        cmocka_unit_test(maml_meta_training_is_keyed_by_the_queries_it_meta_learns_on),
         cmocka_unit_test(a_sweep_over_a_learners_lr_shares_the_pretraining),
         cmocka_unit_test(a_sweep_over_the_source_gives_one_pretraining_per_value),
         cmocka_unit_test(sweep_variants_share_one_copy_of_each_data_set),
