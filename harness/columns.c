@@ -39,7 +39,10 @@ static const struct column summary[SUM_N_COLS] = {
     [SUM_STEP] = {"step", "as in episodes.csv"},
     [SUM_PROBE] = {"probe", "as in episodes.csv"},
     [SUM_PARAM] = {"param", "as in episodes.csv"},
-    [SUM_METRIC] = {"metric", "as in episodes.csv"},
+    [SUM_METRIC] = {"metric", "as in episodes.csv, or, against the baseline learner: "
+                              "`transfer_gain` (the paired difference of the primary metric, "
+                              "positive = better) and `negative_transfer` (1 when the gain's "
+                              "interval lies wholly below 0)"},
     [SUM_SEED] = {"seed", "the seed, or `all` for the row pooled over seeds"},
     [SUM_N] = {"n", "values summarised (the pooled row: every seed's)"},
     [SUM_N_FAILED] = {"n_failed", "empty values (diverged episodes), left out of the statistics"},

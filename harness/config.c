@@ -704,9 +704,52 @@ static int check_learner(const struct experiment *x, const struct cfg_learner *l
     return ERR_OK;
 }
 
+int config_baseline(const struct experiment *x, char *why, size_t cap)
+{
+    if (x->baseline) {
+        for (int i = 0; i < x->n_learners; i++)
+            if (strcmp(x->learners[i].name, x->baseline) == 0)
+                return i;
+        assert(!"validated");
+    }
+    int found = -1, n = 0, kind = -1;
+    for (int k = 0; k < learner_n_kinds; k++)
+        if (learner_kinds[k]->baseline)
+            kind = k;
+    for (int i = 0; i < x->n_learners; i++)
+        if (learner_kinds[x->learners[i].s.kind]->baseline)
+            found = i, n++;
+    if (why && n != 1)
+        snprintf(why, cap, "%s learners are of kind %s and baseline: names none",
+                 n == 0 ? "no" : "several", kind >= 0 ? learner_kinds[kind]->name : "-");
+    return n == 1 ? found : -1;
+}
+
+/* baseline: names a learner. */
+static int check_baseline(const struct experiment *x, const struct yt_node *root, struct err *e)
+{
+    if (!x->baseline)
+        return ERR_OK;
+    const char *names[CFG_MAX_LIST];
+    char list[1024], h[128];
+    for (int i = 0; i < x->n_learners; i++) {
+        if (strcmp(x->learners[i].name, x->baseline) == 0)
+            return ERR_OK;
+        names[i] = x->learners[i].name;
+    }
+    const struct yt_node *at = yt_get(root, "baseline");
+    const char *near = yt_suggest(x->baseline, names, x->n_learners);
+    if (near)
+        return yt_error(e, ERR_USAGE, at, "baseline", "no learner \"%s\"%s", x->baseline,
+                        config_hint(near, h, sizeof h));
+    config_list_words(names, x->n_learners, " and ", list, sizeof list);
+    return yt_error(e, ERR_USAGE, at, "baseline", "no learner \"%s\" (%s %s)", x->baseline,
+                    x->n_learners == 1 ? "the only one is" : "the learners are", list);
+}
+
 static int validate(struct experiment *x, const struct yt_node *root, struct err *e)
 {
-    int rc = ERR_OK;
+    int rc = check_baseline(x, root, e);
     for (int i = 0; !rc && i < x->n_data; i++)
         rc = check_data(&x->data[i], root, e);
     if (!rc && x->source.data)

@@ -129,7 +129,14 @@ struct experiment {
     int n_sweep;
     struct cfg_sweep *sweep;   /* (n_sweep) */
     char *output_dir;          /* NULL: results/<name> */
+    char *baseline;            /* a learner's name, or NULL: config_baseline decides */
 };
+
+/* The learner others are compared with (summary.csv's transfer_gain): the
+ * one `baseline:` names, else the only learner of a kind the registry marks
+ * as the no-transfer baseline (learner_kind.baseline). Its index, or -1
+ * with why (cap bytes, may be NULL) saying why there is none. */
+int config_baseline(const struct experiment *x, char *why, size_t cap);
 
 /* Parse and validate a loaded tree into x (zeroed first). On failure x is
  * left zeroed, everything it held freed (config_free on it is harmless). */

@@ -53,6 +53,9 @@ static const struct key table[] = {
      "named held-out tasks targets.<name>.*; at least one", FEEDS_NONE, 0},
     {S_TOP, "learners", K_MAP, 0, 0, NULL, 0, 0, NULL, NULL,
      "named learners learners.<name>.*; the CSV's learner column holds <name>; at least one", FEEDS_NONE, 0},
+    {S_TOP, "baseline", K_STR, 0, 0, "", EXP(baseline), 0, NULL, NULL,
+     "the learner others are compared with in summary.csv's transfer_gain rows; default: the "
+     "only learner of the no-transfer kind (kshot help learners)", FEEDS_NONE, 0},
     {S_TOP, "probes", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
      "robustness probes; none are implemented in this version, so it must be empty", FEEDS_NONE, 0},
     {S_TOP, "sweep", K_MAP, 0, 0, "", 0, 0, NULL, NULL,

@@ -341,7 +341,10 @@ int results_rebuild(const char *dir, const struct plan *p, int *missing, struct 
         rc = combine(dir, p, -1, ".cost.csv", &columns_costs, e);
     if (!rc)
         rc = write_cost_summary(dir, p, e);
+    /* the baseline of the gains: the variants share their learners' names */
+    const struct experiment *x = p->n_variants > 0 ? &p->variants[0].x : NULL;
+    int base = x ? config_baseline(x, NULL, 0) : -1;
     if (!rc)
-        rc = summary_write(eps, sum, e);
+        rc = summary_write(eps, sum, base >= 0 ? x->learners[base].name : NULL, e);
     return rc;
 }

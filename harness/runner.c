@@ -138,6 +138,12 @@ int runner_plan(const struct run_opts *o, struct err *e)
     int rc = setup(&s, o, e);
     if (!rc) {
         plan_print(&s.plan, stdout, blas_rate(false));
+        char why[160];
+        int base = config_baseline(&s.base, why, sizeof why);
+        if (base >= 0)
+            printf("transfer gains (summary.csv) against learner %s\n", s.base.learners[base].name);
+        else
+            printf("no transfer_gain rows in summary.csv: %s\n", why);
         printf("results directory: %s\n", s.dir);
     }
     setup_free(&s);

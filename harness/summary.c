@@ -158,6 +158,23 @@ static int keymap_put(struct keymap *m, const char *key, size_t len, size_t *id)
     return 1;
 }
 
+/* Whether key[0..len) is there: 0 and *id, or −1. */
+static int keymap_find(const struct keymap *m, const char *key, size_t len, size_t *id)
+{
+    if (!m->n_slots)
+        return -1;
+    uint64_t h = hash_fnv1a(key, len);
+    size_t mask = m->n_slots - 1;
+    for (size_t j = h & mask; m->slots[j].id1; j = (j + 1) & mask) {
+        const struct key_span *k = &m->keys[m->slots[j].id1 - 1];
+        if (m->slots[j].hash == h && k->len == len && memcmp(m->text + k->off, key, len) == 0) {
+            *id = m->slots[j].id1 - 1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* ---- grouping episodes.csv ---- */
 
 struct sample {             /* one seed's values in one cell */
@@ -254,15 +271,10 @@ static int new_sample(struct builder *b, size_t id, size_t group_len)
     return 0;
 }
 
-/* csvin callback: file one episodes.csv record under its cell and seed. */
-static int add_record(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+/* File a value (NaN: an empty one) under the cell and seed of fields f. */
+static int builder_add(struct builder *b, const char *const *f, double v, long record,
+                       struct err *e)
 {
-    struct builder *b = ctx;
-    const char *text = f[EP_VALUE];
-    double v = 0;
-    if (text[0] != '\0' && parse_number(text, &v) != 0)
-        return err_set(e, ERR_IO, "%s: record %ld: value '%s' is not a number (expected a "
-                       "decimal number, or empty for a failed episode)", b->path, record, text);
     size_t key_len, group_len, id = 0;
     int rc = build_key(b, f, &key_len, &group_len);
     if (rc == 0)
@@ -272,7 +284,7 @@ static int add_record(void *ctx, const char *const *f, int n_fields, long record
     if (rc < 0)
         return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", b->path, record);
     struct sample *s = &b->samples[id];
-    if (text[0] == '\0') {
+    if (isnan(v)) {
         s->n_failed++;
         return 0;
     }
@@ -284,16 +296,151 @@ static int add_record(void *ctx, const char *const *f, int n_fields, long record
     return 0;
 }
 
+/* A record's value: a number, or NaN when empty. */
+static int record_value(const char *path, const char *const *f, long record, double *v,
+                        struct err *e)
+{
+    const char *text = f[EP_VALUE];
+    *v = NAN;
+    if (text[0] != '\0' && parse_number(text, v) != 0)
+        return err_set(e, ERR_IO, "%s: record %ld: value '%s' is not a number (expected a "
+                       "decimal number, or empty for a failed episode)", path, record, text);
+    return 0;
+}
+
+/* csvin callback: file one episodes.csv record under its cell and seed. */
+static int add_record(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+{
+    struct builder *b = ctx;
+    double v;
+    int rc = record_value(b->path, f, record, &v, e);
+    return rc ? rc : builder_add(b, f, v, record, e);
+}
+
+/* ---- transfer gain: paired differences to the baseline ----
+ *
+ * The primary metric of a target is accuracy (classification) or mse
+ * (regression, its sign flipped so that a positive gain is always better
+ * than the baseline). A pass over episodes.csv keeps the baseline's value
+ * at its final (largest) step for every episode — keyed by experiment,
+ * variant, source, target, ways, shots, probe, param, metric, seed and
+ * episode — and a second pass files every other learner's value at every
+ * step minus that, under its cell with metric transfer_gain. An episode
+ * either side left empty counts as failed. */
+
+static const int pair_col[] = {
+    EP_EXPERIMENT, EP_VARIANT, EP_SOURCE, EP_TARGET, EP_WAYS, EP_SHOTS, EP_PROBE, EP_PARAM,
+    EP_METRIC, EP_SEED, EP_EPISODE,
+};
+#define N_PAIR ((int)(sizeof pair_col / sizeof pair_col[0]))
+
+struct kept {
+    long step;                  /* the baseline's final step so far; −1: a kind without steps */
+    double value;               /* its value there, NaN when empty */
+};
+
+struct pairing {
+    const char *path, *baseline;
+    struct keymap ids;          /* pair key → index into kept */
+    struct kept *kept;
+    size_t cap;
+    char *key;
+    size_t key_cap;
+    struct builder *gains;
+};
+
+/* +1 for accuracy, −1 for mse, 0 for a metric that is not primary. */
+static int primary_sign(const char *metric)
+{
+    return strcmp(metric, "accuracy") == 0 ? 1 : strcmp(metric, "mse") == 0 ? -1 : 0;
+}
+
+/* pr->key = the record's pair key; its length. */
+static long pair_key(struct pairing *pr, const char *const *f)
+{
+    size_t len = 0;
+    for (int k = 0; k < N_PAIR; k++) {
+        const char *s = f[pair_col[k]];
+        size_t n = strlen(s);
+        char *key = reserve(pr->key, &pr->key_cap, len + n + 1, 1);
+        if (!key)
+            return -1;
+        pr->key = key;
+        memcpy(key + len, s, n + 1);
+        len += n + 1;
+    }
+    return (long)len - 1;
+}
+
+/* csvin callback, first pass: the baseline's values at its final step. */
+static int add_baseline(void *ctx, const char *const *f, int n_fields, long record,
+                        struct err *e)
+{
+    struct pairing *pr = ctx;
+    if (strcmp(f[EP_LEARNER], pr->baseline) != 0 || !primary_sign(f[EP_METRIC]))
+        return 0;
+    double v;
+    int rc = record_value(pr->path, f, record, &v, e);
+    if (rc)
+        return rc;
+    long step = f[EP_STEP][0] ? strtol(f[EP_STEP], NULL, 10) : -1;
+    long len = pair_key(pr, f);
+    size_t id;
+    int added = len < 0 ? ERR_NOMEM : keymap_put(&pr->ids, pr->key, (size_t)len, &id);
+    if (added == 1) {
+        struct kept *k = reserve(pr->kept, &pr->cap, id + 1, sizeof *k);
+        if (k)
+            pr->kept = k, k[id] = (struct kept){LONG_MIN, NAN};
+        else
+            added = ERR_NOMEM;
+    }
+    if (added < 0)
+        return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", pr->path, record);
+    if (step > pr->kept[id].step)
+        pr->kept[id] = (struct kept){step, v};
+    return 0;
+}
+
+/* csvin callback, second pass: every other learner's paired differences. */
+static int add_gain(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+{
+    struct pairing *pr = ctx;
+    int sign = primary_sign(f[EP_METRIC]);
+    if (!sign || strcmp(f[EP_LEARNER], pr->baseline) == 0)
+        return 0;
+    long len = pair_key(pr, f);
+    if (len < 0)
+        return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", pr->path, record);
+    size_t id;
+    if (keymap_find(&pr->ids, pr->key, (size_t)len, &id) != 0)
+        return 0;   /* the baseline did not run this episode */
+    double v;
+    int rc = record_value(pr->path, f, record, &v, e);
+    if (rc)
+        return rc;
+    const char *g[EP_N];
+    memcpy(g, f, sizeof g);
+    g[EP_METRIC] = "transfer_gain";
+    return builder_add(pr->gains, g, sign * (v - pr->kept[id].value), record, e);
+}
+
+static void pairing_free(struct pairing *pr)
+{
+    keymap_free(&pr->ids);
+    free(pr->kept), free(pr->key);
+}
+
 /* ---- writing summary.csv ---- */
 
 /* One summary.csv row; key is the group's stored key (SUM_N_KEY C strings
- * back to back, in summary.csv's column order). */
-static int write_row(FILE *fp, struct csvrec *r, const char *key, const char *seed,
-                     const struct stats_summary *s, long n_failed)
+ * back to back, in summary.csv's column order), its metric replaced by
+ * metric when that is not NULL. */
+static int write_row(FILE *fp, struct csvrec *r, const char *key, const char *metric,
+                     const char *seed, const struct stats_summary *s, long n_failed)
 {
     csvrec_reset(r);
     for (int k = 0; k < SUM_N_KEY; k++, key += strlen(key) + 1)
-        csvrec_str(r, k, key);
+        csvrec_str(r, k, k == SUM_METRIC && metric ? metric : key);
     csvrec_str(r, SUM_SEED, seed);
     csvrec_int(r, SUM_N, s->n);
     csvrec_int(r, SUM_N_FAILED, n_failed);
@@ -303,9 +450,17 @@ static int write_row(FILE *fp, struct csvrec *r, const char *key, const char *se
     return csvrec_write(fp, r, 0, SUM_N_COLS);
 }
 
-/* Group g's rows: one per seed, then the pooled one. per_seed is scratch. */
-static int write_group(const struct builder *b, size_t g, FILE *fp, struct csvrec *r,
-                       struct stats_summary **per_seed, size_t *cap)
+/* 1 when an interval lies wholly below zero, 0 when not, NaN without one. */
+static double below_zero(const struct stats_summary *s)
+{
+    return isnan(s->ci95) ? NAN : s->mean + s->ci95 < 0 ? 1.0 : 0.0;
+}
+
+/* Group g's rows: one per seed, then the pooled one; with negative set
+ * (transfer gains), then as many negative_transfer rows: 1 where the gain's
+ * interval lies wholly below zero. per_seed is scratch. */
+static int write_group(const struct builder *b, size_t g, bool negative, FILE *fp,
+                       struct csvrec *r, struct stats_summary **per_seed, size_t *cap)
 {
     const struct group *gr = &b->groups[g];
     const char *key = keymap_key(&b->group_ids, g);
@@ -321,26 +476,41 @@ static int write_group(const struct builder *b, size_t g, FILE *fp, struct csvre
         const char *seed = keymap_key(&b->sample_ids, gr->samples[i]) + group_len + 1;
         stats_summarise(s->v, (long)s->n, &ps[i]);
         failed += s->n_failed;
-        int rc = write_row(fp, r, key, seed, &ps[i], s->n_failed);
+        int rc = write_row(fp, r, key, NULL, seed, &ps[i], s->n_failed);
         if (rc)
             return rc;
     }
     struct stats_summary pooled;
     stats_pool_seeds(ps, (int)gr->n, &pooled);
-    return write_row(fp, r, key, "all", &pooled, failed);
+    int rc = write_row(fp, r, key, NULL, "all", &pooled, failed);
+    for (size_t i = 0; negative && i <= gr->n && rc == 0; i++) {
+        const struct stats_summary *from = i < gr->n ? &ps[i] : &pooled;
+        struct stats_summary nt = {from->n, below_zero(from), NAN, NAN};
+        const struct sample *s = i < gr->n ? &b->samples[gr->samples[i]] : NULL;
+        const char *seed = s ? keymap_key(&b->sample_ids, gr->samples[i]) + group_len + 1 : "all";
+        rc = write_row(fp, r, key, "negative_transfer", seed, &nt, s ? s->n_failed : failed);
+    }
+    return rc;
 }
 
-int summary_write(const char *episodes_path, const char *summary_path, struct err *e)
+int summary_write(const char *episodes_path, const char *summary_path, const char *baseline,
+                  struct err *e)
 {
-    struct builder b;
+    struct builder b, gains;
+    struct pairing pr = {.path = episodes_path, .baseline = baseline, .gains = &gains};
     struct afile f = {0};
     struct csvrec r;
     struct stats_summary *per_seed = NULL;
     size_t per_seed_cap = 0;
     builder_init(&b, episodes_path);
+    builder_init(&gains, episodes_path);
     int rc = csvrec_init(&r, SUM_N_COLS) ? err_set(e, ERR_NOMEM, "out of memory") : ERR_OK;
     if (!rc)
         rc = columns_read(episodes_path, &columns_episodes, 0, add_record, &b, e);
+    if (!rc && baseline)
+        rc = columns_read(episodes_path, &columns_episodes, 0, add_baseline, &pr, e);
+    if (!rc && baseline)
+        rc = columns_read(episodes_path, &columns_episodes, 0, add_gain, &pr, e);
     if (rc)
         goto fail;
     rc = afile_open(&f, summary_path, e);
@@ -348,7 +518,9 @@ int summary_write(const char *episodes_path, const char *summary_path, struct er
         goto fail;
     rc = columns_header(f.fp, &columns_summary, 0);
     for (size_t g = 0; g < b.n_groups && rc == 0; g++)
-        rc = write_group(&b, g, f.fp, &r, &per_seed, &per_seed_cap);
+        rc = write_group(&b, g, false, f.fp, &r, &per_seed, &per_seed_cap);
+    for (size_t g = 0; g < gains.n_groups && rc == 0; g++)
+        rc = write_group(&gains, g, true, f.fp, &r, &per_seed, &per_seed_cap);
     if (rc) {
         rc = err_set(e, rc, "%s: cannot write: %s", summary_path,
                      rc == ERR_NOMEM ? "out of memory" : strerror(errno));
@@ -360,6 +532,8 @@ fail:
     free(per_seed);
     csvrec_free(&r);
     builder_free(&b);
+    builder_free(&gains);
+    pairing_free(&pr);
     return rc;
 }
 

@@ -24,12 +24,21 @@
 #include "harness/base/err.h"
 
 /* Read episodes_path (its header must be columns_episodes') and write
- * summary_path atomically (fsutil's afile). Values are parsed with strtod in
+ * summary_path atomically (fsutil's afile). With a baseline (a learner's
+ * name; NULL: none), the cells of every other learner's primary metric
+ * (accuracy; mse with its sign flipped) follow as metric transfer_gain —
+ * per episode, the learner's value at each step minus the baseline's at
+ * its final step on the same episode (same experiment, variant, source,
+ * target, ways, shots, probe, param, seed and episode), summarised like
+ * any cell — each followed by its negative_transfer rows (per seed and
+ * pooled: mean 1 when the gain's ci95 interval lies wholly below zero, 0
+ * when not, empty without an interval; std and ci95 empty). Values are parsed with strtod in
  * the C locale's notation ('.' decimal point); anything else than a number
  * or an empty field is an ERR_IO error naming the file and the record.
  * Memory is proportional to the number of values; time is linear in the
  * number of rows (cells and seeds are found by hashing). */
-int summary_write(const char *episodes_path, const char *summary_path, struct err *e);
+int summary_write(const char *episodes_path, const char *summary_path, const char *baseline,
+                  struct err *e);
 
 /* Print the pooled rows (seed = all) of one metric of summary_path to out
  * as an aligned text table under a title line: columns variant (left out

@@ -179,6 +179,8 @@ struct learner_kind {
     const char *summary;
     bool classification_only;
     bool logits;                    /* softmax(scores) is its predictive distribution */
+    bool baseline;                  /* the no-transfer baseline others are compared with by
+                                       default (summary.csv's transfer_gain) */
     const struct kind_key *keys;    /* the learner_keys[] it accepts; {NULL} ends it */
     /* Which pretraining settings s need (enum learner_pretraining). */
     int (*pretraining)(const struct learner_settings *s);

@@ -38,6 +38,7 @@ const struct learner_kind learner_scratch = {
     .summary = "a fresh network trained on the support set alone (the no-transfer baseline)",
     .classification_only = false,
     .logits = true,
+    .baseline = true,
     .keys = keys,
     .pretraining = pretraining,
     .no_source_hint = "",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_summary: recompute every row of a kshot summary.csv from its episodes.csv.
 
-Usage: check_summary.py EPISODES_CSV SUMMARY_CSV [--ok-only]
+Usage: check_summary.py EPISODES_CSV SUMMARY_CSV [--ok-only] [--baseline LEARNER]
        check_summary.py --self-test
 
 An independent reference for harness/stats.c, written with the Python
@@ -31,6 +31,16 @@ Expected rows, per cell:
     n_failed = the sum over all seeds.
   Every seed of a cell has a row, also one whose rows all failed (n = 0,
   empty mean, std and ci95), and every cell has its pooled row.
+
+Transfer gain (with --baseline; without it summary.csv must have none).
+For the primary metric (accuracy, or mse with its sign flipped), every
+other learner's value on an episode minus the baseline's value on the same
+episode (same experiment, variant, source, target, ways, shots, probe,
+param, metric, seed and episode number) at the baseline's largest step,
+filed under the learner's own cell with metric transfer_gain and summarised
+as above (an empty value on either side counts as failed). Each of its rows
+has a negative_transfer twin: n and n_failed the same, mean 1 when
+mean + ci95 < 0, 0 when not, empty when ci95 is; std and ci95 empty.
 
 The t quantile is found by bisection on the closed-form t distribution
 function for integer degrees of freedom (Abramowitz & Stegun 26.7.3-4) —
@@ -205,12 +215,58 @@ def compare(got_row, want, where):
                            f"(relative difference {abs(g - w) / max(abs(w), 1e-300):.3g})")
 
 
-def check(episodes_path, summary_path, ok_only=False):
+SIGN = {"accuracy": 1.0, "mse": -1.0}
+PAIR = ("experiment", "variant", "source", "target", "ways", "shots", "probe", "param",
+        "metric", "seed", "episode")
+
+
+def gain_cells(path, keys, baseline):
+    """The transfer_gain cells, grouped as group_episodes groups values."""
+    header, rows = read_csv(path)
+    need(header, PAIR + ("learner", "step", "value"), path)
+    base = {}
+    for line, row in rows:
+        if row["learner"] == baseline and row["metric"] in SIGN:
+            k = tuple(row[c] for c in PAIR)
+            step = int(row["step"]) if row["step"] else -1
+            if k not in base or step > base[k][0]:
+                base[k] = (step, row["value"])
+    cells = {}
+    for line, row in rows:
+        k = tuple(row[c] for c in PAIR)
+        if row["learner"] == baseline or row["metric"] not in SIGN or k not in base:
+            continue
+        gain = dict(row, metric="transfer_gain")
+        seeds = cells.setdefault(tuple(gain[c] for c in keys), {})
+        values, failed = seeds.setdefault(row["seed"], ([], [0]))
+        b = base[k][1]
+        if row["value"] == "" or b == "":
+            failed[0] += 1
+        else:
+            values.append(SIGN[row["metric"]] * (number(row["value"], f"{path}:{line}") -
+                                                 number(b, f"{path}:{line}")))
+    return {key: {seed: (v, f[0]) for seed, (v, f) in seeds.items()}
+            for key, seeds in cells.items()}
+
+
+def negative(row):
+    """The negative_transfer twin of a summary tuple."""
+    n, failed, mean, _, ci = row
+    return (n, failed, None if ci is None else float(mean + ci < 0), None, None)
+
+
+def check(episodes_path, summary_path, ok_only=False, baseline=None):
     """Number of summary rows checked; raises Mismatch or BadInput."""
     header, rows = read_csv(summary_path)
     need(header, ("seed",) + STAT_COLS + REQUIRED_KEYS, summary_path)
     keys = tuple(c for c in header if c not in ("seed",) + STAT_COLS)
     cells = group_episodes(episodes_path, keys, ok_only)
+    twins = {}
+    if baseline is not None:
+        gains = gain_cells(episodes_path, keys, baseline)
+        cells.update(gains)
+        m = keys.index("metric")
+        twins = {key[:m] + ("negative_transfer",) + key[m + 1:]: key for key in gains}
     seen = set()
     for line, row in rows:
         key, seed = tuple(row[k] for k in keys), row["seed"]
@@ -219,19 +275,20 @@ def check(episodes_path, summary_path, ok_only=False):
         if (key, seed) in seen:
             raise Mismatch(f"{where}: duplicate row")
         seen.add((key, seed))
-        if key not in cells:
+        gain_key = twins.get(key)
+        if key not in cells and gain_key is None:
             raise Mismatch(f"{where}: no episodes have this key")
-        seeds = cells[key]
+        seeds = cells[gain_key if gain_key else key]
         if seed == "all":
             want = pooled([per_seed(*v) for v in seeds.values()])
         elif seed in seeds:
             want = per_seed(*seeds[seed])
         else:
             raise Mismatch(f"{where}: no episodes have this seed")
-        compare(row, want, where)
-    for key, seeds in cells.items():
+        compare(row, negative(want) if gain_key else want, where)
+    for key in list(cells) + list(twins):
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key))
-        for seed in list(seeds) + ["all"]:
+        for seed in list(cells[twins.get(key, key)]) + ["all"]:
             if (key, seed) not in seen:
                 raise Mismatch(f"{summary_path}: missing row ({label}, seed={seed})")
     return len(rows)
@@ -256,11 +313,16 @@ def main(argv):
         self_test()
         return 0
     args = [a for a in argv[1:] if a != "--ok-only"]
-    if len(args) != 2:
+    baseline = None
+    if "--baseline" in args:
+        i = args.index("--baseline")
+        baseline = args[i + 1] if i + 1 < len(args) else None
+        args = args[:i] + args[i + 2:]
+    if len(args) != 2 or ("--baseline" in argv and baseline is None):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     try:
-        n = check(args[0], args[1], ok_only="--ok-only" in argv)
+        n = check(args[0], args[1], ok_only="--ok-only" in argv, baseline=baseline)
     except BadInput as exc:
         print(f"check_summary: {exc}", file=sys.stderr)
         return 2

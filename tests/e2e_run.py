@@ -83,10 +83,19 @@ def check_files(out, cfg):
             break
     else:
         check("values in range", True)
+    # the baseline of the transfer gains: the only scratch learner (none configures baseline:)
+    scratch = [n for n, l in cfg["learners"].items() if l["kind"] == "scratch"]
+    baseline = ["--baseline", scratch[0]] if len(scratch) == 1 else []
     p = subprocess.run([sys.executable, os.path.join(HERE, "check_summary.py"),
-                        os.path.join(out, "episodes.csv"), os.path.join(out, "summary.csv")],
-                       capture_output=True, text=True)
-    check("summary.csv recomputed independently", p.returncode == 0, p.stdout + p.stderr)
+                        os.path.join(out, "episodes.csv"), os.path.join(out, "summary.csv")]
+                       + baseline, capture_output=True, text=True)
+    check("summary.csv recomputed independently (transfer gains too)", p.returncode == 0,
+          p.stdout + p.stderr)
+    _, summary = read_csv(os.path.join(out, "summary.csv"))
+    gains = [r for r in summary if r["metric"] == "transfer_gain"]
+    check("transfer_gain rows exactly when there is a baseline",
+          bool(gains) == bool(baseline) and all(r["learner"] not in scratch for r in gains),
+          f"{len(gains)} rows, baseline {baseline}")
     return rows
 
 

@@ -400,7 +400,7 @@ static void unknown_keys_are_located_with_suggestions(void **state)
     fails(edit(3, "  fashion: {format: idx, dir: /d, scael: 255}", 0),
           "exp.yaml:3:35: data.fashion.scael: unknown key (did you mean \"scale\"?)");
     fails(edit(10, "colour: red", 0), "exp.yaml:10:1: colour: unknown key (valid keys: name, "
-          "seeds, data, network, source, targets, learners, probes, sweep and output)");
+          "seeds, data, network, source, targets, learners, baseline, probes, sweep and output)");
 }
 
 static void keys_must_apply_to_the_kind_or_format(void **state)
@@ -498,6 +498,26 @@ static void data_sources_need_their_files(void **state)
           "data source \"fashion\" is a csv file, which has only a train split");
 }
 
+static void the_baseline_is_named_or_the_only_scratch_learner(void **state)
+{
+    struct experiment x;
+    char why[160];
+    parse(edit(9, "  ft: {kind: finetune}\n  s: {kind: scratch}", 0), &x);
+    assert_int_equal(config_baseline(&x, why, sizeof why), 1);
+    config_free(&x);
+    parse(edit(9, "  ft: {kind: finetune}\n  s: {kind: scratch}\nbaseline: ft", 0), &x);
+    assert_int_equal(config_baseline(&x, why, sizeof why), 0);
+    config_free(&x);
+    parse(edit(9, "  a: {kind: scratch}\n  b: {kind: scratch, lr: 0.1}", 0), &x);
+    assert_int_equal(config_baseline(&x, why, sizeof why), -1);
+    assert_string_equal(why, "several learners are of kind scratch and baseline: names none");
+    config_free(&x);
+    parse(edit(0, NULL), &x);
+    assert_int_equal(config_baseline(&x, why, sizeof why), -1);
+    assert_string_equal(why, "no learners are of kind scratch and baseline: names none");
+    config_free(&x);
+}
+
 static void references_between_sections(void **state)
 {
     fails(edit(7, "  t: {data: fashon}", 0),
@@ -506,6 +526,10 @@ static void references_between_sections(void **state)
           "\"mnist\" (the data sources are fashion and sine)");
     fails(edit(5, "source: {data: fahsion}", 0),
           "exp.yaml:5:16: source.data: no data source \"fahsion\" (did you mean \"fashion\"?)");
+    fails(edit(N_BASE + 1, "baseline: fT", 0),
+          "exp.yaml:10:11: baseline: no learner \"fT\" (did you mean \"ft\"?)");
+    fails(edit(N_BASE + 1, "baseline: scratch", 0),
+          "exp.yaml:10:11: baseline: no learner \"scratch\" (the only one is ft)");
     fails(edit(5, DEL, 0), "exp.yaml:8:14: learners.ft.kind: a finetune learner reuses a "
           "pretrained network, but the experiment has no source section");
     fails(edit(5, DEL, 9, "  ft: {kind: knn}", 0), "exp.yaml:8:14: learners.ft.kind: a knn learner "
@@ -812,7 +836,8 @@ static void sweeps_are_checked_against_the_schema(void **state)
 /* Every key the schema declares, in its order: an independent list, so a
  * key added without help (or dropped) shows here. */
 static const char *const all_keys[] = {
-    "name", "seeds", "data", "network", "source", "targets", "learners", "probes", "sweep",
+    "name", "seeds", "data", "network", "source", "targets", "learners", "baseline", "probes",
+    "sweep",
     "output", "output.dir",
     "data.<name>.format", "data.<name>.dir", "data.<name>.images", "data.<name>.labels",
     "data.<name>.test_images", "data.<name>.test_labels", "data.<name>.path", "data.<name>.label",
@@ -922,6 +947,7 @@ int main(void)
         cmocka_unit_test(names_and_lists),
         cmocka_unit_test(data_sources_need_their_files),
         cmocka_unit_test(references_between_sections),
+        cmocka_unit_test(the_baseline_is_named_or_the_only_scratch_learner),
         cmocka_unit_test(adaptation_steps_and_frozen_layers),
         cmocka_unit_test(optimizer_settings_belong_to_their_optimizer),
         cmocka_unit_test(meta_training_keys_and_their_defaults),

@@ -203,6 +203,7 @@ static const struct id_case cases[] = {
      "a target's name keys the stream its episodes are drawn from"},
     {"learners", CLUSTERS, {NULL}, "  a: {kind", "  renamed: {kind", SAME,
      "a learner's name is a label"},
+    {"baseline", CLUSTERS, {"baseline=a"}, NULL, NULL, SAME, NULL},
     {"probes", -1, {NULL}, NULL, NULL, SAME, "must be empty in this version"},
     {"sweep", -1, {NULL}, NULL, NULL, SAME, "a sweep's values change the keys it names"},
     {"output", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},

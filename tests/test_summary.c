@@ -162,7 +162,7 @@ static void per_seed_and_pooled_rows(void **state)
     struct files f;
     struct err e;
     files_open(&f, two_learners);
-    assert_int_equal(summary_write(f.episodes, f.summary, &e), 0);
+    assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), 0);
     struct rows r = read_summary(f.summary);
     assert_int_equal(r.n, 11);
     const char *ft = "fine, tuned";
@@ -212,7 +212,7 @@ static void exact_bytes(void **state)
                "reg,lr=0.1,5,s,t,\"k,nn\",,2,0,3,fgsm,0.1,mse,,diverged\n"
                "reg,lr=0.1,3,s,t,\"k,nn\",,2,2,3,fgsm,0.1,mse,2,ok\n"
                "reg,lr=0.1,4,s,t,\"k,nn\",,2,1,3,fgsm,0.1,mse,8,ok\n");
-    assert_int_equal(summary_write(f.episodes, f.summary, &e), 0);
+    assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), 0);
     char *text = read_text(f.summary);
     assert_string_equal(text,
         "experiment,variant,source,target,learner,ways,shots,step,probe,param,metric,"
@@ -267,7 +267,7 @@ static void many_cells_keep_first_appearance_order(void **state)
     struct err e;
     files_open(&f, text);
     free(text);
-    assert_int_equal(summary_write(f.episodes, f.summary, &e), 0);
+    assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), 0);
     struct rows r = read_summary(f.summary);
     assert_int_equal(r.n, G * (S + 1));
     const double seed_std = 1.2909944487358056 / 8;   /* Python: stdev([0, 1, 2, 3]) / 8 */
@@ -292,7 +292,7 @@ static void empty_episodes_give_a_header_only(void **state)
     struct files f;
     struct err e;
     files_open(&f, HEAD);
-    assert_int_equal(summary_write(f.episodes, f.summary, &e), 0);
+    assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), 0);
     char *text = read_text(f.summary);
     assert_string_equal(text, "experiment,variant,source,target,learner,ways,shots,step,"
                               "probe,param,metric,seed,n,n_failed,mean,std,ci95\n");
@@ -306,7 +306,7 @@ static void wrong_header_names_the_file(void **state)
     struct err e;
     files_open(&f, "experiment,variant,seeds,source,target,learner,ways,shots,episode,step,"
                    "probe,param,metric,value,status\nx,base,0,s,t,l,5,1,0,,,,accuracy,1,ok\n");
-    assert_int_equal(summary_write(f.episodes, f.summary, &e), ERR_IO);
+    assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), ERR_IO);
     char want[4300];
     snprintf(want, sizeof want, "%s: record 1: header column 3 is 'seeds'", f.episodes);
     assert_non_null(strstr(e.msg, want));
@@ -327,14 +327,14 @@ static void bad_value_names_file_and_record(void **state)
         struct files f;
         struct err e;
         files_open(&f, text);
-        assert_int_equal(summary_write(f.episodes, f.summary, &e), ERR_IO);
+        assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), ERR_IO);
         snprintf(want, sizeof want, "%s: record 3: value '%s' is not a number", f.episodes,
                  bad[i]);
         assert_non_null(strstr(e.msg, want));
         files_close(&f);
     }
     struct err e;
-    assert_int_equal(summary_write("/nonexistent/episodes.csv", "/nonexistent/s.csv", &e),
+    assert_int_equal(summary_write("/nonexistent/episodes.csv", "/nonexistent/s.csv", NULL, &e),
                      ERR_IO);
     assert_non_null(strstr(e.msg, "/nonexistent/episodes.csv: cannot open"));
 }
@@ -446,7 +446,7 @@ static void write_then_print(void **state)
     struct files f;
     struct err e;
     files_open(&f, two_learners);
-    assert_int_equal(summary_write(f.episodes, f.summary, &e), 0);
+    assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), 0);
     char *out = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&out, &len);
@@ -466,6 +466,136 @@ static void write_then_print(void **state)
     files_close(&f);
 }
 
+/* ---- transfer gain and negative transfer ---- */
+
+/* Paired episodes: baseline scr (steps 0 and 10; 10 is final), tune (step 5,
+ * one empty value), copy (scr's final values), bad (far below), on a
+ * classification target and a regression one; a loss row no gain reads. */
+static const char *const paired =
+    HEAD
+    "x,base,0,s,cls,scr,2,1,0,0,,,accuracy,0.1,ok\n"
+    "x,base,0,s,cls,scr,2,1,1,0,,,accuracy,0.2,ok\n"
+    "x,base,0,s,cls,scr,2,1,2,0,,,accuracy,0.3,ok\n"
+    "x,base,0,s,cls,scr,2,1,3,0,,,accuracy,0.4,ok\n"
+    "x,base,0,s,cls,scr,2,1,0,10,,,accuracy,0.5,ok\n"
+    "x,base,0,s,cls,scr,2,1,1,10,,,accuracy,0.6,ok\n"
+    "x,base,0,s,cls,scr,2,1,2,10,,,accuracy,0.4,ok\n"
+    "x,base,0,s,cls,scr,2,1,3,10,,,accuracy,0.7,ok\n"
+    "x,base,0,s,cls,tune,2,1,0,5,,,accuracy,0.6,ok\n"
+    "x,base,0,s,cls,tune,2,1,1,5,,,accuracy,0.9,ok\n"
+    "x,base,0,s,cls,tune,2,1,2,5,,,accuracy,0.3,ok\n"
+    "x,base,0,s,cls,tune,2,1,3,5,,,accuracy,0.7,ok\n"
+    "x,base,0,s,cls,tune,2,1,3,5,,,loss,0.7,ok\n"
+    "x,base,1,s,cls,scr,2,1,0,10,,,accuracy,0.5,ok\n"
+    "x,base,1,s,cls,scr,2,1,1,10,,,accuracy,0.5,ok\n"
+    "x,base,1,s,cls,scr,2,1,2,10,,,accuracy,0.5,ok\n"
+    "x,base,1,s,cls,scr,2,1,3,10,,,accuracy,0.5,ok\n"
+    "x,base,1,s,cls,tune,2,1,0,5,,,accuracy,0.7,ok\n"
+    "x,base,1,s,cls,tune,2,1,1,5,,,accuracy,,diverged\n"
+    "x,base,1,s,cls,tune,2,1,2,5,,,accuracy,0.6,ok\n"
+    "x,base,1,s,cls,tune,2,1,3,5,,,accuracy,0.8,ok\n"
+    "x,base,0,s,cls,copy,2,1,0,10,,,accuracy,0.5,ok\n"
+    "x,base,0,s,cls,copy,2,1,1,10,,,accuracy,0.6,ok\n"
+    "x,base,0,s,cls,copy,2,1,2,10,,,accuracy,0.4,ok\n"
+    "x,base,0,s,cls,copy,2,1,3,10,,,accuracy,0.7,ok\n"
+    "x,base,0,s,cls,bad,2,1,0,,,,accuracy,0.1,ok\n"
+    "x,base,0,s,cls,bad,2,1,1,,,,accuracy,0.2,ok\n"
+    "x,base,0,s,cls,bad,2,1,2,,,,accuracy,0.0,ok\n"
+    "x,base,0,s,cls,bad,2,1,3,,,,accuracy,0.1,ok\n"
+    "x,base,0,s,reg,scr,,5,0,10,,,mse,1.0,ok\n"
+    "x,base,0,s,reg,scr,,5,1,10,,,mse,2.0,ok\n"
+    "x,base,0,s,reg,tune,,5,0,5,,,mse,0.5,ok\n"
+    "x,base,0,s,reg,tune,,5,1,5,,,mse,2.5,ok\n";
+
+/* The row of (target, learner, step, metric, seed), or fail. */
+static int find_row(const struct rows *r, const char *target, const char *learner,
+                    const char *step, const char *metric, const char *seed)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->f[i][3], target) && !strcmp(r->f[i][4], learner) &&
+            !strcmp(r->f[i][7], step) && !strcmp(r->f[i][10], metric) &&
+            !strcmp(r->f[i][11], seed))
+            return i;
+    fail_msg("no row %s %s step %s %s seed %s", target, learner, step, metric, seed);
+    return -1;
+}
+
+/* mean, sample std and 1.96·std/√n of x[0..n), computed plainly. */
+static void plain_stats(const double *x, int n, double out[3])
+{
+    double m = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+        m += x[i] / n;
+    for (int i = 0; i < n; i++)
+        ss += (x[i] - m) * (x[i] - m);
+    out[0] = m, out[1] = sqrt(ss / (n - 1)), out[2] = 1.96 * out[1] / sqrt(n);
+}
+
+static void expect_stats(const struct rows *r, int i, int n, int n_failed, const double want[3])
+{
+    assert_int_equal(atoi(r->f[i][12]), n);
+    assert_int_equal(atoi(r->f[i][13]), n_failed);
+    for (int k = 0; k < 3; k++)
+        assert_close(strtod(r->f[i][14 + k], NULL), want[k], 1e-9, 1e-7);
+}
+
+static void transfer_gain_is_the_paired_difference_to_the_baselines_final_step(void **state)
+{
+    struct files f;
+    struct err e;
+    files_open(&f, paired);
+    assert_int_equal(summary_write(f.episodes, f.summary, "scr", &e), 0);
+    struct rows r = read_summary(f.summary);
+    /* tune, seed 0: [0.6 0.9 0.3 0.7] − scr's step 10 [0.5 0.6 0.4 0.7] */
+    const double d0[] = {0.1, 0.3, -0.1, 0.0}, d1[] = {0.2, 0.1, 0.3};   /* seed 1: one empty */
+    double s0[3], s1[3];
+    plain_stats(d0, 4, s0);
+    plain_stats(d1, 3, s1);
+    expect_stats(&r, find_row(&r, "cls", "tune", "5", "transfer_gain", "0"), 4, 0, s0);
+    expect_stats(&r, find_row(&r, "cls", "tune", "5", "transfer_gain", "1"), 3, 1, s1);
+    /* pooled: the t-interval over the two seed means */
+    const double means[2] = {s0[0], s1[0]};
+    double pooled[3];
+    plain_stats(means, 2, pooled);
+    pooled[2] = t1 * pooled[1] / sqrt(2);
+    expect_stats(&r, find_row(&r, "cls", "tune", "5", "transfer_gain", "all"), 7, 1, pooled);
+    /* regression: mse's sign flipped, so that positive is better */
+    const double dr[] = {0.5, -0.5};
+    double sr[3];
+    plain_stats(dr, 2, sr);
+    expect_stats(&r, find_row(&r, "reg", "tune", "5", "transfer_gain", "0"), 2, 0, sr);
+    /* a learner with the baseline's values gains exactly 0, with zero width */
+    int c = find_row(&r, "cls", "copy", "10", "transfer_gain", "0");
+    assert_string_equal(r.f[c][14], "0");
+    assert_string_equal(r.f[c][15], "0");
+    assert_string_equal(r.f[c][16], "0");
+    /* negative transfer: 1 only where the whole interval is below zero */
+    int b = find_row(&r, "cls", "bad", "", "negative_transfer", "0");
+    assert_string_equal(r.f[b][14], "1");
+    assert_string_equal(r.f[b][15], "");
+    assert_int_equal(atoi(r.f[b][12]), 4);
+    int t = find_row(&r, "cls", "tune", "5", "negative_transfer", "all");
+    assert_string_equal(r.f[t][14], "0");
+    assert_string_equal(r.f[find_row(&r, "cls", "copy", "10", "negative_transfer", "0")][14], "0");
+    /* the baseline has no gain rows, the loss no gain, and nothing pairs without a baseline */
+    for (int i = 0; i < r.n; i++) {
+        if (!strcmp(r.f[i][10], "transfer_gain") || !strcmp(r.f[i][10], "negative_transfer"))
+            assert_string_not_equal(r.f[i][4], "scr");
+    }
+    int gains = 0;
+    for (int i = 0; i < r.n; i++)
+        gains += !strcmp(r.f[i][10], "transfer_gain");
+    /* tune cls (2 seeds + pooled), copy (1 + pooled), bad (1 + pooled), tune reg (1 + pooled) */
+    assert_int_equal(gains, 3 + 2 + 2 + 2);
+    free(r.f);
+    assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), 0);
+    r = read_summary(f.summary);
+    for (int i = 0; i < r.n; i++)
+        assert_string_not_equal(r.f[i][10], "transfer_gain");
+    free(r.f);
+    files_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +609,7 @@ int main(void)
         cmocka_unit_test(print_variants_steps_and_missing_values),
         cmocka_unit_test(print_errors_name_file_and_record),
         cmocka_unit_test(write_then_print),
+        cmocka_unit_test(transfer_gain_is_the_paired_difference_to_the_baselines_final_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
