@@ -22,8 +22,10 @@ static const struct column episodes[EP_N] = {
     [EP_PARAM] = {"param", "the probe's parameter (e.g. its ε); empty for clean inputs"},
     [EP_METRIC] = {"metric", "`accuracy` (fraction of queries whose first arg-max score is the "
                              "true label), `loss` (mean query cross-entropy of softmax(scores); "
-                             "only for learners whose scores are logits, not votes) or `mse` "
-                             "(regression)"},
+                             "only for learners whose scores are logits, not votes), `mse` "
+                             "(regression) or `mse_zero` (regression, once per episode with "
+                             "`step` empty: the MSE of predicting zero on its queries, the same "
+                             "for every learner; aulc's reference)"},
     [EP_VALUE] = {"value", "the value (empty when the episode diverged)"},
     [EP_STATUS] = {"status", "`ok`, or `diverged` (non-finite scores)"},
 };
@@ -42,7 +44,9 @@ static const struct column summary[SUM_N_COLS] = {
     [SUM_METRIC] = {"metric", "as in episodes.csv, or, against the baseline learner: "
                               "`transfer_gain` (the paired difference of the primary metric, "
                               "positive = better) and `negative_transfer` (1 when the gain's "
-                              "interval lies wholly below 0)"},
+                              "interval lies wholly below 0); over the shot counts (`shots` "
+                              "empty): `aulc` and `shots_to_threshold` (`param` = the "
+                              "threshold)"},
     [SUM_SEED] = {"seed", "the seed, or `all` for the row pooled over seeds"},
     [SUM_N] = {"n", "values summarised (the pooled row: every seed's)"},
     [SUM_N_FAILED] = {"n_failed", "empty values (diverged episodes), left out of the statistics"},

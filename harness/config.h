@@ -88,6 +88,8 @@ struct cfg_target {
     long shots[CFG_MAX_LIST];
     long queries;
     long episodes;
+    int n_thresholds;
+    double thresholds[CFG_MAX_LIST];   /* of the primary metric, for shots_to_threshold */
     bool allow_overlap;        /* classes may overlap the source's */
     bool permute;              /* a fixed pixel permutation for this target */
     double rotate;             /* degrees */

@@ -144,6 +144,9 @@ static const struct key table[] = {
      "query examples per class (or points, for regression)", FEEDS_EVAL, 0},
     {S_TARGET, "episodes", K_INT, 1, 10000000, "600", TGT(episodes), 0, NULL, NULL,
      "episodes per seed and shot count", FEEDS_EVAL, 0},
+    {S_TARGET, "thresholds", K_NUMS, -INF, INF, "[]", TGT(n_thresholds), TGT(thresholds), NULL, NULL,
+     "levels of the primary metric (accuracy, or MSE) for summary.csv's shots_to_threshold: the "
+     "smallest shot count whose mean reaches each", FEEDS_NONE, 0},
     {S_TARGET, "permute", K_BOOL, 0, 0, "false", TGT(permute), 0, NULL, NULL,
      "apply a fixed random permutation to the features (a control: features should not transfer)", FEEDS_EVAL, 0},
     {S_TARGET, "rotate", K_NUM, -360, 360, "0", TGT(rotate), 0, NULL, NULL,
@@ -468,6 +471,23 @@ static int parse_ints(const struct yt_node *n, const char *path, long lo, long h
     return rc;
 }
 
+static int parse_nums(const struct yt_node *n, const char *path, const struct key *k, char *base,
+                      struct err *e)
+{
+    struct yt_node *one[1];
+    struct yt_node *const *items;
+    int *count = (int *)(base + k->off);
+    double *v = (double *)(base + k->off2);
+    int rc = list_items(n, path, CFG_MAX_LIST, one, &items, count, e);
+    for (int i = 0; !rc && i < *count; i++) {
+        rc = yt_double(items[i], path, k->min, k->max, &v[i], e);
+        for (int j = 0; !rc && j < i; j++)
+            if (v[j] == v[i])
+                rc = yt_error(e, ERR_USAGE, items[i], path, "%g is listed twice", v[i]);
+    }
+    return rc;
+}
+
 static int parse_strs(const struct yt_node *n, const char *path, int *count, char **v,
                       struct err *e)
 {
@@ -625,6 +645,8 @@ int config_parse_value(const struct key *k, const struct yt_node *n, const char 
     case K_INTS:
     case K_WIDTHS:
         return parse_list(k, n, path, base, e);
+    case K_NUMS:
+        return parse_nums(n, path, k, base, e);
     case K_RANGE:
         return parse_range(n, path, k, dst, e);
     case K_STRS:
@@ -679,6 +701,12 @@ static void hash_value(struct hash128 *h, const struct key *k, const char *base)
         break;
     case K_RANGE:
         hash128_printf(h, "%.17g,%.17g", ((const double *)v)[0], ((const double *)v)[1]);
+        break;
+    case K_NUMS:
+        hash128_printf(h, "[%d:", *(const int *)v);
+        for (int i = 0; i < *(const int *)v; i++)
+            hash128_printf(h, "%.17g,", ((const double *)(base + k->off2))[i]);
+        hash128_printf(h, "]");
         break;
     case K_LABELS:
         hash128_printf(h, "[%d:", ((const struct cfg_labels *)v)->n);
@@ -798,6 +826,13 @@ void config_type_text(const struct key *k, char *buf, size_t cap)
     case K_WIDTHS:
         int_bounds(lo_of(k), hi_of(k), range, sizeof range);
         snprintf(buf, cap, "a list of at most %d integers%s", MLP_MAX_LAYERS - 1, range);
+        break;
+    case K_NUMS:
+        num_text(k->min, k->max, list, sizeof list);
+        if (strcmp(list, "a number") == 0)
+            snprintf(buf, cap, "a list of distinct numbers");
+        else
+            snprintf(buf, cap, "a list of distinct numbers, each %s", list);
         break;
     case K_RANGE:
         num_text(k->min, k->max, list, sizeof list);

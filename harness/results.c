@@ -341,10 +341,20 @@ int results_rebuild(const char *dir, const struct plan *p, int *missing, struct 
         rc = combine(dir, p, -1, ".cost.csv", &columns_costs, e);
     if (!rc)
         rc = write_cost_summary(dir, p, e);
-    /* the baseline of the gains: the variants share their learners' names */
+    /* the baseline of the gains and the targets' thresholds: the variants
+     * share their learners' and targets' names */
     const struct experiment *x = p->n_variants > 0 ? &p->variants[0].x : NULL;
+    struct summary_target *t = x ? calloc((size_t)x->n_targets + 1, sizeof *t) : NULL;
+    if (!rc && x && !t)
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    for (int i = 0; t && i < x->n_targets; i++)
+        t[i] = (struct summary_target){x->targets[i].name, x->targets[i].n_thresholds,
+                                       x->targets[i].thresholds};
     int base = x ? config_baseline(x, NULL, 0) : -1;
+    struct summary_opts o = {.baseline = base >= 0 ? x->learners[base].name : NULL,
+                             .targets = t, .n_targets = x ? x->n_targets : 0};
     if (!rc)
-        rc = summary_write(eps, sum, base >= 0 ? x->learners[base].name : NULL, e);
+        rc = summary_write(eps, sum, &o, e);
+    free(t);
     return rc;
 }

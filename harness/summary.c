@@ -24,6 +24,7 @@
 
 #include "harness/base/hash.h"
 #include "harness/columns.h"
+#include "harness/curves.h"
 #include "harness/csvout.h"
 #include "harness/base/fsutil.h"
 #include "harness/stats.h"
@@ -493,11 +494,278 @@ static int write_group(const struct builder *b, size_t g, bool negative, FILE *f
     return rc;
 }
 
-int summary_write(const char *episodes_path, const char *summary_path, const char *baseline,
+/* ---- curves over shot counts: aulc and shots_to_threshold ---- */
+
+struct cseed {
+    const char *seed;            /* in the builder's sample key */
+    struct curve_point *pt;      /* (n) */
+    int n, cap;
+};
+
+struct curve {
+    size_t group;                /* its first cell: the key's other fields */
+    struct cseed *seeds;         /* (n) in order of appearance */
+    int n, cap;
+};
+
+struct curves {
+    struct keymap ids;           /* cell key with shots "" → curve */
+    struct curve *c;
+    size_t n, cap;
+    struct keymap targets;       /* experiment…target → id */
+    struct keymap target_shots;  /* experiment…target NUL shots: distinct shot counts */
+    int *n_shots;                /* (targets.n) shot counts each target has in the file */
+    size_t n_shots_cap;
+    char *key;
+    size_t key_cap;
+};
+
+static void curves_free(struct curves *cv)
+{
+    for (size_t i = 0; i < cv->n; i++) {
+        for (int k = 0; k < cv->c[i].n; k++)
+            free(cv->c[i].seeds[k].pt);
+        free(cv->c[i].seeds);
+    }
+    free(cv->c), free(cv->n_shots), free(cv->key);
+    keymap_free(&cv->ids), keymap_free(&cv->targets), keymap_free(&cv->target_shots);
+}
+
+static void split_key(const char *key, const char *f[SUM_N_KEY])
+{
+    for (int k = 0; k < SUM_N_KEY; k++, key += strlen(key) + 1)
+        f[k] = key;
+}
+
+/* cv->key = the first n fields of f joined, each followed by a NUL; the length
+ * without the last NUL, or −1 out of memory. */
+static long join(struct curves *cv, const char *const *f, int n)
+{
+    size_t len = 0;
+    for (int k = 0; k < n; k++) {
+        size_t m = strlen(f[k]);
+        char *key = reserve(cv->key, &cv->key_cap, len + m + 1, 1);
+        if (!key)
+            return -1;
+        cv->key = key;
+        memcpy(key + len, f[k], m + 1);
+        len += m + 1;
+    }
+    return (long)len - 1;
+}
+
+static double sample_mean(const struct sample *s)
+{
+    struct stats_summary st;
+    stats_summarise(s->v, (long)s->n, &st);
+    return st.mean;
+}
+
+/* The mean of the cell f (with its step and metric replaced) for seed, NaN when absent. */
+static double cell_mean(const struct builder *b, struct curves *cv, const char *const *f,
+                        const char *step, const char *metric, const char *seed)
+{
+    const char *g[SUM_N_KEY + 1];
+    memcpy(g, f, sizeof(const char *) * SUM_N_KEY);
+    g[SUM_STEP] = step, g[SUM_METRIC] = metric, g[SUM_N_KEY] = seed;
+    long len = join(cv, g, SUM_N_KEY + 1);
+    size_t id;
+    if (len < 0 || keymap_find(&b->sample_ids, cv->key, (size_t)len, &id) != 0)
+        return NAN;
+    return sample_mean(&b->samples[id]);
+}
+
+/* The target fields of f (experiment, variant, source, target) joined; its id. */
+static int target_id(struct curves *cv, const char *const *f, size_t *id)
+{
+    const char *t[4] = {f[SUM_EXPERIMENT], f[SUM_VARIANT], f[SUM_SOURCE], f[SUM_TARGET]};
+    long len = join(cv, t, 4);
+    if (len < 0)
+        return ERR_NOMEM;
+    int added = keymap_put(&cv->targets, cv->key, (size_t)len, id);
+    if (added == 1) {
+        int *n = reserve(cv->n_shots, &cv->n_shots_cap, *id + 1, sizeof *n);
+        if (!n)
+            return ERR_NOMEM;
+        cv->n_shots = n, n[*id] = 0;
+    }
+    return added < 0 ? ERR_NOMEM : 0;
+}
+
+/* Every cell of b into cv: the shot counts of each target, and the points
+ * of every primary-metric curve, per seed. */
+static int curves_build(const struct builder *b, struct curves *cv)
+{
+    for (size_t g = 0; g < b->n_groups; g++) {
+        const char *f[SUM_N_KEY];
+        split_key(keymap_key(&b->group_ids, g), f);
+        size_t t, ts;
+        if (target_id(cv, f, &t))
+            return ERR_NOMEM;
+        const char *k[5] = {f[SUM_EXPERIMENT], f[SUM_VARIANT], f[SUM_SOURCE], f[SUM_TARGET],
+                            f[SUM_SHOTS]};
+        long len = join(cv, k, 5);
+        int added = len < 0 ? ERR_NOMEM : keymap_put(&cv->target_shots, cv->key, (size_t)len, &ts);
+        if (added < 0)
+            return ERR_NOMEM;
+        cv->n_shots[t] += added;
+    }
+    for (size_t g = 0; g < b->n_groups; g++) {
+        const char *f[SUM_N_KEY];
+        split_key(keymap_key(&b->group_ids, g), f);
+        const bool mse = strcmp(f[SUM_METRIC], "mse") == 0;
+        if (!mse && strcmp(f[SUM_METRIC], "accuracy") != 0)
+            continue;
+        const char *shots = f[SUM_SHOTS];
+        f[SUM_SHOTS] = "";
+        long len = join(cv, f, SUM_N_KEY);
+        size_t id;
+        int added = len < 0 ? ERR_NOMEM : keymap_put(&cv->ids, cv->key, (size_t)len, &id);
+        if (added == 1) {
+            struct curve *c = reserve(cv->c, &cv->cap, id + 1, sizeof *c);
+            if (!c)
+                return ERR_NOMEM;
+            cv->c = c, cv->n++;
+            c[id] = (struct curve){.group = g};
+        }
+        if (added < 0)
+            return ERR_NOMEM;
+        f[SUM_SHOTS] = shots;
+        struct curve *c = &cv->c[id];
+        const struct group *gr = &b->groups[g];
+        size_t group_len = b->group_ids.keys[g].len;
+        for (size_t i = 0; i < gr->n; i++) {
+            const char *seed = keymap_key(&b->sample_ids, gr->samples[i]) + group_len + 1;
+            int k = 0;
+            while (k < c->n && strcmp(c->seeds[k].seed, seed) != 0)
+                k++;
+            if (k == c->n) {
+                if (c->n == c->cap) {
+                    int cap = c->cap ? 2 * c->cap : 4;
+                    struct cseed *more = realloc(c->seeds, sizeof *more * (size_t)cap);
+                    if (!more)
+                        return ERR_NOMEM;
+                    c->seeds = more, c->cap = cap;
+                }
+                c->seeds[c->n++] = (struct cseed){.seed = seed};
+            }
+            struct cseed *sd = &c->seeds[k];
+            double m = sample_mean(&b->samples[gr->samples[i]]);
+            double z = mse ? cell_mean(b, cv, f, "", "mse_zero", seed) : 0;
+            if (isnan(m) || isnan(z))
+                continue;   /* no point: this seed's curve stays incomplete */
+            if (sd->n == sd->cap) {
+                int cap = sd->cap ? 2 * sd->cap : 4;
+                struct curve_point *more = realloc(sd->pt, sizeof *more * (size_t)cap);
+                if (!more)
+                    return ERR_NOMEM;
+                sd->pt = more, sd->cap = cap;
+            }
+            sd->pt[sd->n++] = (struct curve_point){strtol(shots, NULL, 10), m, z};
+        }
+    }
+    return 0;
+}
+
+static int by_point_shots(const void *a, const void *b)
+{
+    long x = ((const struct curve_point *)a)->shots, y = ((const struct curve_point *)b)->shots;
+    return (x > y) - (x < y);
+}
+
+/* One derived row of curve fields f: metric, param and seed replaced. */
+static int write_derived(FILE *fp, struct csvrec *r, struct curves *cv, const char *const *f,
+                         const char *metric, const char *param, const char *seed,
+                         const struct stats_summary *s)
+{
+    const char *g[SUM_N_KEY];
+    memcpy(g, f, sizeof g);
+    g[SUM_METRIC] = metric;
+    if (param)
+        g[SUM_PARAM] = param;
+    if (join(cv, g, SUM_N_KEY) < 0)
+        return ERR_NOMEM;
+    return write_row(fp, r, cv->key, NULL, seed, s, 0);
+}
+
+/* The thresholds of target name, or none. */
+static const struct summary_target *thresholds_of(const struct summary_opts *o, const char *name)
+{
+    for (int i = 0; o && i < o->n_targets; i++)
+        if (strcmp(o->targets[i].name, name) == 0)
+            return &o->targets[i];
+    return NULL;
+}
+
+/* Curve i's rows: aulc per complete seed and pooled, then per threshold. */
+static int write_curve(const struct builder *b, struct curves *cv, size_t i,
+                       const struct summary_opts *o, FILE *fp, struct csvrec *r)
+{
+    const struct curve *c = &cv->c[i];
+    const char *f[SUM_N_KEY];
+    split_key(keymap_key(&b->group_ids, c->group), f);
+    f[SUM_SHOTS] = "";
+    const bool mse = strcmp(f[SUM_METRIC], "mse") == 0;
+    size_t t;
+    if (target_id(cv, f, &t))
+        return ERR_NOMEM;
+    const int need = cv->n_shots[t];
+    if (need < 2)
+        return 0;
+    struct stats_summary *ps = malloc(sizeof *ps * (size_t)c->n), pooled;
+    const struct cseed **done = malloc(sizeof *done * (size_t)c->n);
+    struct curve_point *tmp = malloc(sizeof *tmp * (size_t)need);
+    int n = 0, rc = !ps || !done || !tmp ? ERR_NOMEM : 0;
+    for (int k = 0; k < c->n && !rc; k++) {
+        struct cseed *sd = &c->seeds[k];
+        if (sd->n != need)
+            continue;   /* a shot count without a mean: no curve for this seed */
+        qsort(sd->pt, (size_t)need, sizeof *sd->pt, by_point_shots);
+        memcpy(tmp, sd->pt, sizeof *tmp * (size_t)need);
+        double v = curve_aulc(tmp, need, mse, atoi(f[SUM_WAYS]));
+        if (isnan(v))
+            continue;
+        done[n] = sd;
+        ps[n] = (struct stats_summary){need, v, NAN, NAN};
+        rc = write_derived(fp, r, cv, f, "aulc", NULL, sd->seed, &ps[n]);
+        n++;
+    }
+    if (!rc && n > 0) {
+        stats_pool_seeds(ps, n, &pooled);
+        rc = write_derived(fp, r, cv, f, "aulc", NULL, "all", &pooled);
+    }
+    const struct summary_target *th = n > 0 ? thresholds_of(o, f[SUM_TARGET]) : NULL;
+    for (int h = 0; th && h < th->n_thresholds && !rc; h++) {
+        char param[32];
+        snprintf(param, sizeof param, "%.9g", th->thresholds[h]);
+        for (int j = 0; j < need; j++) {   /* the curve of seed means */
+            tmp[j] = (struct curve_point){done[0]->pt[j].shots, 0, 0};
+            for (int k = 0; k < n; k++)
+                tmp[j].mean += done[k]->pt[j].mean / n;
+        }
+        for (int k = 0; k < n && !rc; k++) {
+            struct stats_summary st = {need,
+                                       curve_shots_to(done[k]->pt, need, mse, th->thresholds[h]),
+                                       NAN, NAN};
+            rc = write_derived(fp, r, cv, f, "shots_to_threshold", param, done[k]->seed, &st);
+        }
+        struct stats_summary st = {(long)need * n,
+                                   curve_shots_to(tmp, need, mse, th->thresholds[h]), NAN, NAN};
+        if (!rc)
+            rc = write_derived(fp, r, cv, f, "shots_to_threshold", param, "all", &st);
+    }
+    free(ps), free(done), free(tmp);
+    return rc;
+}
+
+int summary_write(const char *episodes_path, const char *summary_path, const struct summary_opts *o,
                   struct err *e)
 {
+    const char *baseline = o ? o->baseline : NULL;
     struct builder b, gains;
     struct pairing pr = {.path = episodes_path, .baseline = baseline, .gains = &gains};
+    struct curves cv;
+    memset(&cv, 0, sizeof cv);
     struct afile f = {0};
     struct csvrec r;
     struct stats_summary *per_seed = NULL;
@@ -521,6 +789,10 @@ int summary_write(const char *episodes_path, const char *summary_path, const cha
         rc = write_group(&b, g, false, f.fp, &r, &per_seed, &per_seed_cap);
     for (size_t g = 0; g < gains.n_groups && rc == 0; g++)
         rc = write_group(&gains, g, true, f.fp, &r, &per_seed, &per_seed_cap);
+    if (rc == 0)
+        rc = curves_build(&b, &cv);
+    for (size_t i = 0; i < cv.n && rc == 0; i++)
+        rc = write_curve(&b, &cv, i, o, f.fp, &r);
     if (rc) {
         rc = err_set(e, rc, "%s: cannot write: %s", summary_path,
                      rc == ERR_NOMEM ? "out of memory" : strerror(errno));
@@ -534,6 +806,7 @@ fail:
     builder_free(&b);
     builder_free(&gains);
     pairing_free(&pr);
+    curves_free(&cv);
     return rc;
 }
 

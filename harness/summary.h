@@ -37,8 +37,31 @@
  * or an empty field is an ERR_IO error naming the file and the record.
  * Memory is proportional to the number of values; time is linear in the
  * number of rows (cells and seeds are found by hashing). */
-int summary_write(const char *episodes_path, const char *summary_path, const char *baseline,
-                  struct err *e);
+/* What summary.csv needs beyond episodes.csv. */
+struct summary_target {
+    const char *name;             /* the target's key */
+    int n_thresholds;
+    const double *thresholds;     /* its primary metric's thresholds (shots_to_threshold) */
+};
+
+struct summary_opts {
+    const char *baseline;                 /* a learner's name; NULL: no gain rows */
+    const struct summary_target *targets; /* (n_targets) thresholds by target name */
+    int n_targets;
+};
+
+/* After the cells (and gains), the curves over shot counts: for every
+ * learner, target, step, probe and param with the target's primary metric
+ * at two or more shot counts — every shot count the target has in the file,
+ * and a mean at each — metric aulc (curves.h; shots empty; per seed n = the
+ * shot counts, pooled the t-interval over seed values), and per threshold
+ * of the target metric shots_to_threshold (param = the threshold; mean =
+ * the smallest K whose mean reaches it, inf when none does; pooled: on the
+ * curve of seed means; std and ci95 empty). MSE curves are normalised by
+ * the cells of metric mse_zero (the MSE of predicting zero, step empty).
+ * o may be NULL: no gains, no thresholds. */
+int summary_write(const char *episodes_path, const char *summary_path,
+                  const struct summary_opts *o, struct err *e);
 
 /* Print the pooled rows (seed = all) of one metric of summary_path to out
  * as an aligned text table under a title line: columns variant (left out

@@ -353,6 +353,15 @@ static int put(struct recorder *rc, int step, const char *metric, double value, 
     return csvrec_write(rc->out, r, columns_episodes.part_first, EP_N) ? ERR_NOMEM : ERR_OK;
 }
 
+/* The MSE of predicting zero for targets t[0..n): the mean of t², in double. */
+static double mse_zero(const float *t, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)t[i] * t[i];
+    return s / n;
+}
+
 /* The query metrics of the model after step: the harness's evaluation,
  * the same for every learner kind. */
 static int record(void *arg, int step, struct learner_model *m)
@@ -618,6 +627,8 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
         rng_child(&lr, &base, RNG_LEARNER, (uint64_t)i);
         rc.episode = i;
         r = learner_adapt(l, &ed.t, &lr, record, &rc, NULL, e);
+        if (!r && ed.t.ways == 0)   /* the reference of aulc's normalisation */
+            r = put(&rc, -1, "mse_zero", mse_zero(ed.tq, ed.t.n_query * ed.t.out_dim), "ok");
         if (r == ERR_NOMEM && !e->msg[0])
             err_set(e, ERR_NOMEM, "out of memory writing rows");
         c->episodes++;

@@ -2,6 +2,7 @@
 """check_summary: recompute every row of a kshot summary.csv from its episodes.csv.
 
 Usage: check_summary.py EPISODES_CSV SUMMARY_CSV [--ok-only] [--baseline LEARNER]
+                        [--thresholds TARGET=V1,V2,...]...
        check_summary.py --self-test
 
 An independent reference for harness/stats.c, written with the Python
@@ -41,6 +42,17 @@ filed under the learner's own cell with metric transfer_gain and summarised
 as above (an empty value on either side counts as failed). Each of its rows
 has a negative_transfer twin: n and n_failed the same, mean 1 when
 mean + ci95 < 0, 0 when not, empty when ci95 is; std and ci95 empty.
+
+Curves over shot counts. For every cell key of metric accuracy or mse with
+shots blanked, per seed, the points (K, mean of the cell at K); a seed's
+curve counts when it has a mean at every shot count its target has in
+episodes.csv (at least two). aulc: the trapezoid area over log2 K divided
+by log2(Kmax/Kmin); accuracy (area - 1/ways)/(1 - 1/ways), mse 1 - area /
+(the same area of the cell means of metric mse_zero, step empty); per seed
+n = the shot counts, pooled as above. shots_to_threshold (per --thresholds
+of the target; param = the threshold as %.9g): the smallest K whose mean is
+at least (accuracy) or at most (mse) the threshold, inf when none; pooled
+on the curve of the seed means, n = shot counts x seeds. std, ci95 empty.
 
 The t quantile is found by bisection on the closed-form t distribution
 function for integer degrees of freedom (Abramowitz & Stegun 26.7.3-4) —
@@ -210,7 +222,7 @@ def compare(got_row, want, where):
         if text == "":
             raise Mismatch(f"{where}: {col} is empty but the episodes give {w!r}")
         g = number(text, where)
-        if not close(g, w):
+        if g != w and not close(g, w):
             raise Mismatch(f"{where}: {col} is {g!r} but the episodes give {w!r} "
                            f"(relative difference {abs(g - w) / max(abs(w), 1e-300):.3g})")
 
@@ -249,18 +261,92 @@ def gain_cells(path, keys, baseline):
             for key, seeds in cells.items()}
 
 
+def curve_rows(cells, keys, thresholds):
+    """{(key, seed): expected tuple} of the aulc and shots_to_threshold rows."""
+    idx = {k: i for i, k in enumerate(keys)}
+    def mean_of(key, seed):
+        if key not in cells or seed not in cells[key] or not cells[key][seed][0]:
+            return None
+        return statistics.mean(cells[key][seed][0])
+    target_shots = {}
+    for key in cells:
+        t = tuple(key[idx[c]] for c in ("experiment", "variant", "source", "target"))
+        target_shots.setdefault(t, set()).add(key[idx["shots"]])
+    curves = {}
+    for key, seeds in cells.items():
+        metric = key[idx["metric"]]
+        if metric not in ("accuracy", "mse"):
+            continue
+        ck = list(key)
+        ck[idx["shots"]] = ""
+        curve = curves.setdefault(tuple(ck), {})
+        for seed in seeds:
+            m = mean_of(key, seed)
+            z = 0.0
+            if metric == "mse":
+                zk = list(key)
+                zk[idx["step"]], zk[idx["metric"]] = "", "mse_zero"
+                z = mean_of(tuple(zk), seed)
+            if m is not None and z is not None:
+                curve.setdefault(seed, []).append((int(key[idx["shots"]]), m, z))
+    out = {}
+    for ck, seeds in curves.items():
+        t = tuple(ck[idx[c]] for c in ("experiment", "variant", "source", "target"))
+        need = len(target_shots[t])
+        mse = ck[idx["metric"]] == "mse"
+        if need < 2:
+            continue
+        done = {}
+        for seed, pts in seeds.items():
+            if len(pts) != need:
+                continue
+            pts.sort()
+            area = sum((math.log2(b[0]) - math.log2(a[0])) * (a[1] + b[1]) / 2
+                       for a, b in zip(pts, pts[1:]))
+            span = math.log2(pts[-1][0] / pts[0][0])
+            if mse:
+                zero = sum((math.log2(b[0]) - math.log2(a[0])) * (a[2] + b[2]) / 2
+                           for a, b in zip(pts, pts[1:]))
+                v = 1 - area / zero
+            else:
+                chance = 1 / int(ck[idx["ways"]])
+                v = (area / span - chance) / (1 - chance)
+            done[seed] = pts
+            key = list(ck)
+            key[idx["metric"]] = "aulc"
+            out[(tuple(key), seed)] = (need, 0, v, None, None)
+        if not done:
+            continue
+        key = list(ck)
+        key[idx["metric"]] = "aulc"
+        out[(tuple(key), "all")] = pooled([out[(tuple(key), s)] for s in done])
+        for thr in thresholds.get(ck[idx["target"]], []):
+            def first(pts):
+                hits = [k for k, m, _ in pts if (m <= thr if mse else m >= thr)]
+                return float(min(hits)) if hits else math.inf
+            key = list(ck)
+            key[idx["metric"]], key[idx["param"]] = "shots_to_threshold", "%.9g" % thr
+            for seed, pts in done.items():
+                out[(tuple(key), seed)] = (need, 0, first(pts), None, None)
+            mean_curve = [(k, statistics.mean(done[s][i][1] for s in done), 0)
+                          for i, (k, _, _) in enumerate(next(iter(done.values())))]
+            out[(tuple(key), "all")] = (need * len(done), 0, first(mean_curve), None, None)
+    return out
+
+
 def negative(row):
     """The negative_transfer twin of a summary tuple."""
     n, failed, mean, _, ci = row
     return (n, failed, None if ci is None else float(mean + ci < 0), None, None)
 
 
-def check(episodes_path, summary_path, ok_only=False, baseline=None):
+def check(episodes_path, summary_path, ok_only=False, baseline=None, thresholds=None):
     """Number of summary rows checked; raises Mismatch or BadInput."""
     header, rows = read_csv(summary_path)
     need(header, ("seed",) + STAT_COLS + REQUIRED_KEYS, summary_path)
     keys = tuple(c for c in header if c not in ("seed",) + STAT_COLS)
     cells = group_episodes(episodes_path, keys, ok_only)
+    derived = curve_rows(cells, keys, thresholds or {})
     twins = {}
     if baseline is not None:
         gains = gain_cells(episodes_path, keys, baseline)
@@ -275,6 +361,9 @@ def check(episodes_path, summary_path, ok_only=False, baseline=None):
         if (key, seed) in seen:
             raise Mismatch(f"{where}: duplicate row")
         seen.add((key, seed))
+        if (key, seed) in derived:
+            compare(row, derived[(key, seed)], where)
+            continue
         gain_key = twins.get(key)
         if key not in cells and gain_key is None:
             raise Mismatch(f"{where}: no episodes have this key")
@@ -291,6 +380,10 @@ def check(episodes_path, summary_path, ok_only=False, baseline=None):
         for seed in list(cells[twins.get(key, key)]) + ["all"]:
             if (key, seed) not in seen:
                 raise Mismatch(f"{summary_path}: missing row ({label}, seed={seed})")
+    for key, seed in derived:
+        if (key, seed) not in seen:
+            label = ", ".join(f"{k}={v}" for k, v in zip(keys, key))
+            raise Mismatch(f"{summary_path}: missing row ({label}, seed={seed})")
     return len(rows)
 
 
@@ -313,16 +406,22 @@ def main(argv):
         self_test()
         return 0
     args = [a for a in argv[1:] if a != "--ok-only"]
-    baseline = None
+    baseline, thresholds = None, {}
     if "--baseline" in args:
         i = args.index("--baseline")
         baseline = args[i + 1] if i + 1 < len(args) else None
+        args = args[:i] + args[i + 2:]
+    while "--thresholds" in args:
+        i = args.index("--thresholds")
+        target, _, values = (args[i + 1] if i + 1 < len(args) else "").partition("=")
+        thresholds[target] = [float(v) for v in values.split(",") if v]
         args = args[:i] + args[i + 2:]
     if len(args) != 2 or ("--baseline" in argv and baseline is None):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     try:
-        n = check(args[0], args[1], ok_only="--ok-only" in argv, baseline=baseline)
+        n = check(args[0], args[1], ok_only="--ok-only" in argv, baseline=baseline,
+                  thresholds=thresholds)
     except BadInput as exc:
         print(f"check_summary: {exc}", file=sys.stderr)
         return 2

@@ -53,7 +53,8 @@ def expected_rows(cfg):
             steps = l.get("steps", 100)
             records = len(set(l.get("record_steps", [])) | {steps}) if kind not in ("prototypes", "knn") else 1
             metrics = 1 if regression or kind == "knn" else 2
-            total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * records * metrics
+            zero = 1 if regression else 0  # mse_zero, once per episode
+            total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * (records * metrics + zero)
     return total * cfg["variants"]
 
 
@@ -86,6 +87,9 @@ def check_files(out, cfg):
     # the baseline of the transfer gains: the only scratch learner (none configures baseline:)
     scratch = [n for n, l in cfg["learners"].items() if l["kind"] == "scratch"]
     baseline = ["--baseline", scratch[0]] if len(scratch) == 1 else []
+    for name, t in cfg["targets"].items():
+        if t.get("thresholds"):
+            baseline += ["--thresholds", name + "=" + ",".join(str(v) for v in t["thresholds"])]
     p = subprocess.run([sys.executable, os.path.join(HERE, "check_summary.py"),
                         os.path.join(out, "episodes.csv"), os.path.join(out, "summary.csv")]
                        + baseline, capture_output=True, text=True)
@@ -94,8 +98,13 @@ def check_files(out, cfg):
     _, summary = read_csv(os.path.join(out, "summary.csv"))
     gains = [r for r in summary if r["metric"] == "transfer_gain"]
     check("transfer_gain rows exactly when there is a baseline",
-          bool(gains) == bool(baseline) and all(r["learner"] not in scratch for r in gains),
+          bool(gains) == (len(scratch) == 1) and all(r["learner"] not in scratch for r in gains),
           f"{len(gains)} rows, baseline {baseline}")
+    multi = [n for n, t in cfg["targets"].items() if len(t["shots"]) > 1]
+    aulc = [r for r in summary if r["metric"] == "aulc" and r["seed"] == "all"]
+    check("an aulc row per learner, step and target of several shot counts, at most 1",
+          bool(aulc) == bool(multi) and all(float(r["mean"]) <= 1.0 for r in aulc),
+          f"{len(aulc)} pooled aulc rows")
     return rows
 
 

@@ -512,7 +512,10 @@ static void the_baseline_is_named_or_the_only_scratch_learner(void **state)
     assert_int_equal(config_baseline(&x, why, sizeof why), -1);
     assert_string_equal(why, "several learners are of kind scratch and baseline: names none");
     config_free(&x);
-    parse(edit(0, NULL), &x);
+    parse(edit(7, "  t: {data: fashion, classes: [5, 6, 7, 8, 9], thresholds: [0.5, 0.75]}", 0),
+          &x);
+    assert_int_equal(x.targets[0].n_thresholds, 2);
+    assert_true(x.targets[0].thresholds[0] == 0.5 && x.targets[0].thresholds[1] == 0.75);
     assert_int_equal(config_baseline(&x, why, sizeof why), -1);
     assert_string_equal(why, "no learners are of kind scratch and baseline: names none");
     config_free(&x);
@@ -526,6 +529,10 @@ static void references_between_sections(void **state)
           "\"mnist\" (the data sources are fashion and sine)");
     fails(edit(5, "source: {data: fahsion}", 0),
           "exp.yaml:5:16: source.data: no data source \"fahsion\" (did you mean \"fashion\"?)");
+    fails(edit(7, "  t: {data: fashion, classes: [5, 6, 7, 8, 9], thresholds: [0.5, 0.5]}", 0),
+          "exp.yaml:7:66: targets.t.thresholds: 0.5 is listed twice");
+    fails(edit(7, "  t: {data: fashion, classes: [5, 6, 7, 8, 9], thresholds: [0.5, high]}", 0),
+          "exp.yaml:7:66: targets.t.thresholds: expected a number, got \"high\"");
     fails(edit(N_BASE + 1, "baseline: fT", 0),
           "exp.yaml:10:11: baseline: no learner \"fT\" (did you mean \"ft\"?)");
     fails(edit(N_BASE + 1, "baseline: scratch", 0),
@@ -851,7 +858,8 @@ static const char *const all_keys[] = {
     "source.train.beta2", "source.train.epsilon",
     "targets.<name>.data", "targets.<name>.split", "targets.<name>.classes",
     "targets.<name>.allow_overlap", "targets.<name>.ways", "targets.<name>.shots",
-    "targets.<name>.queries", "targets.<name>.episodes", "targets.<name>.permute",
+    "targets.<name>.queries", "targets.<name>.episodes", "targets.<name>.thresholds",
+    "targets.<name>.permute",
     "targets.<name>.rotate", "targets.<name>.noise",
     "learners.<name>.kind", "learners.<name>.steps", "learners.<name>.optimizer",
     "learners.<name>.lr", "learners.<name>.momentum", "learners.<name>.weight_decay",

@@ -269,6 +269,8 @@ static const struct id_case cases[] = {
      "each unit hashes its own shot count: the others stay"},
     {"targets.<name>.queries", CLUSTERS, {"targets.t.queries=2"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.episodes", CLUSTERS, {"targets.t.episodes=5"}, NULL, NULL, CHANGED, NULL},
+    {"targets.<name>.thresholds", CLUSTERS, {"targets.t.thresholds=[0.5, 0.8]"}, NULL, NULL, SAME,
+     NULL},
     {"targets.<name>.permute", CLUSTERS, {"targets.t.permute=true"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.rotate", IDX, {"targets.t.rotate=90"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.noise", CLUSTERS, {"targets.t.noise=0.5"}, NULL, NULL, CHANGED, NULL},

@@ -113,7 +113,15 @@ static void expect_row(const struct rows *r, int i, const char *learner, const c
 
 /* Run tests/check_summary.py on the pair; its exit status, or -1 when
  * python3 or the source root is not available. */
+static int python_check_args(const char *episodes, const char *summary, const char *args);
+
 static int python_check(const char *episodes, const char *summary)
+{
+    return python_check_args(episodes, summary, "");
+}
+
+/* ... with more arguments for check_summary.py. */
+static int python_check_args(const char *episodes, const char *summary, const char *args)
 {
     const char *root = getenv("KSHOT_SOURCE_ROOT");
     if (!root || system("command -v python3 >/dev/null 2>&1") != 0) {
@@ -121,8 +129,8 @@ static int python_check(const char *episodes, const char *summary)
         return -1;
     }
     char cmd[13000];
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/check_summary.py' '%s' '%s' >/dev/null",
-             root, episodes, summary);
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/check_summary.py' '%s' '%s' %s >/dev/null",
+             root, episodes, summary, args);
     int status = system(cmd);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
@@ -164,7 +172,7 @@ static void per_seed_and_pooled_rows(void **state)
     files_open(&f, two_learners);
     assert_int_equal(summary_write(f.episodes, f.summary, NULL, &e), 0);
     struct rows r = read_summary(f.summary);
-    assert_int_equal(r.n, 11);
+    assert_int_equal(r.n, 16);
     const char *ft = "fine, tuned";
     /* proto, 1 shot: seed 0 [0.6 0.8 0.4 0.7]; seed 1 [0.5 0.9 0.65] + one diverged. */
     expect_row(&r, 0, "proto", "1", "0", 4, 0, 0.625, 0.1707825127659933, 0.16736686251067343);
@@ -192,6 +200,18 @@ static void per_seed_and_pooled_rows(void **state)
     assert_string_equal(r.f[10][2], "src");
     assert_string_equal(r.f[10][5], "5");
     assert_string_equal(r.f[10][10], "accuracy");
+    /* Curves over shots 1 and 5, ways 5 (chance 0.2): aulc = (mean of the two
+     * means − 0.2)/0.8, one segment; fine, tuned's seed 0 has no 5-shot mean. */
+    const double a0 = ((0.625 + 0.925) / 2 - 0.2) / 0.8;
+    const double a1 = ((0.6833333333333333 + 0.925) / 2 - 0.2) / 0.8;
+    const double am = (a0 + a1) / 2, as = fabs(a0 - a1) / sqrt(2);
+    expect_row(&r, 11, "proto", "", "0", 2, 0, a0, NAN, NAN);
+    expect_row(&r, 12, "proto", "", "1", 2, 0, a1, NAN, NAN);
+    expect_row(&r, 13, "proto", "", "all", 4, 0, am, as, t1 * as / sqrt(2));
+    expect_row(&r, 14, ft, "", "1", 2, 0, ((0.45 + 0.75) / 2 - 0.2) / 0.8, NAN, NAN);
+    expect_row(&r, 15, ft, "", "all", 2, 0, ((0.45 + 0.75) / 2 - 0.2) / 0.8, NAN, NAN);
+    for (int i = 11; i < 16; i++)
+        assert_string_equal(r.f[i][10], "aulc");
     int py = python_check(f.episodes, f.summary);
     assert_true(py == 0 || py == -1);
     free(r.f);
@@ -544,7 +564,9 @@ static void transfer_gain_is_the_paired_difference_to_the_baselines_final_step(v
     struct files f;
     struct err e;
     files_open(&f, paired);
-    assert_int_equal(summary_write(f.episodes, f.summary, "scr", &e), 0);
+    assert_int_equal(summary_write(f.episodes, f.summary, &(struct summary_opts){.baseline = "scr"}, &e), 0);
+    int py = python_check_args(f.episodes, f.summary, "--baseline scr");
+    assert_true(py == 0 || py == -1);
     struct rows r = read_summary(f.summary);
     /* tune, seed 0: [0.6 0.9 0.3 0.7] − scr's step 10 [0.5 0.6 0.4 0.7] */
     const double d0[] = {0.1, 0.3, -0.1, 0.0}, d1[] = {0.2, 0.1, 0.3};   /* seed 1: one empty */
@@ -596,6 +618,47 @@ static void transfer_gain_is_the_paired_difference_to_the_baselines_final_step(v
     files_close(&f);
 }
 
+static void shots_to_threshold_rows_on_a_constructed_summary(void **state)
+{
+    struct files f;
+    struct err e;
+    files_open(&f, two_learners);
+    const double th[] = {0.9, 0.7};
+    const struct summary_target t = {"tgt", 2, th};
+    const struct summary_opts o = {.targets = &t, .n_targets = 1};
+    assert_int_equal(summary_write(f.episodes, f.summary, &o, &e), 0);
+    struct rows r = read_summary(f.summary);
+    /* proto: seed 0 means 0.625 (1 shot), 0.925 (5); seed 1 0.683, 0.925 */
+    const struct { const char *learner, *param, *seed, *mean; int n; } want[] = {
+        {"proto", "0.9", "0", "5", 2}, {"proto", "0.9", "1", "5", 2},
+        {"proto", "0.9", "all", "5", 4}, {"proto", "0.7", "0", "5", 2},
+        {"proto", "0.7", "all", "5", 4},
+        /* fine, tuned: only seed 1 has both shot counts: 0.45, 0.75 */
+        {"fine, tuned", "0.9", "1", "inf", 2}, {"fine, tuned", "0.7", "1", "5", 2},
+        {"fine, tuned", "0.7", "all", "5", 2},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        int i = -1;
+        for (int j = 0; j < r.n; j++)
+            if (!strcmp(r.f[j][4], want[k].learner) && !strcmp(r.f[j][9], want[k].param) &&
+                !strcmp(r.f[j][10], "shots_to_threshold") && !strcmp(r.f[j][11], want[k].seed))
+                i = j;
+        if (i < 0)
+            fail_msg("no shots_to_threshold row %s %s %s", want[k].learner, want[k].param,
+                     want[k].seed);
+        assert_string_equal(r.f[i][14], want[k].mean);
+        assert_int_equal(atoi(r.f[i][12]), want[k].n);
+        assert_string_equal(r.f[i][6], "");    /* over every shot count */
+        assert_string_equal(r.f[i][16], "");
+    }
+    int py = python_check(f.episodes, f.summary);
+    assert_true(py == 1 || py == -1);   /* the checker needs --thresholds to expect them */
+    py = python_check_args(f.episodes, f.summary, "--thresholds tgt=0.9,0.7");
+    assert_true(py == 0 || py == -1);
+    free(r.f);
+    files_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +673,7 @@ int main(void)
         cmocka_unit_test(print_errors_name_file_and_record),
         cmocka_unit_test(write_then_print),
         cmocka_unit_test(transfer_gain_is_the_paired_difference_to_the_baselines_final_step),
+        cmocka_unit_test(shots_to_threshold_rows_on_a_constructed_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

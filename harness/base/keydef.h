@@ -21,6 +21,8 @@ enum key_type {
     K_KIND,    /* a learner kind from the registry (int) */
     K_INTS,    /* distinct longs in [min, max]: count (int) at off, long[] at off2; a scalar is
                   a list of one; empty only when the default is "[]" */
+    K_NUMS,    /* distinct finite doubles in [min, max]: count (int) at off, double[] at off2; a
+                  scalar is a list of one; empty only when the default is "[]" */
     K_WIDTHS,  /* layer widths in [min, max] like K_INTS, but repeats allowed, empty allowed,
                   at most MLP_MAX_LAYERS - 1 (the head is the last layer) */
     K_RANGE,   /* [lo, hi], finite, lo ≤ hi (double[2]) */
