@@ -89,8 +89,10 @@ static const struct column costs[COST_N] = {
     [COST_CPU_SECONDS] = {"cpu_seconds", "CPU time of the worker threads that ran the unit"},
     [COST_WALL_SECONDS] = {"wall_seconds", "wall time of the unit"},
     [COST_FLOPS] = {"flops", "exact count of the engine's floating-point operations"},
-    [COST_JOULES] = {"joules", "energy (not measured yet: empty)"},
-    [COST_JOULES_METHOD] = {"joules_method", "how `joules` was obtained (`not measured`)"},
+    [COST_JOULES] = {"joules", "the unit's energy: its CPU-time share of the packages' RAPL "
+                               "energy while it ran, or CPU seconds × energy.watts_per_core"},
+    [COST_JOULES_METHOD] = {"joules_method", "`rapl` (measured from the powercap counters) or "
+                                             "`estimate` (from CPU time; not a measurement)"},
     [COST_PEAK_RSS_KB] = {"peak_rss_kb", "the process's peak resident memory so far"},
     [COST_BLAS_CORE] = {"blas_core", "the kernels the unit ran on: OpenBLAS's core, and libxsmm's "
                                      "target when it ran the small products "
@@ -114,6 +116,20 @@ static const struct column cost_summary[CS_N] = {
                                                          "per pretraining"},
     [CS_WALL_SECONDS_PER_TASK] = {"wall_seconds_per_task", "wall seconds per adapted episode or "
                                                            "per pretraining"},
+    [CS_SUPPORT_EXAMPLES_PER_TASK] = {"support_examples_per_task", "labelled examples an adapted "
+                                      "episode learns from: ways × shots, or shots for regression "
+                                      "(eval; a pretraining's examples are in pretrain.csv)"},
+    [CS_JOULES_TOTAL] = {"joules_total", "energy of the group's units (costs.csv's joules)"},
+    [CS_JOULES_PER_TASK] = {"joules_per_task", "joules per adapted episode or per pretraining"},
+    [CS_WATTS] = {"watts", "joules_total / cpu_seconds_total: the power drawn per busy core"},
+    [CS_WATTS_VS_BRAIN] = {"watts_vs_brain", "watts as a multiple of 20 W, the human brain's "
+                                             "power budget"},
+    [CS_JOULES_METHOD] = {"joules_method", "`rapl` (every unit measured), `estimate` (every unit "
+                                           "estimated) or `mixed`"},
+    [CS_JOULES_PER_GAIN_POINT] = {"joules_per_gain_point", "joules per adapted episode divided "
+                                  "by the pooled transfer_gain at the learner's final step in "
+                                  "points (0.01 of accuracy or of MSE); empty unless the gain's "
+                                  "interval lies wholly above 0"},
 };
 
 const struct layout columns_episodes = {

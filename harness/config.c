@@ -335,9 +335,9 @@ static int sweep_resolve(const struct experiment *x, const struct yt_node *root,
     const struct key *k = config_find_key(S_TOP, top);
     if (!k)
         return config_unknown_key(S_TOP, top, at, path, NULL, NULL, e);
-    if (strcmp(top, "name") == 0 || strcmp(top, "output") == 0)
+    if (strcmp(top, "name") == 0 || strcmp(top, "output") == 0 || strcmp(top, "energy") == 0)
         return yt_error(e, ERR_USAGE, at, path, "\"%s\" cannot be swept (every variant belongs to "
-                        "one experiment and one results directory)", top);
+                        "one experiment, one results directory and one run's costs)", top);
     if (strcmp(top, "sweep") == 0 || strcmp(top, "probes") == 0)
         return yt_error(e, ERR_USAGE, at, path, "\"%s\" cannot be swept", top);
     if (k->type != K_MAP) {
@@ -808,6 +808,8 @@ static int parse_top(const struct yt_node *root, struct experiment *x, struct er
         rc = parse_sweep(yt_get(root, "sweep"), root, x, e);
     if (!rc)
         rc = parse_section(S_OUTPUT, yt_get(root, "output"), root, "output", (char *)x, NULL, NULL, e);
+    if (!rc)
+        rc = parse_section(S_ENERGY, yt_get(root, "energy"), root, "energy", (char *)x, NULL, NULL, e);
     return rc;
 }
 
@@ -918,6 +920,7 @@ void config_free(struct experiment *x)
     free(x->sweep);
     config_free_section(S_TOP, (char *)x);
     config_free_section(S_OUTPUT, (char *)x);
+    config_free_section(S_ENERGY, (char *)x);
     free(x->file);
     memset(x, 0, sizeof *x);
 }

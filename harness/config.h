@@ -26,7 +26,7 @@ extern const char *const config_formats[];  /* by enum data_format, NULL-termina
 
 /* Sections of the experiment file; each key of the schema belongs to one. */
 enum sec { S_TOP, S_DATA, S_NETWORK, S_SOURCE, S_TRAIN, S_TARGET, S_LEARNER, S_META, S_OUTPUT,
-           N_SEC };
+           S_ENERGY, N_SEC };
 
 /* Where a value came from, for errors found after parsing (e.g. a class
  * that the data does not have). */
@@ -132,6 +132,8 @@ struct experiment {
     struct cfg_sweep *sweep;   /* (n_sweep) */
     char *output_dir;          /* NULL: results/<name> */
     char *baseline;            /* a learner's name, or NULL: config_baseline decides */
+    double watts_per_core;     /* energy.watts_per_core: the estimate's power per busy core */
+    char *powercap;            /* energy.powercap: where the RAPL counters are looked for */
 };
 
 /* The learner others are compared with (summary.csv's transfer_gain): the

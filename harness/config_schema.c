@@ -61,9 +61,17 @@ static const struct key table[] = {
     {S_TOP, "sweep", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
      "dotted key path -> list of values; the cartesian product gives variants", FEEDS_NONE, 0},
     {S_TOP, "output", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "where results go: output.*", FEEDS_NONE, 0},
+    {S_TOP, "energy", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
+     "how costs.csv's joules are found: energy.*", FEEDS_NONE, 0},
     /* output */
     {S_OUTPUT, "dir", K_STR, 0, 0, "", EXP(output_dir), 0, NULL, NULL,
      "results directory (default results/<name>; -o DIR on the command line wins)", FEEDS_NONE, 0},
+    {S_ENERGY, "powercap", K_STR, 0, 0, "/sys/class/powercap", EXP(powercap), 0, NULL, NULL,
+     "the powercap directory whose intel-rapl:N package counters are read, when readable",
+     FEEDS_NONE, 0},
+    {S_ENERGY, "watts_per_core", K_NUM, 0, 10000, "10", EXP(watts_per_core), 0, NULL, NULL,
+     "the estimate's power of one busy core, when no counter is readable: joules = CPU seconds "
+     "× this (an estimate, never a measurement)", FEEDS_NONE, 0},
     /* data.<name> */
     {S_DATA, "format", K_ENUM, 0, 0, NULL, DAT(format), 0, NULL, config_formats,
      "idx for MNIST-style files, csv for your own table, sinusoid or clusters for synthetic data", FEEDS_BOTH, 0},
@@ -245,7 +253,7 @@ const char *config_key_default(const struct key *k, const char *word)
 
 static const char *const sec_names[N_SEC] = {
     "", "data.<name>", "network", "source", "source.train", "targets.<name>", "learners.<name>",
-    "learners.<name>.meta", "output",
+    "learners.<name>.meta", "output", "energy",
 };
 
 _Static_assert(LEARNER_MAX_LIST >= CFG_MAX_LIST, "record_steps and freeze hold CFG_MAX_LIST items");

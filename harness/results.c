@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,9 @@ static int cost_part(const struct plan *p, const struct unit *u, const struct un
         csvrec_str(&r, COST_PHASE, eval ? "adapt+evaluate" : "pretrain");
         csvrec_f64(&r, COST_CPU_SECONDS, c->cpu_s), csvrec_f64(&r, COST_WALL_SECONDS, c->wall_s);
         csvrec_int(&r, COST_FLOPS, (long long)c->flops);
-        csvrec_empty(&r, COST_JOULES), csvrec_str(&r, COST_JOULES_METHOD, "not measured");
+        const char *method;
+        csvrec_f64(&r, COST_JOULES, unit_joules(c, &method));
+        csvrec_str(&r, COST_JOULES_METHOD, method);
         csvrec_int(&r, COST_PEAK_RSS_KB, peak_kb), csvrec_str(&r, COST_BLAS_CORE, p->core);
         rc = csvrec_write(f, &r, columns_costs.part_first, COST_N);
     }
@@ -227,7 +230,8 @@ struct cost_group {
     const struct unit *u;   /* first unit of the group */
     int units;
     long episodes;
-    double flops, cpu, wall;
+    double flops, cpu, wall, joules;
+    int measured, estimated;   /* units by joules_method */
 };
 
 /* Units of one line of cost_summary.csv: pretrainings by learner (none for
@@ -257,15 +261,89 @@ static int read_cost(void *ctx, const char *const *f, int n, long record, struct
     g->cpu += strtod(f[COST_CPU_SECONDS], NULL);
     g->wall += strtod(f[COST_WALL_SECONDS], NULL);
     g->flops += strtod(f[COST_FLOPS], NULL);
+    g->joules += strtod(f[COST_JOULES], NULL);
+    if (strcmp(f[COST_JOULES_METHOD], "rapl") == 0)
+        g->measured++;
+    else
+        g->estimated++;
     return ERR_OK;
 }
 
-static int write_cost_summary(const char *dir, const struct plan *p, struct err *e)
+/* The pooled transfer gains at each learner's final step, from summary.csv. */
+struct gain {
+    char variant[256], target[128], learner[128], shots[24];
+    long step;             /* −1: a learner without steps */
+    double mean, ci95;
+};
+
+struct gains {
+    struct gain *g;
+    int n, cap;
+};
+
+static int read_gain(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
 {
+    struct gains *gs = ctx;
+    if (strcmp(f[SUM_METRIC], "transfer_gain") != 0 || strcmp(f[SUM_SEED], "all") != 0)
+        return ERR_OK;
+    long step = f[SUM_STEP][0] ? strtol(f[SUM_STEP], NULL, 10) : -1;
+    struct gain *g = NULL;
+    for (int i = 0; i < gs->n && !g; i++)
+        if (!strcmp(gs->g[i].variant, f[SUM_VARIANT]) && !strcmp(gs->g[i].target, f[SUM_TARGET]) &&
+            !strcmp(gs->g[i].learner, f[SUM_LEARNER]) && !strcmp(gs->g[i].shots, f[SUM_SHOTS]))
+            g = &gs->g[i];
+    if (g && g->step >= step)
+        return ERR_OK;
+    if (!g) {
+        if (gs->n == gs->cap) {
+            int cap = gs->cap ? 2 * gs->cap : 16;
+            struct gain *more = realloc(gs->g, sizeof *more * (size_t)cap);
+            if (!more)
+                return err_set(e, ERR_NOMEM, "out of memory");
+            gs->g = more, gs->cap = cap;
+        }
+        g = &gs->g[gs->n++];
+        snprintf(g->variant, sizeof g->variant, "%s", f[SUM_VARIANT]);
+        snprintf(g->target, sizeof g->target, "%s", f[SUM_TARGET]);
+        snprintf(g->learner, sizeof g->learner, "%s", f[SUM_LEARNER]);
+        snprintf(g->shots, sizeof g->shots, "%s", f[SUM_SHOTS]);
+    }
+    g->step = step;
+    g->mean = f[SUM_MEAN][0] ? strtod(f[SUM_MEAN], NULL) : NAN;
+    g->ci95 = f[SUM_CI95][0] ? strtod(f[SUM_CI95], NULL) : NAN;
+    return ERR_OK;
+}
+
+/* Joules per point (0.01) of the group's gain, NaN unless its interval lies above 0. */
+static double per_gain_point(const struct gains *gs, const char *variant, const char *target,
+                             const char *learner, long shots, double joules_per_task)
+{
+    char k[24];
+    snprintf(k, sizeof k, "%ld", shots);
+    for (int i = 0; i < gs->n; i++) {
+        const struct gain *g = &gs->g[i];
+        if (!strcmp(g->variant, variant) && !strcmp(g->target, target) &&
+            !strcmp(g->learner, learner) && !strcmp(g->shots, k))
+            return g->mean - g->ci95 > 0 ? joules_per_task / (100 * g->mean) : NAN;
+    }
+    return NAN;
+}
+
+static int write_cost_summary(const char *dir, const struct plan *p, const char *summary,
+                              struct err *e)
+{
+    struct gains gs = {0};
+    int grc = columns_read(summary, &columns_summary, 0, read_gain, &gs, e);
+    if (grc) {
+        free(gs.g);
+        return grc;
+    }
     struct cost_group *groups = calloc((size_t)p->n_units, sizeof *groups);
     int n = 0, rc = ERR_OK;
-    if (!groups)
+    if (!groups) {
+        free(gs.g);
         return err_set(e, ERR_NOMEM, "out of memory");
+    }
     for (int i = 0; !rc && i < p->n_units; i++) {
         const struct unit *u = &p->units[i];
         int g = 0;
@@ -285,7 +363,7 @@ static int write_cost_summary(const char *dir, const struct plan *p, struct err 
     if (!rc)
         rc = afile_open(&f, path, e);
     if (rc) {
-        free(groups);
+        free(groups), free(gs.g);
         return rc;
     }
     struct csvrec r;
@@ -312,10 +390,30 @@ static int write_cost_summary(const char *dir, const struct plan *p, struct err 
         csvrec_f64(&r, CS_FLOPS_PER_TASK, groups[g].flops / tasks);
         csvrec_f64(&r, CS_CPU_SECONDS_PER_TASK, groups[g].cpu / tasks);
         csvrec_f64(&r, CS_WALL_SECONDS_PER_TASK, groups[g].wall / tasks);
+        if (eval) {
+            const struct cfg_target *t = &x->targets[u->target];
+            bool reg = config_data_regression(config_data(x, t->data));
+            csvrec_int(&r, CS_SUPPORT_EXAMPLES_PER_TASK, (reg ? 1 : t->ways) * u->shots);
+        } else {
+            csvrec_empty(&r, CS_SUPPORT_EXAMPLES_PER_TASK);
+        }
+        const struct cost_group *cg = &groups[g];
+        double watts = cg->cpu > 0 ? cg->joules / cg->cpu : NAN;
+        csvrec_f64(&r, CS_JOULES_TOTAL, cg->joules);
+        csvrec_f64(&r, CS_JOULES_PER_TASK, cg->joules / tasks);
+        csvrec_f64(&r, CS_WATTS, watts);
+        csvrec_f64(&r, CS_WATTS_VS_BRAIN, watts / 20);
+        csvrec_str(&r, CS_JOULES_METHOD, !cg->estimated ? "rapl" : !cg->measured ? "estimate"
+                                                                              : "mixed");
+        csvrec_f64(&r, CS_JOULES_PER_GAIN_POINT,
+                   eval ? per_gain_point(&gs, p->variants[u->variant].name,
+                                         x->targets[u->target].name, x->learners[u->learner].name,
+                                         u->shots, cg->joules / tasks)
+                        : NAN);
         rc = csvrec_write(f.fp, &r, 0, CS_N);
     }
     csvrec_free(&r);
-    free(groups);
+    free(groups), free(gs.g);
     if (rc) {
         afile_abort(&f);
         return err_set(e, rc, "%s: cannot write: %s", path,
@@ -339,8 +437,6 @@ int results_rebuild(const char *dir, const struct plan *p, int *missing, struct 
         rc = combine(dir, p, UNIT_PRETRAIN, ".csv", &columns_pretrain, e);
     if (!rc)
         rc = combine(dir, p, -1, ".cost.csv", &columns_costs, e);
-    if (!rc)
-        rc = write_cost_summary(dir, p, e);
     /* the baseline of the gains and the targets' thresholds: the variants
      * share their learners' and targets' names */
     const struct experiment *x = p->n_variants > 0 ? &p->variants[0].x : NULL;
@@ -356,5 +452,7 @@ int results_rebuild(const char *dir, const struct plan *p, int *missing, struct 
     if (!rc)
         rc = summary_write(eps, sum, &o, e);
     free(t);
+    if (!rc)   /* after summary.csv: it reads the gains */
+        rc = write_cost_summary(dir, p, sum, e);
     return rc;
 }

@@ -183,12 +183,13 @@ struct run {
     const struct task *tasks;
     pthread_mutex_t lock;          /* models, evals */
     struct progress *pr;
+    struct energy_meter em;        /* how every unit's joules are found */
 };
 
 static int run_pretrain(struct run *r, int idx, int worker, struct err *e)
 {
     const struct unit *u = &r->p->units[idx];
-    struct unit_costs c = {0};
+    struct unit_costs c = {.em = &r->em};
     char *rows = NULL, path[4096];
     struct pretrained made;
     progress_start(r->pr, worker, idx, &c, 0);
@@ -209,7 +210,7 @@ static int run_prepare(struct run *r, int idx, int worker, struct err *e)
 {
     const struct unit *u = &r->p->units[idx];
     struct eval_run *ev = &r->evals[idx];
-    struct unit_costs c = {0};
+    struct unit_costs c = {.em = &r->em};
     progress_start(r->pr, worker, idx, &c, 0);
     ev->t0 = meter_wall();
     pthread_mutex_lock(&r->lock);
@@ -217,6 +218,7 @@ static int run_prepare(struct run *r, int idx, int worker, struct err *e)
     pthread_mutex_unlock(&r->lock);
     int rc = eval_job_new(r->p, u, pre, &ev->job, &c, &stop_flag, e);
     ev->c.cpu_s += c.cpu_s, ev->c.flops += c.flops;   /* before any block of it starts */
+    ev->c.em = &r->em, ev->c.joules += c.joules, ev->c.estimated |= c.estimated;
     progress_end(r->pr, worker, false, c.wall_s);
     return rc;
 }
@@ -241,13 +243,14 @@ static int write_eval_part(struct run *r, int idx, struct eval_run *ev, struct e
 static int run_block(struct run *r, const struct task *t, int worker, struct err *e)
 {
     struct eval_run *ev = &r->evals[t->unit];
-    struct unit_costs c = {0};
+    struct unit_costs c = {.em = &r->em};
     char *rows = NULL;
     progress_start(r->pr, worker, t->unit, &c, t->first);
     int rc = eval_job_run(ev->job, t->first, t->end, &rows, &c, &stop_flag, e);
     pthread_mutex_lock(&r->lock);
     ev->rows[t->block] = rows;
     ev->c.cpu_s += c.cpu_s, ev->c.flops += c.flops, ev->c.episodes += c.episodes;
+    ev->c.joules += c.joules, ev->c.estimated |= c.estimated;
     ev->failed |= rc != 0;
     bool last = ++ev->ended == ev->blocks;
     pthread_mutex_unlock(&r->lock);
@@ -510,6 +513,7 @@ int runner_run(const struct run_opts *o, struct err *e)
     if ((rc = runrec_write(s.dir, &rec, e)))
         goto done;
     r.p = &s.plan, r.dir = s.dir;
+    energy_open(&r.em, s.base.powercap, s.base.watts_per_core);
     r.models = calloc((size_t)s.plan.n_units, sizeof *r.models);
     r.redo = calloc((size_t)s.plan.n_units, sizeof *r.redo);
     r.evals = calloc((size_t)s.plan.n_units, sizeof *r.evals);

@@ -30,17 +30,39 @@
  * preparation and each block): each piece adds its seconds to the costs. */
 struct stopwatch {
     double wall, cpu;
+    struct energy_mark mark;
 };
 
-static struct stopwatch stopwatch_start(void)
+static struct stopwatch stopwatch_start(const struct unit_costs *c)
 {
-    return (struct stopwatch){meter_wall(), meter_thread_cpu()};
+    struct stopwatch w = {.wall = meter_wall(), .cpu = meter_thread_cpu()};
+    if (c->em)
+        energy_mark(c->em, &w.mark);
+    return w;
 }
 
 static void stopwatch_add(const struct stopwatch *w, struct unit_costs *c)
 {
-    c->cpu_s += meter_thread_cpu() - w->cpu;
+    double cpu = meter_thread_cpu() - w->cpu;
+    c->cpu_s += cpu;
     c->wall_s += meter_wall() - w->wall;
+    if (c->em) {
+        struct energy_mark now;
+        bool measured;
+        energy_mark(c->em, &now);
+        c->joules += energy_joules(c->em, &w->mark, &now, cpu, &measured);
+        c->estimated |= !measured;
+    } else {
+        c->estimated = true;
+    }
+}
+
+double unit_joules(const struct unit_costs *c, const char **method)
+{
+    *method = energy_method(!c->estimated && c->em);
+    if (!c->estimated && c->em)
+        return c->joules;
+    return c->em ? c->cpu_s * c->em->watts_per_core : NAN;
 }
 
 /* Rows as floats, preprocessed. */
@@ -250,7 +272,7 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
 {
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
-    struct stopwatch w = stopwatch_start();
+    struct stopwatch w = stopwatch_start(c);
     struct source_task st = {0};
     int *rows_ = NULL, *labels = NULL, *ids = NULL, n = 0, k = 0;
     struct mlp *net = &out->net;
@@ -560,7 +582,7 @@ int eval_job_new(const struct plan *p, const struct unit *u, const struct pretra
                  struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
                  struct err *e)
 {
-    struct stopwatch w = stopwatch_start();
+    struct stopwatch w = stopwatch_start(c);
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
     struct eval_job *j = calloc(1, sizeof *j);
@@ -599,7 +621,7 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
 {
     const struct unit *u = j->u;
     const struct target_view *tv = j->tv;
-    struct stopwatch w = stopwatch_start();
+    struct stopwatch w = stopwatch_start(c);
     struct episode_data ed;
     struct recorder rc = {.ed = &ed, .e = e};
     struct learner *l = NULL;

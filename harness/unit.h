@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "harness/base/err.h"
+#include "harness/energy.h"
 #include "harness/plan.h"
 #include "learners/mlp.h"
 
@@ -21,7 +22,14 @@ struct unit_costs {
     double cpu_s, wall_s;   /* this thread's CPU time and wall time */
     uint64_t flops;         /* operations counted by the engine */
     _Atomic long episodes;  /* eval: episodes adapted so far (read live by the progress line) */
+    const struct energy_meter *em;  /* set by the caller: how joules are found (NULL: none) */
+    double joules;          /* measured share of the package energy (energy.h), when measured */
+    bool estimated;         /* some piece could not be measured: report the estimate */
 };
+
+/* The unit's joules and their method: the measured share when every piece
+ * of it was measured, else cpu_s × watts_per_core. */
+double unit_joules(const struct unit_costs *c, const char **method);
 
 /* What a pretrain unit makes: a network, and the state its learner keeps
  * beside it (a kind's own pretraining; e.g. learned rates). */

@@ -100,6 +100,21 @@ def check_files(out, cfg):
     check("transfer_gain rows exactly when there is a baseline",
           bool(gains) == (len(scratch) == 1) and all(r["learner"] not in scratch for r in gains),
           f"{len(gains)} rows, baseline {baseline}")
+    _, costs = read_csv(os.path.join(out, "costs.csv"))
+    check("every unit's joules: measured (rapl) or 10 W per busy core (estimate)",
+          all(r["joules_method"] in ("rapl", "estimate") and float(r["joules"]) >= 0 and
+              (r["joules_method"] == "rapl" or
+               abs(float(r["joules"]) - 10 * float(r["cpu_seconds"])) <= 1e-9 * float(r["joules"]) + 1e-12)
+              for r in costs), str(costs[:1]))
+    _, cs = read_csv(os.path.join(out, "cost_summary.csv"))
+    ok = True
+    for r in cs:
+        if r["kind"] == "eval":
+            t = cfg["targets"][r["target"]]
+            k = int(r["shots"]) * (1 if t["regression"] else int(t["ways"]))
+            ok &= int(r["support_examples_per_task"]) == k
+        ok &= abs(float(r["watts_vs_brain"]) * 20 - float(r["watts"])) <= 1e-9 * float(r["watts"]) + 1e-12
+    check("cost_summary: support examples per task, watts against the brain's 20 W", ok and bool(cs))
     multi = [n for n, t in cfg["targets"].items() if len(t["shots"]) > 1]
     aulc = [r for r in summary if r["metric"] == "aulc" and r["seed"] == "all"]
     check("an aulc row per learner, step and target of several shot counts, at most 1",

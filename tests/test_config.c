@@ -400,7 +400,8 @@ static void unknown_keys_are_located_with_suggestions(void **state)
     fails(edit(3, "  fashion: {format: idx, dir: /d, scael: 255}", 0),
           "exp.yaml:3:35: data.fashion.scael: unknown key (did you mean \"scale\"?)");
     fails(edit(10, "colour: red", 0), "exp.yaml:10:1: colour: unknown key (valid keys: name, "
-          "seeds, data, network, source, targets, learners, baseline, probes, sweep and output)");
+          "seeds, data, network, source, targets, learners, baseline, probes, sweep, output and "
+          "energy)");
 }
 
 static void keys_must_apply_to_the_kind_or_format(void **state)
@@ -805,7 +806,7 @@ static void sweeps_are_checked_against_the_schema(void **state)
 {
 #define SWEEP(line) edit(10, "sweep:\n" line, 0)
     fails(SWEEP("  name: [a, b]"), "exp.yaml:11:3: sweep.name: \"name\" cannot be swept (every "
-          "variant belongs to one experiment and one results directory)");
+          "variant belongs to one experiment, one results directory and one run's costs)");
     fails(SWEEP("  learnres.ft.lr: [1]"),
           "exp.yaml:11:3: sweep.learnres.ft.lr: unknown key (did you mean \"learners\"?)");
     fails(SWEEP("  learners.fft.lr: [1]"),
@@ -845,7 +846,7 @@ static void sweeps_are_checked_against_the_schema(void **state)
 static const char *const all_keys[] = {
     "name", "seeds", "data", "network", "source", "targets", "learners", "baseline", "probes",
     "sweep",
-    "output", "output.dir",
+    "output", "energy", "output.dir", "energy.powercap", "energy.watts_per_core",
     "data.<name>.format", "data.<name>.dir", "data.<name>.images", "data.<name>.labels",
     "data.<name>.test_images", "data.<name>.test_labels", "data.<name>.path", "data.<name>.label",
     "data.<name>.targets", "data.<name>.features", "data.<name>.scale", "data.<name>.standardise",

@@ -648,6 +648,59 @@ static void kinds_with_frozen_layers_give_the_same_scores_from_features(void **s
     mlp_free(&pre);
 }
 
+/* ---- FLOPs: the counter against the closed form ---------------------- */
+
+/* Operations of a forward of B rows through arch (mlp.h's convention). */
+static uint64_t fwd(const struct mlp_arch *a, uint64_t B)
+{
+    uint64_t n = 0;
+    for (int l = 0; l < a->n_layers; l++) {
+        uint64_t in = (uint64_t)a->sizes[l], out = (uint64_t)a->sizes[l + 1];
+        n += 2 * B * in * out + B * out + (l < a->n_layers - 1 ? B * out : 0);
+    }
+    return n;
+}
+
+/* ... and of a backward to every layer's gradients, no input gradient. */
+static uint64_t bwd(const struct mlp_arch *a, uint64_t B)
+{
+    uint64_t n = 0;
+    for (int l = a->n_layers - 1; l >= 0; l--) {
+        uint64_t in = (uint64_t)a->sizes[l], out = (uint64_t)a->sizes[l + 1];
+        n += (l < a->n_layers - 1 ? B * out : 0) + 2 * out * in * B + B * out;
+        if (l > 0)
+            n += 2 * B * out * in;
+    }
+    return n;
+}
+
+static void one_episodes_flops_equal_the_closed_form(void **state)
+{
+    /* scratch, plain SGD: steps × (forward, cross-entropy with its gradient,
+     * backward, 2 per parameter) + one query forward for the final record */
+    const struct mlp_arch a = {3, {3, 5, 4, 3}, ACT_RELU};
+    struct fewshot t = small_task();
+    struct learner_settings s = settings("scratch");
+    s.steps = 7, s.optim.kind = OPTIM_SGD, s.optim.lr = 0.1;
+    struct learner_env env = test_env(NULL, &a, INIT_HE);
+    struct err e;
+    struct learner *l = learner_new(&s, &env, &t, &e);
+    assert_non_null(l);
+    struct capture cap;
+    capture_init(&cap, &t);
+    struct rng r;
+    rng_stream(&r, 1, RNG_LEARNER, 0);
+    assert_int_equal(learner_adapt(l, &t, &r, capture_record, &cap, NULL, &e), 0);
+    assert_int_equal(cap.n, 1);   /* the final step, predicted once */
+    const uint64_t B = (uint64_t)t.n_support, C = 3, P = mlp_arch_params(&a);
+    const uint64_t xent = 3 * B * C + 4 * B + 2 + 3 * B * C + 2 * B;
+    const uint64_t want = 7 * (fwd(&a, B) + xent + bwd(&a, B) + 2 * P) + fwd(&a, (uint64_t)t.n_query);
+    print_message("  scratch, 7 SGD steps on 5 rows: %llu operations counted, %llu by the closed "
+                  "form\n", (unsigned long long)learner_flops(l), (unsigned long long)want);
+    assert_true(learner_flops(l) == want);
+    learner_free(l);
+}
+
 /* ---- the recorder's code, errors ------------------------------------ */
 
 static void a_recorder_error_stops_every_learner_with_its_code(void **state)
@@ -731,6 +784,7 @@ int main(void)
         cmocka_unit_test(knn_k_beyond_the_support_set_is_clamped),
         cmocka_unit_test(every_kind_keeps_the_lifecycles_contracts),
         cmocka_unit_test(kinds_with_frozen_layers_give_the_same_scores_from_features),
+        cmocka_unit_test(one_episodes_flops_equal_the_closed_form),
         cmocka_unit_test(a_recorder_error_stops_every_learner_with_its_code),
         cmocka_unit_test(a_pretrained_network_of_another_shape_is_refused),
     };

@@ -208,6 +208,9 @@ static const struct id_case cases[] = {
     {"sweep", -1, {NULL}, NULL, NULL, SAME, "a sweep's values change the keys it names"},
     {"output", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
     {"output.dir", CLUSTERS, {"output.dir=elsewhere"}, NULL, NULL, SAME, NULL},
+    {"energy", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
+    {"energy.powercap", CLUSTERS, {"energy.powercap=/nowhere"}, NULL, NULL, SAME, NULL},
+    {"energy.watts_per_core", CLUSTERS, {"energy.watts_per_core=20"}, NULL, NULL, SAME, NULL},
     /* data: the contents count (their checksum is hashed), paths do not */
     {"data.<name>.format", CSV, {"data.table={format: clusters, classes: 6, dim: 3}"}, NULL, NULL,
      CHANGED, NULL},
@@ -421,7 +424,7 @@ static void every_key_has_a_case_that_agrees_with_its_schema_row(void **state)
     const struct key *keys = config_keys(&n);
     static const char *const sections[N_SEC] = {
         "", "data.<name>", "network", "source", "source.train", "targets.<name>",
-        "learners.<name>", "learners.<name>.meta", "output",
+        "learners.<name>", "learners.<name>.meta", "output", "energy",
     };
     for (int i = 0; i < n; i++) {
         char path[PATH_LEN];
