@@ -23,9 +23,13 @@ static const struct column episodes[EP_N] = {
     [EP_METRIC] = {"metric", "`accuracy` (fraction of queries whose first arg-max score is the "
                              "true label), `loss` (mean query cross-entropy of softmax(scores); "
                              "only for learners whose scores are logits, not votes), `mse` "
-                             "(regression) or `mse_zero` (regression, once per episode with "
+                             "(regression), `mse_zero` (regression, once per episode with "
                              "`step` empty: the MSE of predicting zero on its queries, the same "
-                             "for every learner; aulc's reference)"},
+                             "for every learner; aulc's reference) or `forgetting` (after the "
+                             "final step, for learners on the shared pretraining when the source "
+                             "has a test split: the pretrained source head's accuracy on a fixed "
+                             "sample of it, on the pretrained body minus on the adapted body; 0 "
+                             "for a frozen body)"},
     [EP_VALUE] = {"value", "the value (empty when the episode diverged)"},
     [EP_STATUS] = {"status", "`ok`, or `diverged` (non-finite scores)"},
 };

@@ -90,6 +90,7 @@ struct cfg_target {
     long episodes;
     int n_thresholds;
     double thresholds[CFG_MAX_LIST];   /* of the primary metric, for shots_to_threshold */
+    long forgetting;           /* source test images the forgetting metric scores (0: none) */
     bool allow_overlap;        /* classes may overlap the source's */
     bool permute;              /* a fixed pixel permutation for this target */
     double rotate;             /* degrees */

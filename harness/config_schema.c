@@ -155,6 +155,9 @@ static const struct key table[] = {
     {S_TARGET, "thresholds", K_NUMS, -INF, INF, "[]", TGT(n_thresholds), TGT(thresholds), NULL, NULL,
      "levels of the primary metric (accuracy, or MSE) for summary.csv's shots_to_threshold: the "
      "smallest shot count whose mean reaches each", FEEDS_NONE, 0},
+    {S_TARGET, "forgetting", K_INT, 0, 1000000, "500", TGT(forgetting), 0, NULL, NULL,
+     "source test images (a fixed sample) on which forgetting scores the pretrained source head "
+     "on each adapted body; 0: no forgetting rows", FEEDS_EVAL, 0},
     {S_TARGET, "permute", K_BOOL, 0, 0, "false", TGT(permute), 0, NULL, NULL,
      "apply a fixed random permutation to the features (a control: features should not transfer)", FEEDS_EVAL, 0},
     {S_TARGET, "rotate", K_NUM, -360, 360, "0", TGT(rotate), 0, NULL, NULL,

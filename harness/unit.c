@@ -21,6 +21,7 @@
 #include "harness/columns.h"
 #include "harness/csvout.h"
 #include "learners/ckpt.h"
+#include "learners/gemm.h"
 #include "learners/learner.h"
 #include "learners/loss.h"
 #include "learners/optim.h"
@@ -339,6 +340,22 @@ struct features {
 /* A table larger than this is not made: the episodes compute their features. */
 #define FEATURES_MAX_BYTES ((size_t)512 << 20)
 
+/* Forgetting: the pretrained source head on the adapted body, scored on a
+ * fixed sample of the source test split, before adaptation minus after. */
+struct forgetting {
+    int n;                      /* sample rows; 0: no forgetting rows */
+    bool frozen;                /* the body never changes: 0 exactly, nothing computed */
+    float *x;                   /* (n, dim) the sample's inputs */
+    int *y;                     /* (n) their source labels 0..k−1 */
+    int k;                      /* source classes: the head's outputs */
+    double before;              /* the pretrained network's accuracy on the sample */
+};
+
+/* A block's scratch for forgetting_of (blocks of a unit run at once). */
+struct forgetting_work {
+    float *f, *logits;          /* (n, width), (n, k) */
+};
+
 struct eval_job {
     const struct plan *p;
     const struct unit *u;
@@ -346,11 +363,13 @@ struct eval_job {
     const struct cfg_learner *lc;
     struct learner_env env;
     struct features ft;
+    struct forgetting fg;
 };
 
 struct recorder {
     const struct episode_data *ed;
     long episode;
+    int last_step;              /* the step of the last record (−1: a kind without steps) */
     float *scores;              /* (n_query, out_dim) */
     struct csvrec row;          /* the part's columns of episodes.csv */
     FILE *out;
@@ -392,6 +411,7 @@ static int record(void *arg, int step, struct learner_model *m)
     const struct fewshot *t = &rc->ed->t;
     const float *scores = rc->scores;
     const bool logits = model_logits(m);
+    rc->last_step = step;
     int r = t->fq ? model_predict_features(m, t->fq, t->n_query, rc->scores, rc->e)
                   : model_predict(m, t->xq, t->n_query, rc->scores, rc->e);
     if (r)
@@ -578,6 +598,132 @@ static int features_build(struct eval_job *j, uint64_t *flops, volatile sig_atom
     return rc;
 }
 
+static void forgetting_free(struct forgetting *fg)
+{
+    free(fg->x), free(fg->y);
+    memset(fg, 0, sizeof *fg);
+}
+
+/* Correct first arg-maxes of logits (n, k) against y. */
+static long correct_of(const float *logits, const int *y, int n, int k, uint64_t *flops)
+{
+    int ok = 0;
+    loss_xent(logits, y, n, k, NULL, &ok, flops);
+    return ok;
+}
+
+/* The forgetting sample of job j: when its target classifies, its learner
+ * reuses the shared pretraining, and the source has a test split it does
+ * not train on — target.forgetting rows of the source classes drawn from
+ * that split without replacement, from a stream of their own (the same
+ * for every learner, shot count and episode of the seed), and the
+ * pretrained network's accuracy on them. */
+static int forgetting_init(struct eval_job *j, uint64_t *flops, struct err *e)
+{
+    struct forgetting *fg = &j->fg;
+    const struct variant *v = &j->p->variants[j->u->variant];
+    const struct experiment *x = &v->x;
+    const struct learner_settings *s = &j->lc->s;
+    const struct mlp *net = j->env.pretrained;
+    memset(fg, 0, sizeof *fg);
+    if (!j->tv->d || j->tv->cfg->forgetting == 0 || !net ||
+        learner_kinds[s->kind]->pretraining(s) != PRETRAIN_SHARED)
+        return ERR_OK;
+    const struct dataset *td = data_get(&v->store, x->source.data, "test", j->u->seed);
+    if (!td || strcmp(x->source.split, "test") == 0 || td->kind != DATASET_CLASSIFICATION)
+        return ERR_OK;
+    const struct dataset *sd;
+    int *rows = NULL, *labels = NULL, *ids = NULL, n = 0, k = 0;
+    int rc = data_source_rows(&v->store, j->u->seed, &sd, &rows, &labels, &n, &k, &ids, e);
+    free(rows), free(labels);
+    int *pool = rc ? NULL : malloc(sizeof *pool * (td->n ? td->n : 1));
+    int *lab = rc ? NULL : malloc(sizeof *lab * (td->n ? td->n : 1));
+    if (!rc && (!pool || !lab))
+        rc = err_set(e, ERR_NOMEM, "out of memory for the forgetting sample");
+    int m = 0;
+    for (size_t i = 0; !rc && i < td->n; i++)
+        for (int c = 0; c < k; c++)
+            if (td->labels[i] == ids[c])
+                pool[m] = (int)i, lab[m++] = c;
+    if (!rc && m > 0) {
+        /* a partial Fisher–Yates shuffle: the first `want` of the pool */
+        const int want = j->tv->cfg->forgetting < m ? (int)j->tv->cfg->forgetting : m;
+        struct rng r;
+        rng_stream(&r, (uint64_t)j->u->seed, RNG_DATA, rng_hash_str("forgetting"));
+        for (int i = 0; i < want; i++) {
+            int t = i + (int)rng_below(&r, (uint32_t)(m - i));
+            int a = pool[i], b = lab[i];
+            pool[i] = pool[t], lab[i] = lab[t], pool[t] = a, lab[t] = b;
+        }
+        fg->n = want, fg->k = k;
+        fg->frozen = learner_frozen(s, &net->arch) >= net->arch.n_layers - 1;
+        fg->x = malloc(sizeof *fg->x * (size_t)want * td->dim);
+        fg->y = malloc(sizeof *fg->y * (size_t)want);
+        float *logits = malloc(sizeof *logits * (size_t)want * (size_t)k);
+        if (!fg->x || !fg->y || !logits)
+            rc = err_set(e, ERR_NOMEM, "out of memory for the forgetting sample");
+        if (!rc) {
+            memcpy(fg->y, lab, sizeof *fg->y * (size_t)want);
+            rows_to_floats(td, data_pre(&v->store, x->source.data, j->u->seed), pool, want, fg->x);
+            rc = learner_features(net, net->arch.n_layers, fg->x, want, logits, flops, e);
+        }
+        if (!rc)
+            fg->before = (double)correct_of(logits, fg->y, want, k, flops) / want;
+        free(logits);
+    }
+    free(pool), free(lab), free(ids);
+    if (rc)
+        forgetting_free(fg);
+    return rc;
+}
+
+/* Source accuracy before adaptation minus after, for the adapted model m. */
+static void forgetting_work_free(struct forgetting_work *w)
+{
+    free(w->f), free(w->logits);
+    memset(w, 0, sizeof *w);
+}
+
+static int forgetting_work_init(struct forgetting_work *w, const struct eval_job *j, struct err *e)
+{
+    const struct forgetting *fg = &j->fg;
+    memset(w, 0, sizeof *w);
+    if (fg->n == 0 || fg->frozen)
+        return ERR_OK;
+    const struct mlp *net = j->env.pretrained;
+    const int width = net->arch.sizes[net->arch.n_layers - 1];
+    w->f = malloc(sizeof *w->f * (size_t)fg->n * (size_t)width);
+    w->logits = malloc(sizeof *w->logits * (size_t)fg->n * (size_t)fg->k);
+    if (w->f && w->logits)
+        return ERR_OK;
+    forgetting_work_free(w);
+    return err_set(e, ERR_NOMEM, "out of memory for the forgetting sample");
+}
+
+static int forgetting_of(const struct eval_job *j, struct forgetting_work *w,
+                         struct learner_model *m, double *out, uint64_t *flops, struct err *e)
+{
+    const struct forgetting *fg = &j->fg;
+    *out = 0;
+    if (fg->frozen)
+        return ERR_OK;
+    const struct mlp *net = j->env.pretrained;
+    const int h = net->arch.n_layers - 1, width = net->arch.sizes[h];
+    int rc = model_body(m, fg->x, fg->n, w->f, e);
+    if (rc)
+        return rc;
+    /* the pretrained source head: logits = f·W + b */
+    gemm(false, false, fg->n, fg->k, width, 1.0f, w->f, width, net->params + net->w_off[h],
+         fg->k, 0.0f, w->logits, fg->k, flops);
+    const float *b = net->params + net->b_off[h];
+    for (int i = 0; i < fg->n; i++)
+        for (int c = 0; c < fg->k; c++)
+            w->logits[(size_t)i * fg->k + c] += b[c];
+    *flops += (uint64_t)fg->n * (uint64_t)fg->k;
+    *out = fg->before - (double)correct_of(w->logits, fg->y, fg->n, fg->k, flops) / fg->n;
+    return ERR_OK;
+}
+
 int eval_job_new(const struct plan *p, const struct unit *u, const struct pretrained *pre,
                  struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
                  struct err *e)
@@ -599,6 +745,8 @@ int eval_job_new(const struct plan *p, const struct unit *u, const struct pretra
                                   .arch = plan_arch(x, j->tv->dim,
                                                     reg ? 1 : (int)j->tv->cfg->ways)};
     int rc = features_build(j, &c->flops, stop, e);
+    if (!rc)
+        rc = forgetting_init(j, &c->flops, e);
     stopwatch_add(&w, c);
     if (rc) {
         eval_job_free(j);
@@ -613,6 +761,7 @@ void eval_job_free(struct eval_job *j)
     if (!j)
         return;
     features_free(&j->ft);
+    forgetting_free(&j->fg);
     free(j);
 }
 
@@ -635,6 +784,9 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
         r = err_set(e, ERR_NOMEM, "out of memory");
     if (!r && !(l = learner_new(&j->lc->s, &j->env, &ed.t, e)))
         r = e->code ? e->code : ERR_NOMEM;
+    struct forgetting_work fw = {0};
+    if (!r)
+        r = forgetting_work_init(&fw, j, e);
     struct rng base;
     rng_stream(&base, (uint64_t)u->seed, RNG_LEARNER, tv->key);
     rng_child(&base, &base, RNG_LEARNER, (uint64_t)u->shots);
@@ -648,15 +800,20 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
         struct rng lr;
         rng_child(&lr, &base, RNG_LEARNER, (uint64_t)i);
         rc.episode = i;
-        r = learner_adapt(l, &ed.t, &lr, record, &rc, NULL, e);
+        struct learner_model *m = NULL;
+        r = learner_adapt(l, &ed.t, &lr, record, &rc, &m, e);
         if (!r && ed.t.ways == 0)   /* the reference of aulc's normalisation */
             r = put(&rc, -1, "mse_zero", mse_zero(ed.tq, ed.t.n_query * ed.t.out_dim), "ok");
+        double forgot;
+        if (!r && j->fg.n > 0 && !(r = forgetting_of(j, &fw, m, &forgot, &c->flops, e)))
+            r = put(&rc, rc.last_step, "forgetting", forgot, "ok");
         if (r == ERR_NOMEM && !e->msg[0])
             err_set(e, ERR_NOMEM, "out of memory writing rows");
         c->episodes++;
     }
     c->flops += l ? learner_flops(l) : 0;
     learner_free(l);
+    forgetting_work_free(&fw);
     if (rc.out && fclose(rc.out) && !r)
         r = err_set(e, ERR_NOMEM, "out of memory for rows");
     free(rc.scores);

@@ -112,4 +112,5 @@ const struct learner_kind learner_finetune = {
     .init = init,
     .adapt = adapt,
     TRAINER_LIFECYCLE,
+    .body = trainer_kind_body,
 };

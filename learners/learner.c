@@ -258,6 +258,19 @@ bool model_logits(const struct learner_model *m)
     return m->l->kind->logits && m->l->shape.ways > 0;
 }
 
+int model_body(struct learner_model *m, const float *x, int n, float *out, struct err *e)
+{
+    struct learner *l = m->l;
+    if (!l->kind->body)
+        return err_set(e, ERR_USAGE, "a %s model has no adapted body", l->kind->name);
+    return n > 0 ? l->kind->body(l, x, n, out, e) : ERR_OK;
+}
+
+bool model_has_body(const struct learner_model *m)
+{
+    return m->l->kind->body != NULL;
+}
+
 bool model_has_input_grad(const struct learner_model *m)
 {
     return m->l->kind->input_grad != NULL;

@@ -211,6 +211,11 @@ struct learner_kind {
                    struct err *e);
     int (*input_grad)(struct learner *l, const float *x, const int *y, const float *t, int n,
                       float *dx, double *loss, struct err *e);   /* NULL: none */
+    /* The adapted model's body (every layer of the pretrained network but its
+     * head, as adapted) for inputs x: out (n, the pretrained body's width).
+     * For kinds that may change a pretrained body (forgetting); NULL for
+     * the others. */
+    int (*body)(struct learner *l, const float *x, int n, float *out, struct err *e);
     void (*release)(struct learner *l);
     /* Operations one episode of this shape costs, for `kshot plan`. */
     uint64_t (*cost)(const struct learner_settings *s, const struct fewshot *shape,
@@ -266,6 +271,14 @@ int model_predict_features(struct learner_model *m, const float *f, int n, float
 bool model_logits(const struct learner_model *m);
 /* Whether model_input_grad exists for this model. */
 bool model_has_input_grad(const struct learner_model *m);
+/* out (n, width) = the adapted body's outputs for inputs x (n, dim): the
+ * pretrained network's layers but its head, as adaptation left them — what
+ * the pretrained source head reads, for forgetting. ERR_USAGE for a kind
+ * without one (learner_kind.body). */
+int model_body(struct learner_model *m, const float *x, int n, float *out, struct err *e);
+/* Whether model_body exists for this model. */
+bool model_has_body(const struct learner_model *m);
+
 /* dx (n, dim) = d(mean loss)/dx for inputs x (n, dim): mean cross-entropy
  * of softmax(scores) against labels y (classification), or mean squared
  * error against targets t (n, out_dim). *loss (may be NULL) gets the loss.

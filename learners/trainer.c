@@ -170,6 +170,26 @@ int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, con
     return ERR_OK;
 }
 
+int trainer_body(struct trainer *t, struct learner *l, const float *x, int n, float *out)
+{
+    const int dim = l->shape.dim, top = t->net.arch.n_layers;
+    const int width = top > 1 ? t->net.arch.sizes[top - 1] : t->net.arch.sizes[0];
+    for (int i = 0; i < n; i += l->cap) {
+        int m = n - i < l->cap ? n - i : l->cap;
+        const float *y = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
+        if (top > 1)
+            y = mlp_forward(&t->net, &t->w, y, m, top - 1);
+        memcpy(out + (size_t)i * width, y, sizeof *out * (size_t)m * (size_t)width);
+    }
+    settle(t, l);
+    return ERR_OK;
+}
+
+int trainer_kind_body(struct learner *l, const float *x, int n, float *out, struct err *e)
+{
+    return trainer_body(l->state, l, x, n, out);
+}
+
 int trainer_kind_predict(struct learner *l, const float *x, const float *f, int n, float *scores,
                          struct err *e)
 {

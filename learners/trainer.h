@@ -82,6 +82,10 @@ int trainer_predict(struct trainer *t, struct learner *l, const float *x, const 
 int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, const int *y,
                        const float *tg, int n, float *dx, double *loss);
 
+/* out (n, width) = inputs x (n, dim) through the prefix and every layer of
+ * net but its head: the model's body, as adapted; cap rows at a time. */
+int trainer_body(struct trainer *t, struct learner *l, const float *x, int n, float *out);
+
 /* The lifecycle's functions for a kind whose state (l->state, malloc'd)
  * begins with its struct trainer: the model's predict and input gradients,
  * and releasing the state. */
@@ -90,6 +94,7 @@ int trainer_kind_predict(struct learner *l, const float *x, const float *f, int 
 int trainer_kind_input_grad(struct learner *l, const float *x, const int *y, const float *tg,
                             int n, float *dx, double *loss, struct err *e);
 void trainer_kind_release(struct learner *l);
+int trainer_kind_body(struct learner *l, const float *x, int n, float *out, struct err *e);
 
 /* Operations of one episode training the whole network net (an estimate
  * for `kshot plan`: a forward and about twice that backward per step, a

@@ -54,7 +54,12 @@ def expected_rows(cfg):
             records = len(set(l.get("record_steps", [])) | {steps}) if kind not in ("prototypes", "knn") else 1
             metrics = 1 if regression or kind == "knn" else 2
             zero = 1 if regression else 0  # mse_zero, once per episode
-            total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * (records * metrics + zero)
+            # forgetting, once per episode: on the shared pretraining, when the source has a
+            # test split (idx and clusters do, csv does not)
+            shared = kind in ("finetune", "prototypes") or (kind == "knn" and l.get("space") != "input")
+            forget = int(shared and not regression and t.get("forgetting", 500) != 0 and
+                         cfg.get("source_data") not in cfg.get("csv_data", set()))
+            total += len(cfg["seeds"]) * len(t["shots"]) * t["episodes"] * (records * metrics + zero + forget)
     return total * cfg["variants"]
 
 
@@ -174,7 +179,7 @@ def load_expectations(config):
     import re
     text = open(config).read()
     cfg = {"seeds": [0], "targets": {}, "learners": {}, "variants": 1}
-    section, current = None, None
+    section, current, data_name = None, None, None
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].rstrip()
         if not line.strip():
@@ -186,7 +191,11 @@ def load_expectations(config):
             section = key
             if key == "seeds":
                 cfg["seeds"] = ast.literal_eval(val)
+            if key == "source" and val.startswith("{"):
+                cfg["source_data"] = flow(val).get("data")
             continue
+        if section == "source" and indent == 2 and key == "data":
+            cfg["source_data"] = val
         if section == "targets" and indent == 2:
             current = cfg["targets"].setdefault(key, {"shots": [1, 5], "episodes": 600})
             if val.startswith("{"):
@@ -197,6 +206,12 @@ def load_expectations(config):
             cfg["learners"][key] = flow(val)
         elif section == "data" and indent == 2 and "sinusoid" in val:
             cfg.setdefault("regression_data", set()).add(key)
+        elif section == "data" and indent == 2 and "csv" in val:
+            cfg.setdefault("csv_data", set()).add(key)
+        elif section == "data" and indent == 4 and key == "format" and val == "csv":
+            cfg.setdefault("csv_data", set()).add(data_name)
+        if section == "data" and indent == 2:
+            data_name = key
         elif section == "sweep" and indent == 2:
             cfg["variants"] = cfg.get("variants", 1) * len(ast.literal_eval(val.replace(" ", "")) if val.startswith("[") else [0])
             cfg.setdefault("swept", []).append(key)

@@ -860,6 +860,7 @@ static const char *const all_keys[] = {
     "targets.<name>.data", "targets.<name>.split", "targets.<name>.classes",
     "targets.<name>.allow_overlap", "targets.<name>.ways", "targets.<name>.shots",
     "targets.<name>.queries", "targets.<name>.episodes", "targets.<name>.thresholds",
+    "targets.<name>.forgetting",
     "targets.<name>.permute",
     "targets.<name>.rotate", "targets.<name>.noise",
     "learners.<name>.kind", "learners.<name>.steps", "learners.<name>.optimizer",

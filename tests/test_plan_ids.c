@@ -274,6 +274,7 @@ static const struct id_case cases[] = {
     {"targets.<name>.episodes", CLUSTERS, {"targets.t.episodes=5"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.thresholds", CLUSTERS, {"targets.t.thresholds=[0.5, 0.8]"}, NULL, NULL, SAME,
      NULL},
+    {"targets.<name>.forgetting", CLUSTERS, {"targets.t.forgetting=7"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.permute", CLUSTERS, {"targets.t.permute=true"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.rotate", IDX, {"targets.t.rotate=90"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.noise", CLUSTERS, {"targets.t.noise=0.5"}, NULL, NULL, CHANGED, NULL},
