@@ -15,18 +15,7 @@ static const struct meta_rule rule = {.second_order = true, .head_only = true};
 static const struct kind_key keys[] = {META_TEST_KEYS, META_KEYS, {"meta.inner_lr", NULL},
                                        META_GRAD_KEYS, {NULL, NULL}};
 
-static int pretrain(const struct learner_settings *s, const struct pretrain_env *env,
-                    struct mlp *net, float **extra, size_t *n_extra, struct pretrain_result *res,
-                    struct err *e)
-{
-    return meta_pretrain(&rule, s, env, net, extra, n_extra, res, e);
-}
-
-static uint64_t pretrain_cost(const struct learner_settings *s, int rows, int qrows,
-                              const struct mlp_arch *net)
-{
-    return meta_pretrain_cost(&rule, s, rows, qrows, net);
-}
+META_PRETRAIN(rule)
 
 static int frozen(const struct learner_settings *s, const struct mlp_arch *pre)
 {
@@ -36,29 +25,17 @@ static int frozen(const struct learner_settings *s, const struct mlp_arch *pre)
 /* The trainer's net is the head alone, behind the body as its prefix. */
 static int init(struct learner *l, struct err *e)
 {
-    const struct mlp *pre = l->env.pretrained;
-    int rc = learner_check_pretrained(pre, &l->shape, l->shape.ways == 0, e);
-    if (rc)
-        return rc;
     struct trainer *t = calloc(1, sizeof *t);
     if (!t)
         return err_set(e, ERR_NOMEM, "out of memory for a learner");
     l->state = t;
-    const int p = pre->arch.n_layers - 1;
-    struct mlp_arch head = {.n_layers = 1, .act = pre->arch.act,
-                            .sizes = {pre->arch.sizes[p], l->shape.out_dim}};
-    return trainer_init(t, &head, pre, p, l->cap, l->shape.n_support, &l->s.optim, e);
+    return meta_trainer(l, t, l->env.pretrained->arch.n_layers - 1, e);
 }
 
 static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
                  learner_record_fn rec, void *arg, struct err *e)
 {
-    struct trainer *t = l->state;
-    const struct mlp *pre = l->env.pretrained;
-    const int p = pre->arch.n_layers - 1;
-    trainer_load(t, pre->params + pre->w_off[p], pre->arch.sizes[p + 1] != l->shape.out_dim,
-                 INIT_ZERO, r);
-    return trainer_fit(t, l, ep, rec, arg, e);
+    return meta_adapt_from(l, l->state, l->env.pretrained->arch.n_layers - 1, ep, r, rec, arg, e);
 }
 
 const struct learner_kind learner_anil = {
@@ -68,11 +45,7 @@ const struct learner_kind learner_anil = {
     .classification_only = false,
     .logits = true,
     .keys = keys,
-    .pretraining = meta_pretraining,
-    .no_source_hint = "",
-    .pretrain = pretrain,
-    .per_shots = meta_per_shots,
-    .pretrain_cost = pretrain_cost,
+    META_OWN,
     .frozen = frozen,
     .init = init,
     .adapt = adapt,

@@ -16,18 +16,7 @@ static const struct meta_rule rule = {.second_order = true};
 static const struct kind_key keys[] = {META_TEST_KEYS, META_KEYS, {"meta.inner_lr", NULL},
                                        META_GRAD_KEYS, {NULL, NULL}};
 
-static int pretrain(const struct learner_settings *s, const struct pretrain_env *env,
-                    struct mlp *net, float **extra, size_t *n_extra, struct pretrain_result *res,
-                    struct err *e)
-{
-    return meta_pretrain(&rule, s, env, net, extra, n_extra, res, e);
-}
-
-static uint64_t pretrain_cost(const struct learner_settings *s, int rows, int qrows,
-                              const struct mlp_arch *net)
-{
-    return meta_pretrain_cost(&rule, s, rows, qrows, net);
-}
+META_PRETRAIN(rule)
 
 const struct learner_kind learner_maml = {
     .name = "maml",
@@ -36,11 +25,7 @@ const struct learner_kind learner_maml = {
     .classification_only = false,
     .logits = true,
     .keys = keys,
-    .pretraining = meta_pretraining,
-    .no_source_hint = "",
-    .pretrain = pretrain,
-    .per_shots = meta_per_shots,
-    .pretrain_cost = pretrain_cost,
+    META_OWN,
     .init = meta_init,
     .adapt = meta_adapt,
     TRAINER_LIFECYCLE,

@@ -213,26 +213,40 @@ uint64_t meta_pretrain_cost(const struct meta_rule *rule, const struct learner_s
 
 /* ---- test time ---- */
 
-int meta_init(struct learner *l, struct err *e)
+int meta_trainer(struct learner *l, struct trainer *t, int p, struct err *e)
 {
     const struct mlp *pre = l->env.pretrained;
     int rc = learner_check_pretrained(pre, &l->shape, l->shape.ways == 0, e);
     if (rc)
         return rc;
+    const struct mlp_arch *pa = &pre->arch;
+    struct mlp_arch top = {.n_layers = pa->n_layers - p, .act = pa->act};
+    for (int i = 0; i <= top.n_layers; i++)
+        top.sizes[i] = pa->sizes[p + i];
+    top.sizes[top.n_layers] = l->shape.out_dim;
+    return trainer_init(t, &top, pre, p, l->cap, l->shape.n_support, &l->s.optim, e);
+}
+
+int meta_adapt_from(struct learner *l, struct trainer *t, int p, const struct fewshot *ep,
+                    struct rng *r, learner_record_fn rec, void *arg, struct err *e)
+{
+    const struct mlp *pre = l->env.pretrained;
+    trainer_load(t, pre->params + pre->w_off[p],
+                 pre->arch.sizes[pre->arch.n_layers] != l->shape.out_dim, INIT_ZERO, r);
+    return trainer_fit(t, l, ep, rec, arg, e);
+}
+
+int meta_init(struct learner *l, struct err *e)
+{
     struct trainer *t = calloc(1, sizeof *t);
     if (!t)
         return err_set(e, ERR_NOMEM, "out of memory for a learner");
     l->state = t;
-    struct mlp_arch a = pre->arch;
-    a.sizes[a.n_layers] = l->shape.out_dim;
-    return trainer_init(t, &a, NULL, 0, l->cap, l->shape.n_support, &l->s.optim, e);
+    return meta_trainer(l, t, 0, e);
 }
 
 int meta_adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
                learner_record_fn rec, void *arg, struct err *e)
 {
-    struct trainer *t = l->state;
-    const struct mlp *pre = l->env.pretrained;
-    trainer_load(t, pre->params, pre->n_params != t->net.n_params, INIT_ZERO, r);
-    return trainer_fit(t, l, ep, rec, arg, e);
+    return meta_adapt_from(l, l->state, 0, ep, r, rec, arg, e);
 }

@@ -74,9 +74,36 @@ uint64_t meta_pretrain_cost(const struct meta_rule *rule, const struct learner_s
 bool meta_per_shots(const struct learner_settings *s);
 int meta_pretraining(const struct learner_settings *s);
 
-/* Test time from a meta-learned initialisation: the pretrained network, with
- * a new zero head when the target's outputs differ from the meta-trained
- * ones, trained by the trainer (every layer) on the support set. */
+/* A kind's file: its pretrain and pretrain_cost, meta-training by RULE (a
+ * static const struct meta_rule of the file). */
+#define META_PRETRAIN(RULE) \
+    static int pretrain(const struct learner_settings *s, const struct pretrain_env *env, \
+                        struct mlp *net, float **extra, size_t *n_extra, \
+                        struct pretrain_result *res, struct err *e) \
+    { \
+        return meta_pretrain(&RULE, s, env, net, extra, n_extra, res, e); \
+    } \
+    static uint64_t pretrain_cost(const struct learner_settings *s, int rows, int qrows, \
+                                  const struct mlp_arch *net) \
+    { \
+        return meta_pretrain_cost(&RULE, s, rows, qrows, net); \
+    }
+
+/* The registry entries of a kind with its own meta-training (its file's
+ * pretrain and pretrain_cost). */
+#define META_OWN .pretraining = meta_pretraining, .no_source_hint = "", .pretrain = pretrain, \
+    .per_shots = meta_per_shots, .pretrain_cost = pretrain_cost
+
+/* Test time from a meta-learned initialisation. t gets the pretrained
+ * network's layers from p on, with a head of the target's width, behind
+ * layers 0..p−1 as a frozen prefix (after checking the network fits l);
+ * meta_adapt_from loads them for an episode — a new zero head when the
+ * target's outputs differ from the meta-trained ones — and trains them on
+ * the support set. meta_init and meta_adapt are these for p = 0, with the
+ * trainer as l's state. */
+int meta_trainer(struct learner *l, struct trainer *t, int p, struct err *e);
+int meta_adapt_from(struct learner *l, struct trainer *t, int p, const struct fewshot *ep,
+                    struct rng *r, learner_record_fn rec, void *arg, struct err *e);
 int meta_init(struct learner *l, struct err *e);
 int meta_adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
                learner_record_fn rec, void *arg, struct err *e);

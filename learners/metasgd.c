@@ -19,18 +19,7 @@ static const struct meta_rule rule = {.second_order = true, .learn_rates = true}
 static const struct kind_key keys[] = {{"steps", "=meta.inner_steps"}, {"record_steps", NULL},
                                        META_KEYS, META_GRAD_KEYS, {NULL, NULL}};
 
-static int pretrain(const struct learner_settings *s, const struct pretrain_env *env,
-                    struct mlp *net, float **extra, size_t *n_extra, struct pretrain_result *res,
-                    struct err *e)
-{
-    return meta_pretrain(&rule, s, env, net, extra, n_extra, res, e);
-}
-
-static uint64_t pretrain_cost(const struct learner_settings *s, int rows, int qrows,
-                              const struct mlp_arch *net)
-{
-    return meta_pretrain_cost(&rule, s, rows, qrows, net);
-}
+META_PRETRAIN(rule)
 
 struct metasgd {
     struct trainer t;   /* first: the trainer's lifecycle functions read it */
@@ -48,10 +37,7 @@ static double mean(const float *a, size_t n)
 static int init(struct learner *l, struct err *e)
 {
     const struct mlp *pre = l->env.pretrained;
-    int rc = learner_check_pretrained(pre, &l->shape, l->shape.ways == 0, e);
-    if (rc)
-        return rc;
-    if (!l->env.extra || l->env.n_extra != pre->n_params)
+    if (pre && (!l->env.extra || l->env.n_extra != pre->n_params))
         return err_set(e, ERR_USAGE, "metasgd: the pretraining holds %zu learned rates for a "
                        "network of %zu parameters (expected one per parameter)", l->env.n_extra,
                        pre->n_params);
@@ -59,10 +45,10 @@ static int init(struct learner *l, struct err *e)
     if (!m)
         return err_set(e, ERR_NOMEM, "out of memory for a learner");
     l->state = m;
-    struct mlp_arch a = pre->arch;
-    a.sizes[a.n_layers] = l->shape.out_dim;
-    if ((rc = trainer_init(&m->t, &a, NULL, 0, l->cap, l->shape.n_support, &l->s.optim, e)))
+    int rc = meta_trainer(l, &m->t, 0, e);
+    if (rc)
         return rc;
+    const struct mlp_arch a = m->t.net.arch;
     const struct mlp *net = &m->t.net;
     if (!(m->rates = malloc(sizeof *m->rates * net->n_params)))
         return err_set(e, ERR_NOMEM, "out of memory for a learner");
@@ -85,10 +71,7 @@ static int init(struct learner *l, struct err *e)
 static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
                  learner_record_fn rec, void *arg, struct err *e)
 {
-    struct metasgd *m = l->state;
-    const struct mlp *pre = l->env.pretrained;
-    trainer_load(&m->t, pre->params, pre->n_params != m->t.net.n_params, INIT_ZERO, r);
-    return trainer_fit(&m->t, l, ep, rec, arg, e);
+    return meta_adapt_from(l, &((struct metasgd *)l->state)->t, 0, ep, r, rec, arg, e);
 }
 
 static void release(struct learner *l)
@@ -106,11 +89,7 @@ const struct learner_kind learner_metasgd = {
     .classification_only = false,
     .logits = true,
     .keys = keys,
-    .pretraining = meta_pretraining,
-    .no_source_hint = "",
-    .pretrain = pretrain,
-    .per_shots = meta_per_shots,
-    .pretrain_cost = pretrain_cost,
+    META_OWN,
     .init = init,
     .adapt = adapt,
     .predict = trainer_kind_predict,
