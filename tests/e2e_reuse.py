@@ -12,7 +12,9 @@ test split) runs with four learners through overrides:
     overwrites the body: forgetting clearly positive (its pooled interval
     wholly above 0 in each seed);
   - scratch: no pretrained body, no source head: no forgetting rows.
-Also: the forgetting rows carry the final step, and summary.csv pools them.
+Also: the forgetting rows carry the final step, and summary.csv pools them;
+and with energy.powercap pointing at a fake tree of RAPL package counters,
+every unit's joules are read from it (method rapl).
 """
 import csv
 import os
@@ -63,6 +65,27 @@ def main():
             e2echeck.check(f"wild, seed {r['seed']}, {r['shots']} shots: forgetting clearly "
                            f"positive", m - ci > 0 and m <= 1, f"{m:.3f} +- {ci:.3f}", verbose=True)
         e2echeck.check("wild: per-seed and pooled rows for both shot counts", len(summary) == 6)
+        # energy.powercap at a fake tree of package counters that do not move: every unit
+        # measured (rapl), and what they measured is exactly nothing
+        fake = os.path.join(tmp, "powercap")
+        for zone in ("intel-rapl:0", "intel-rapl:1"):
+            os.makedirs(os.path.join(fake, zone))
+            for name, value in (("energy_uj", "123456789"), ("max_energy_range_uj", "262143328850")):
+                with open(os.path.join(fake, zone, name), "w") as f:
+                    f.write(value + "\n")
+        out = os.path.join(tmp, "rapl")
+        p = subprocess.run([kshot, "run", os.path.join(root, "configs/smoke.yaml"), "-o", out, "-q",
+                            "learners={scratch: {kind: scratch, steps: 5}}",
+                            "energy.powercap=" + fake], capture_output=True, text=True)
+        e2echeck.check("kshot run with a fake powercap tree", p.returncode == 0, p.stderr)
+        with open(os.path.join(out, "costs.csv"), newline="") as f:
+            costs = list(csv.DictReader(f))
+        e2echeck.check("every unit's joules read from the counters (rapl, 0 J: they never moved)",
+                       costs and all(r["joules_method"] == "rapl" and float(r["joules"]) == 0
+                                     for r in costs), str(costs[:1]))
+        with open(os.path.join(out, "cost_summary.csv"), newline="") as f:
+            e2echeck.check("cost_summary.csv says rapl", all(r["joules_method"] == "rapl"
+                                                              for r in csv.DictReader(f)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return e2echeck.summary()
