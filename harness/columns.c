@@ -18,7 +18,8 @@ static const struct column episodes[EP_N] = {
                                "and query sets for every learner"},
     [EP_STEP] = {"step", "adaptation step the value was measured after (empty for learners "
                          "that take no steps)"},
-    [EP_PROBE] = {"probe", "robustness probe; empty for clean inputs (no probes exist yet)"},
+    [EP_PROBE] = {"probe", "the robustness probe's key under `probes:` whose perturbed queries the "
+                          "row scores (after the final step); empty for clean inputs"},
     [EP_PARAM] = {"param", "the probe's parameter (e.g. its ε); empty for clean inputs"},
     [EP_METRIC] = {"metric", "`accuracy` (fraction of queries whose first arg-max score is the "
                              "true label), `loss` (mean query cross-entropy of softmax(scores); "

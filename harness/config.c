@@ -14,6 +14,7 @@
  * expansion (plan.c). */
 #include "harness/config.h"
 #include "harness/config_internal.h"
+#include "harness/probe.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -136,9 +137,12 @@ static int parse_named(int sec, const struct yt_node *m, const char *prefix, cha
     if ((rc = fill_key(k, m, m, prefix, base, NULL, e)))
         return rc;
     int v = *(int *)(base + k->off);
-    const char *word = sec == S_DATA ? config_formats[v] : learner_kinds[v]->name;
+    const char *word = sec == S_DATA ? config_formats[v] : sec == S_PROBE ? probe_kinds[v]
+                                                                          : learner_kinds[v]->name;
     rc = parse_section(sec, m, m, prefix, base, word,
-                       sec == S_DATA ? "a data source of format" : "a learner of kind", e);
+                       sec == S_DATA    ? "a data source of format"
+                       : sec == S_PROBE ? "a probe of kind"
+                                        : "a learner of kind", e);
     if (!rc && sec == S_LEARNER)
         resolve_copies(m, (struct cfg_learner *)base, word);
     return rc;
@@ -233,19 +237,32 @@ static int parse_learners(const struct yt_node *m, struct experiment *x, struct 
     return rc;
 }
 
-static int parse_probes(const struct yt_node *m, struct err *e)
+static int parse_probes(const struct yt_node *m, struct experiment *x, struct err *e)
 {
-    char path[PATH_LEN], got[128];
     if (!m || yt_is_null(m) || (m->kind == YT_MAP && m->n_items == 0))
         return ERR_OK;
-    if (m->kind != YT_MAP) {
-        config_got_text(m, got, sizeof got);
-        return yt_error(e, ERR_USAGE, m, "probes", "expected a map of probes, got %s", got);
+    int rc = check_named(m, "probes", "probe", e);
+    if (!rc && !(x->probes = calloc((size_t)m->n_items, sizeof *x->probes)))
+        rc = config_nomem(e);
+    for (int i = 0; !rc && i < m->n_items; i++) {
+        struct cfg_probe *p = &x->probes[x->n_probes++];
+        char prefix[PATH_LEN];
+        config_join(prefix, "probes", m->keys[i]);
+        p->where = config_where_of(m->key_nodes[i]);
+        if (!(p->name = config_dupstr(m->keys[i])))
+            rc = config_nomem(e);
+        else
+            rc = parse_named(S_PROBE, m->items[i], prefix, (char *)p, e);
     }
-    config_join(path, "probes", m->keys[0]);
-    return yt_error(e, ERR_USAGE, m->key_nodes[0], path,
-                    "robustness probes are not implemented in this version of kshot; "
-                    "remove the probes section");
+    return rc;
+}
+
+bool config_probe_applies(const struct cfg_probe *p, const struct cfg_learner *l)
+{
+    bool listed = p->n_learners == 0;
+    for (int i = 0; i < p->n_learners && !listed; i++)
+        listed = strcmp(p->learners[i], l->name) == 0;
+    return listed && (!probe_needs_gradient(p->kind) || learner_kinds[l->s.kind]->input_grad);
 }
 
 /* ---- sweep ---- */
@@ -747,9 +764,36 @@ static int check_baseline(const struct experiment *x, const struct yt_node *root
                     x->n_learners == 1 ? "the only one is" : "the learners are", list);
 }
 
+/* A probe's learners exist; some target classifies. */
+static int check_probe(const struct experiment *x, const struct cfg_probe *p,
+                       const struct yt_node *root, struct err *e)
+{
+    char path[PATH_LEN];
+    const struct yt_node *m = entry_node(root, "probes", p->name);
+    for (int i = 0; i < p->n_learners; i++) {
+        bool found = false;
+        for (int l = 0; l < x->n_learners && !found; l++)
+            found = strcmp(x->learners[l].name, p->learners[i]) == 0;
+        if (!found) {
+            config_join(path, "probes", p->name);
+            config_join(path, path, "learners");
+            return yt_error(e, ERR_USAGE, item_of(yt_get(m, "learners"), i), path,
+                            "no learner \"%s\"", p->learners[i]);
+        }
+    }
+    for (int t = 0; t < x->n_targets; t++)
+        if (!config_data_regression(config_data(x, x->targets[t].data)))
+            return ERR_OK;
+    config_join(path, "probes", p->name);
+    return yt_error(e, ERR_USAGE, m, path, "a %s probe needs a classification target, and every "
+                    "target is a regression task", probe_kinds[p->kind]);
+}
+
 static int validate(struct experiment *x, const struct yt_node *root, struct err *e)
 {
     int rc = check_baseline(x, root, e);
+    for (int i = 0; !rc && i < x->n_probes; i++)
+        rc = check_probe(x, &x->probes[i], root, e);
     for (int i = 0; !rc && i < x->n_data; i++)
         rc = check_data(&x->data[i], root, e);
     if (!rc && x->source.data)
@@ -803,7 +847,7 @@ static int parse_top(const struct yt_node *root, struct experiment *x, struct er
     if (!rc)
         rc = parse_learners(yt_get(root, "learners"), x, e);
     if (!rc)
-        rc = parse_probes(yt_get(root, "probes"), e);
+        rc = parse_probes(yt_get(root, "probes"), x, e);
     if (!rc)
         rc = parse_sweep(yt_get(root, "sweep"), root, x, e);
     if (!rc)
@@ -919,6 +963,11 @@ void config_free(struct experiment *x)
     }
     free(x->sweep);
     config_free_section(S_TOP, (char *)x);
+    for (int i = 0; i < x->n_probes; i++) {
+        free(x->probes[i].name);
+        config_free_section(S_PROBE, (char *)&x->probes[i]);
+    }
+    free(x->probes);
     config_free_section(S_OUTPUT, (char *)x);
     config_free_section(S_ENERGY, (char *)x);
     free(x->file);

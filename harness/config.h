@@ -26,7 +26,7 @@ extern const char *const config_formats[];  /* by enum data_format, NULL-termina
 
 /* Sections of the experiment file; each key of the schema belongs to one. */
 enum sec { S_TOP, S_DATA, S_NETWORK, S_SOURCE, S_TRAIN, S_TARGET, S_LEARNER, S_META, S_OUTPUT,
-           S_ENERGY, N_SEC };
+           S_ENERGY, S_PROBE, N_SEC };
 
 /* Where a value came from, for errors found after parsing (e.g. a class
  * that the data does not have). */
@@ -104,6 +104,20 @@ struct cfg_learner {
     struct cfg_where where;
 };
 
+struct cfg_probe {
+    char *name;                /* key under probes: (the CSV's probe column) */
+    int kind;                  /* enum probe_kind (harness/probe.h) */
+    int n_eps;
+    double eps[CFG_MAX_LIST];  /* fgsm, pgd: perturbation sizes, in input units after scale */
+    int n_sigma;
+    double sigma[CFG_MAX_LIST];/* noise: standard deviations, in input units after scale */
+    long steps;                /* pgd */
+    bool random_start;         /* pgd */
+    int n_learners;            /* 0: every learner the probe can take */
+    char *learners[CFG_MAX_LIST];
+    struct cfg_where where;
+};
+
 struct cfg_sweep {
     char *path;                /* dotted key path */
     int n_values;
@@ -129,6 +143,8 @@ struct experiment {
     struct cfg_target *targets;   /* (n_targets) */
     int n_learners;
     struct cfg_learner *learners; /* (n_learners) */
+    int n_probes;
+    struct cfg_probe *probes;  /* (n_probes) */
     int n_sweep;
     struct cfg_sweep *sweep;   /* (n_sweep) */
     char *output_dir;          /* NULL: results/<name> */
@@ -136,6 +152,10 @@ struct experiment {
     double watts_per_core;     /* energy.watts_per_core: the estimate's power per busy core */
     char *powercap;            /* energy.powercap: where the RAPL counters are looked for */
 };
+
+/* Whether probe p runs on learner l's models: l is listed (or nothing is),
+ * and the probe needs no input gradient or l's kind has one. */
+bool config_probe_applies(const struct cfg_probe *p, const struct cfg_learner *l);
 
 /* The learner others are compared with (summary.csv's transfer_gain): the
  * one `baseline:` names, else the only learner of a kind the registry marks

@@ -10,6 +10,7 @@
  * (config.c); reading YAML (yamltree). */
 #include "harness/config.h"
 #include "harness/config_internal.h"
+#include "harness/probe.h"
 
 #include "harness/base/hash.h"
 
@@ -36,6 +37,7 @@ static const char *const splits[] = {"train", "test", NULL};
 #define TRN(f) offsetof(struct cfg_train, f)
 #define TGT(f) offsetof(struct cfg_target, f)
 #define LRN(f) offsetof(struct cfg_learner, s.f)
+#define PRB(f) offsetof(struct cfg_probe, f)
 #define INF HUGE_VAL
 
 static const struct key table[] = {
@@ -57,7 +59,8 @@ static const struct key table[] = {
      "the learner others are compared with in summary.csv's transfer_gain rows; default: the "
      "only learner of the no-transfer kind (kshot help learners)", FEEDS_NONE, 0},
     {S_TOP, "probes", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
-     "robustness probes; none are implemented in this version, so it must be empty", FEEDS_NONE, 0},
+     "named robustness probes probes.<name>.*, run on every adapted model they apply to",
+     FEEDS_NONE, 0},
     {S_TOP, "sweep", K_MAP, 0, 0, "", 0, 0, NULL, NULL,
      "dotted key path -> list of values; the cartesian product gives variants", FEEDS_NONE, 0},
     {S_TOP, "output", K_MAP, 0, 0, "", 0, 0, NULL, NULL, "where results go: output.*", FEEDS_NONE, 0},
@@ -66,7 +69,23 @@ static const struct key table[] = {
     /* output */
     {S_OUTPUT, "dir", K_STR, 0, 0, "", EXP(output_dir), 0, NULL, NULL,
      "results directory (default results/<name>; -o DIR on the command line wins)", FEEDS_NONE, 0},
-    {S_ENERGY, "powercap", K_STR, 0, 0, "/sys/class/powercap", EXP(powercap), 0, NULL, NULL,
+        /* probes.<name>: robustness probes on the adapted models (harness/probe.h) */
+    {S_PROBE, "kind", K_ENUM, 0, 0, NULL, PRB(kind), 0, NULL, probe_kinds,
+     "fgsm, pgd or noise: what the probe does to the query inputs", FEEDS_EVAL, 0},
+    {S_PROBE, "eps", K_NUMS, 0, INF, "[0.05, 0.1, 0.2, 0.3]", PRB(n_eps), PRB(eps), "fgsm,pgd",
+     NULL, "perturbation sizes ε, in input units after scale; each gives rows with param = ε",
+     FEEDS_EVAL, 0},
+    {S_PROBE, "sigma", K_NUMS, 0, INF, "[0.05, 0.1, 0.2]", PRB(n_sigma), PRB(sigma), "noise", NULL,
+     "standard deviations σ of Gaussian noise added to the queries, in input units after scale; "
+     "each gives rows with param = σ", FEEDS_EVAL, 0},
+    {S_PROBE, "steps", K_INT, 1, 100000, "40", PRB(steps), 0, "pgd", NULL,
+     "signed-gradient steps of size 2.5·ε/steps", FEEDS_EVAL, 0},
+    {S_PROBE, "random_start", K_BOOL, 0, 0, "true", PRB(random_start), 0, "pgd", NULL,
+     "start from a uniform random point of the ε-ball (the episode's own stream)", FEEDS_EVAL, 0},
+    {S_PROBE, "learners", K_STRS, 0, 0, "[]", PRB(n_learners), PRB(learners), NULL, NULL,
+     "the learners it runs on; empty: every one it can (gradient probes skip kinds without input "
+     "gradients)", FEEDS_NONE, 0},
+{S_ENERGY, "powercap", K_STR, 0, 0, "/sys/class/powercap", EXP(powercap), 0, NULL, NULL,
      "the powercap directory whose intel-rapl:N package counters are read, when readable",
      FEEDS_NONE, 0},
     {S_ENERGY, "watts_per_core", K_NUM, 0, 10000, "10", EXP(watts_per_core), 0, NULL, NULL,
@@ -256,7 +275,7 @@ const char *config_key_default(const struct key *k, const char *word)
 
 static const char *const sec_names[N_SEC] = {
     "", "data.<name>", "network", "source", "source.train", "targets.<name>", "learners.<name>",
-    "learners.<name>.meta", "output", "energy",
+    "learners.<name>.meta", "output", "energy", "probes.<name>",
 };
 
 _Static_assert(LEARNER_MAX_LIST >= CFG_MAX_LIST, "record_steps and freeze hold CFG_MAX_LIST items");

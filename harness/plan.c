@@ -1,5 +1,6 @@
 /* plan: variants, units and their ids — what will run, decided before anything runs. */
 #include "harness/plan.h"
+#include "harness/probe.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -67,6 +68,15 @@ static void eval_desc(struct hash128 *d, const struct plan *p, const struct vari
     describe_data(d, v, t->data, u->seed, FEEDS_EVAL);
     config_hash(d, S_NETWORK, x, NULL, FEEDS_EVAL);
     hash128_printf(d, "|shots=%ld|seed=%ld", u->shots, u->seed);
+    /* the probes that run on this learner's models, on a classification
+     * target (none: the text of the ids before probes) */
+    const bool classifies = !config_data_regression(config_data(x, t->data));
+    for (int i = 0; classifies && i < x->n_probes; i++)
+        if (config_probe_applies(&x->probes[i], l)) {
+            hash128_printf(d, "|probe=");
+            hash128_str(d, x->probes[i].name);
+            config_hash(d, S_PROBE, &x->probes[i], probe_kinds[x->probes[i].kind], FEEDS_EVAL);
+        }
 }
 
 /* ---- variants ----
@@ -285,7 +295,21 @@ static uint64_t eval_flops(const struct variant *v, const struct unit *u)
     struct fewshot shape = {.ways = ways, .out_dim = out, .dim = tv->dim,
                             .n_support = mult * (int)u->shots, .n_query = mult * (int)t->queries};
     struct mlp_arch a = plan_arch(x, tv->dim, out);
-    return learner_kinds[s->kind]->cost(s, &shape, &a) * (uint64_t)t->episodes;
+    /* the probes: a query forward per scored point, three per input gradient */
+    const uint64_t fwd = (uint64_t)shape.n_query * mlp_forward_flops(&a, a.n_layers);
+    uint64_t probes = 0;
+    for (int i = 0; !reg && i < x->n_probes; i++) {
+        const struct cfg_probe *p = &x->probes[i];
+        if (!config_probe_applies(p, &x->learners[u->learner]))
+            continue;
+        if (p->kind == PROBE_FGSM)
+            probes += 3 * fwd + (uint64_t)p->n_eps * fwd;
+        else if (p->kind == PROBE_PGD)
+            probes += (uint64_t)p->n_eps * ((uint64_t)p->steps * 3 * fwd + fwd);
+        else
+            probes += (uint64_t)p->n_sigma * fwd;
+    }
+    return (learner_kinds[s->kind]->cost(s, &shape, &a) + probes) * (uint64_t)t->episodes;
 }
 
 /* Append u, or return the index of the equal pretrain unit already there

@@ -20,6 +20,7 @@
 #include "harness/base/meter.h"
 #include "harness/columns.h"
 #include "harness/csvout.h"
+#include "harness/probe.h"
 #include "learners/ckpt.h"
 #include "learners/gemm.h"
 #include "learners/learner.h"
@@ -364,12 +365,22 @@ struct eval_job {
     struct learner_env env;
     struct features ft;
     struct forgetting fg;
+    const struct cfg_probe *probes[CFG_MAX_LIST];   /* the probes run on its models */
+    int n_probes;
+    struct probe_space space;   /* the target's inputs, for the probes */
+};
+
+/* A block's scratch for the probes: (n_query, dim) each. */
+struct probe_work {
+    float *x0, *x, *g;
 };
 
 struct recorder {
     const struct episode_data *ed;
     long episode;
     int last_step;              /* the step of the last record (−1: a kind without steps) */
+    const char *probe;          /* the rows' probe (NULL: clean inputs) and its parameter */
+    double param;
     float *scores;              /* (n_query, out_dim) */
     struct csvrec row;          /* the part's columns of episodes.csv */
     FILE *out;
@@ -386,13 +397,18 @@ static int put(struct recorder *rc, int step, const char *metric, double value, 
         csvrec_int(r, EP_STEP, step);
     else
         csvrec_empty(r, EP_STEP);
-    csvrec_empty(r, EP_PROBE), csvrec_empty(r, EP_PARAM);  /* clean inputs */
+    if (rc->probe)
+        csvrec_str(r, EP_PROBE, rc->probe), csvrec_f32(r, EP_PARAM, rc->param);
+    else
+        csvrec_empty(r, EP_PROBE), csvrec_empty(r, EP_PARAM);   /* clean inputs */
     csvrec_str(r, EP_METRIC, metric);
     csvrec_f32(r, EP_VALUE, value);
     csvrec_str(r, EP_STATUS, status);
     rc->n_rows++;
     return csvrec_write(rc->out, r, columns_episodes.part_first, EP_N) ? ERR_NOMEM : ERR_OK;
 }
+
+static int emit(struct recorder *rc, int step, bool logits);
 
 /* The MSE of predicting zero for targets t[0..n): the mean of t², in double. */
 static double mse_zero(const float *t, int n)
@@ -409,13 +425,19 @@ static int record(void *arg, int step, struct learner_model *m)
 {
     struct recorder *rc = arg;
     const struct fewshot *t = &rc->ed->t;
-    const float *scores = rc->scores;
     const bool logits = model_logits(m);
     rc->last_step = step;
     int r = t->fq ? model_predict_features(m, t->fq, t->n_query, rc->scores, rc->e)
                   : model_predict(m, t->xq, t->n_query, rc->scores, rc->e);
-    if (r)
-        return r;
+    return r ? r : emit(rc, step, logits);
+}
+
+/* The query metrics of rc->scores, after step. */
+static int emit(struct recorder *rc, int step, bool logits)
+{
+    const struct fewshot *t = &rc->ed->t;
+    const float *scores = rc->scores;
+    int r;
     size_t n = (size_t)t->n_query * (size_t)t->out_dim;
     bool finite = true;
     for (size_t i = 0; i < n; i++)
@@ -724,6 +746,116 @@ static int forgetting_of(const struct eval_job *j, struct forgetting_work *w,
     return ERR_OK;
 }
 
+/* The probes of job j's learner, on a classification target, and the input
+ * space they perturb. */
+static int probes_init(struct eval_job *j, struct err *e)
+{
+    const struct experiment *x = &j->p->variants[j->u->variant].x;
+    const struct target_view *tv = j->tv;
+    if (!tv->d)
+        return ERR_OK;
+    for (int i = 0; i < x->n_probes; i++)
+        if (config_probe_applies(&x->probes[i], j->lc))
+            j->probes[j->n_probes++] = &x->probes[i];
+    if (j->n_probes == 0)
+        return ERR_OK;
+    const struct cfg_data *d = config_data(x, tv->cfg->data);
+    const bool pre = tv->pre && tv->pre->dim > 0;
+    return probe_space_init(&j->space, tv->dim, d->scale, pre ? tv->pre->mul : NULL,
+                            pre ? tv->pre->add : NULL, d->format == FMT_IDX, e);
+}
+
+static void probe_work_free(struct probe_work *w)
+{
+    free(w->x0), free(w->x), free(w->g);
+    memset(w, 0, sizeof *w);
+}
+
+static int probe_work_init(struct probe_work *w, const struct eval_job *j, int n_query,
+                           struct err *e)
+{
+    memset(w, 0, sizeof *w);
+    if (j->n_probes == 0)
+        return ERR_OK;
+    size_t n = (size_t)n_query * (size_t)j->tv->dim;
+    w->x0 = malloc(sizeof *w->x0 * n), w->x = malloc(sizeof *w->x * n);
+    w->g = malloc(sizeof *w->g * n);
+    if (w->x0 && w->x && w->g)
+        return ERR_OK;
+    probe_work_free(w);
+    return err_set(e, ERR_NOMEM, "out of memory for the probes");
+}
+
+/* Scores of perturbed queries x, and their rows at param. */
+static int probe_rows(struct recorder *rc, struct learner_model *m, const float *x, double param,
+                      struct err *e)
+{
+    int r = model_predict(m, x, rc->ed->t.n_query, rc->scores, e);
+    rc->param = param;
+    return r ? r : emit(rc, rc->last_step, model_logits(m));
+}
+
+/* Every probe of job j on the final model m of episode i. */
+static int run_probes(const struct eval_job *j, struct probe_work *w, struct recorder *rc,
+                      const struct episode_data *ed, struct learner_model *m, long i,
+                      struct err *e)
+{
+    const struct target_view *tv = j->tv;
+    const int nq = ed->t.n_query;
+    const int *y = ed->yq;
+    const float *x0 = ed->t.xq;
+    double loss;
+    int r = ERR_OK;
+    if (j->ft.depth > 0) {   /* the episode holds features: the probes perturb inputs */
+        if ((r = inputs(tv, ed->ep.query, nq, w->x0, e)))
+            return r;
+        x0 = w->x0;
+    }
+    for (int k = 0; !r && k < j->n_probes; k++) {
+        const struct cfg_probe *p = j->probes[k];
+        struct rng base;
+        rng_stream(&base, (uint64_t)tv->seed, RNG_PROBE, tv->key);
+        rng_child(&base, &base, RNG_PROBE, (uint64_t)j->u->shots);
+        rng_child(&base, &base, RNG_PROBE, (uint64_t)i);
+        rng_child(&base, &base, RNG_PROBE, rng_hash_str(p->name));
+        rc->probe = p->name;
+        if (p->kind == PROBE_FGSM) {
+            r = model_input_grad(m, x0, y, NULL, nq, w->g, &loss, e);
+            for (int v = 0; !r && v < p->n_eps; v++) {
+                probe_sign_step(&j->space, x0, w->g, nq, p->eps[v], w->x);
+                r = probe_rows(rc, m, w->x, p->eps[v], e);
+            }
+        } else if (p->kind == PROBE_PGD) {
+            for (int v = 0; !r && v < p->n_eps; v++) {
+                struct rng rv;
+                rng_child(&rv, &base, RNG_PROBE, (uint64_t)v);
+                if (p->random_start)
+                    probe_random_start(&j->space, x0, nq, p->eps[v], &rv, w->x);
+                else
+                    memcpy(w->x, x0, sizeof *w->x * (size_t)nq * (size_t)tv->dim);
+                const double alpha = 2.5 * p->eps[v] / (double)p->steps;
+                for (long s = 0; !r && s < p->steps; s++) {
+                    if (!(r = model_input_grad(m, w->x, y, NULL, nq, w->g, &loss, e))) {
+                        probe_sign_step(&j->space, w->x, w->g, nq, alpha, w->x);
+                        probe_project(&j->space, x0, nq, p->eps[v], w->x);
+                    }
+                }
+                if (!r)
+                    r = probe_rows(rc, m, w->x, p->eps[v], e);
+            }
+        } else {
+            for (int v = 0; !r && v < p->n_sigma; v++) {
+                struct rng rv;
+                rng_child(&rv, &base, RNG_PROBE, (uint64_t)v);
+                probe_noise(&j->space, x0, nq, p->sigma[v], &rv, w->x);
+                r = probe_rows(rc, m, w->x, p->sigma[v], e);
+            }
+        }
+    }
+    rc->probe = NULL;
+    return r;
+}
+
 int eval_job_new(const struct plan *p, const struct unit *u, const struct pretrained *pre,
                  struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
                  struct err *e)
@@ -747,6 +879,8 @@ int eval_job_new(const struct plan *p, const struct unit *u, const struct pretra
     int rc = features_build(j, &c->flops, stop, e);
     if (!rc)
         rc = forgetting_init(j, &c->flops, e);
+    if (!rc)
+        rc = probes_init(j, e);
     stopwatch_add(&w, c);
     if (rc) {
         eval_job_free(j);
@@ -762,6 +896,7 @@ void eval_job_free(struct eval_job *j)
         return;
     features_free(&j->ft);
     forgetting_free(&j->fg);
+    probe_space_free(&j->space);
     free(j);
 }
 
@@ -785,8 +920,11 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
     if (!r && !(l = learner_new(&j->lc->s, &j->env, &ed.t, e)))
         r = e->code ? e->code : ERR_NOMEM;
     struct forgetting_work fw = {0};
+    struct probe_work pw = {0};
     if (!r)
         r = forgetting_work_init(&fw, j, e);
+    if (!r)
+        r = probe_work_init(&pw, j, ed.t.n_query, e);
     struct rng base;
     rng_stream(&base, (uint64_t)u->seed, RNG_LEARNER, tv->key);
     rng_child(&base, &base, RNG_LEARNER, (uint64_t)u->shots);
@@ -807,6 +945,8 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
         double forgot;
         if (!r && j->fg.n > 0 && !(r = forgetting_of(j, &fw, m, &forgot, &c->flops, e)))
             r = put(&rc, rc.last_step, "forgetting", forgot, "ok");
+        if (!r && j->n_probes > 0)
+            r = run_probes(j, &pw, &rc, &ed, m, i, e);
         if (r == ERR_NOMEM && !e->msg[0])
             err_set(e, ERR_NOMEM, "out of memory writing rows");
         c->episodes++;
@@ -814,6 +954,7 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
     c->flops += l ? learner_flops(l) : 0;
     learner_free(l);
     forgetting_work_free(&fw);
+    probe_work_free(&pw);
     if (rc.out && fclose(rc.out) && !r)
         r = err_set(e, ERR_NOMEM, "out of memory for rows");
     free(rc.scores);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "harness/config.h"
+#include "harness/probe.h"
 
 /* ---- helpers ---- */
 
@@ -659,12 +660,32 @@ static void ways_against_known_classes(void **state)
           "exp.yaml:7:6: targets.t: 5 ways need at least 5 classes, but data source \"blobs\" has 3");
 }
 
-static void probes_are_not_implemented_yet(void **state)
+static void probes_are_parsed_by_kind_and_checked(void **state)
 {
-    fails(edit(10, "probes:\n  fgsm: {eps: [0.05, 0.1]}", 0), "exp.yaml:11:3: probes.fgsm: "
-          "robustness probes are not implemented in this version of kshot; remove the probes "
-          "section");
-    fails(edit(10, "probes: [fgsm]", 0), "exp.yaml:10:9: probes: expected a map of probes, got a list");
+    struct experiment x;
+    parse(edit(10, "probes:\n  f: {kind: fgsm}\n  p: {kind: pgd, eps: [0.1], steps: 7, "
+               "random_start: false, learners: [ft]}\n  n: {kind: noise, sigma: [0, 0.5]}", 0), &x);
+    assert_int_equal(x.n_probes, 3);
+    assert_string_equal(x.probes[0].name, "f");
+    assert_int_equal(x.probes[0].kind, PROBE_FGSM);
+    assert_int_equal(x.probes[0].n_eps, 4);   /* the default [0.05, 0.1, 0.2, 0.3] */
+    assert_true(x.probes[0].eps[3] == 0.3);
+    assert_int_equal(x.probes[1].steps, 7);
+    assert_false(x.probes[1].random_start);
+    assert_int_equal(x.probes[1].n_learners, 1);
+    assert_int_equal(x.probes[2].n_sigma, 2);
+    assert_true(config_probe_applies(&x.probes[1], &x.learners[0]));
+    config_free(&x);
+    fails(edit(10, "probes:\n  fgsm: {eps: [0.05, 0.1]}", 0), "exp.yaml:11:9: probes.fgsm: "
+          "missing required key \"kind\" (fgsm, pgd or noise: what the probe does to the query "
+          "inputs)");
+    fails(edit(10, "probes:\n  n: {kind: noise, eps: [0.1]}", 0), "exp.yaml:11:20: probes.n.eps: "
+          "not a key of a probe of kind \"noise\" (its keys: kind, sigma and learners)");
+    fails(edit(10, "probes:\n  f: {kind: fgsm, learners: [fx]}", 0),
+          "exp.yaml:11:30: probes.f.learners: no learner \"fx\"");
+    fails(edit(10, "probes:\n  f: {kind: fgsm, eps: [-0.1]}", 0),
+          "exp.yaml:11:25: probes.f.eps: expected a number ≥ 0, got \"-0.1\"");
+    fails(edit(10, "probes: [fgsm]", 0), "exp.yaml:10:9: probes: expected a map of named probes, got a list");
 }
 
 /* ---- YAML features ---- */
@@ -846,7 +867,9 @@ static void sweeps_are_checked_against_the_schema(void **state)
 static const char *const all_keys[] = {
     "name", "seeds", "data", "network", "source", "targets", "learners", "baseline", "probes",
     "sweep",
-    "output", "energy", "output.dir", "energy.powercap", "energy.watts_per_core",
+    "output", "energy", "output.dir", "probes.<name>.kind", "probes.<name>.eps",
+    "probes.<name>.sigma", "probes.<name>.steps", "probes.<name>.random_start",
+    "probes.<name>.learners", "energy.powercap", "energy.watts_per_core",
     "data.<name>.format", "data.<name>.dir", "data.<name>.images", "data.<name>.labels",
     "data.<name>.test_images", "data.<name>.test_labels", "data.<name>.path", "data.<name>.label",
     "data.<name>.targets", "data.<name>.features", "data.<name>.scale", "data.<name>.standardise",
@@ -963,7 +986,7 @@ int main(void)
         cmocka_unit_test(meta_training_keys_and_their_defaults),
         cmocka_unit_test(regression_targets),
         cmocka_unit_test(ways_against_known_classes),
-        cmocka_unit_test(probes_are_not_implemented_yet),
+        cmocka_unit_test(probes_are_parsed_by_kind_and_checked),
         cmocka_unit_test(aliases_and_merge_keys_share_settings),
         cmocka_unit_test(loading_files_with_overrides),
         cmocka_unit_test(sweeps_name_keys_and_keep_value_text),

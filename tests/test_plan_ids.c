@@ -47,6 +47,10 @@ static const char *const clusters_yaml =
     "  k: {kind: knn}\n"
     "  r: {kind: reptile, meta: {iterations: 2, ways: 2}}\n"
     "  m: {kind: maml, meta: {iterations: 2, ways: 2}}\n"
+    "probes:\n"
+    "  f: {kind: fgsm, eps: [0.1]}\n"
+    "  g: {kind: pgd, eps: [0.1], steps: 2}\n"
+    "  n: {kind: noise, sigma: [0.1]}\n"
     "output: {dir: somewhere}\n";
 
 static const char *const sine_yaml =
@@ -204,10 +208,18 @@ static const struct id_case cases[] = {
     {"learners", CLUSTERS, {NULL}, "  a: {kind", "  renamed: {kind", SAME,
      "a learner's name is a label"},
     {"baseline", CLUSTERS, {"baseline=a"}, NULL, NULL, SAME, NULL},
-    {"probes", -1, {NULL}, NULL, NULL, SAME, "must be empty in this version"},
+    {"probes", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
     {"sweep", -1, {NULL}, NULL, NULL, SAME, "a sweep's values change the keys it names"},
     {"output", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
     {"output.dir", CLUSTERS, {"output.dir=elsewhere"}, NULL, NULL, SAME, NULL},
+    {"probes.<name>.kind", CLUSTERS, {"probes.n={kind: fgsm}"}, NULL, NULL, CHANGED, NULL},
+    {"probes.<name>.eps", CLUSTERS, {"probes.f.eps=[0.2]"}, NULL, NULL, CHANGED, NULL},
+    {"probes.<name>.sigma", CLUSTERS, {"probes.n.sigma=[0.2]"}, NULL, NULL, CHANGED, NULL},
+    {"probes.<name>.steps", CLUSTERS, {"probes.g.steps=3"}, NULL, NULL, CHANGED, NULL},
+    {"probes.<name>.random_start", CLUSTERS, {"probes.g.random_start=false"}, NULL, NULL, CHANGED,
+     NULL},
+    {"probes.<name>.learners", CLUSTERS, {"probes.f.learners=[a]"}, NULL, NULL, CHANGED,
+     "which learners' evaluations run the probe"},
     {"energy", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
     {"energy.powercap", CLUSTERS, {"energy.powercap=/nowhere"}, NULL, NULL, SAME, NULL},
     {"energy.watts_per_core", CLUSTERS, {"energy.watts_per_core=20"}, NULL, NULL, SAME, NULL},
@@ -425,7 +437,7 @@ static void every_key_has_a_case_that_agrees_with_its_schema_row(void **state)
     const struct key *keys = config_keys(&n);
     static const char *const sections[N_SEC] = {
         "", "data.<name>", "network", "source", "source.train", "targets.<name>",
-        "learners.<name>", "learners.<name>.meta", "output", "energy",
+        "learners.<name>", "learners.<name>.meta", "output", "energy", "probes.<name>",
     };
     for (int i = 0; i < n; i++) {
         char path[PATH_LEN];

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Robustness probes end to end, with known answers, on configs/smoke.yaml.
+
+Usage: e2e_probes.py KSHOT SOURCE_ROOT
+
+Fine-tuning, the linear probe and knn from the smoke config, with probes
+given as overrides: FGSM and PGD (10 steps) at eps 0.1, a PGD of one step
+with no random start (which must equal FGSM: a step of 2.5 eps projected
+back on the eps-ball is FGSM's point), and Gaussian noise at sigma 0 and
+0.1. Checks:
+  - mean accuracy over each seed's episodes: clean >= FGSM >= PGD;
+  - the one-step PGD rows equal the FGSM rows, episode by episode;
+  - noise of sigma 0 reproduces the clean rows bit for bit (fine-tuning);
+  - knn, which has no input gradient, gets noise rows and no FGSM or PGD rows;
+  - probe rows carry the final step and param; -j 1 and -j 2 write the same
+    episodes.csv.
+"""
+import csv
+import filecmp
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import e2echeck
+
+OVERRIDES = [
+    "learners={finetune: {kind: finetune, steps: 10, lr: 0.01}, "
+    "probe: {kind: finetune, freeze: body, steps: 10, lr: 0.1}, knn: {kind: knn, k: 3}}",
+    "probes={fgsm: {kind: fgsm, eps: [0.1]}, pgd: {kind: pgd, eps: [0.1], steps: 10}, "
+    "pgd1: {kind: pgd, eps: [0.1], steps: 1, random_start: false}, "
+    "noise: {kind: noise, sigma: [0, 0.1]}}",
+]
+
+
+def main():
+    kshot, root = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="kshot-probes-")
+    try:
+        outs = []
+        for jobs in ("2", "1"):
+            out = os.path.join(tmp, "j" + jobs)
+            p = subprocess.run([kshot, "run", os.path.join(root, "configs/smoke.yaml"), "-o", out,
+                                "-q", "-j", jobs] + OVERRIDES, capture_output=True, text=True)
+            if not e2echeck.check(f"kshot run -j {jobs}", p.returncode == 0, p.stderr):
+                return e2echeck.summary()
+            outs.append(out)
+        e2echeck.check("-j 1 and -j 2 write the same episodes.csv",
+                       filecmp.cmp(os.path.join(outs[0], "episodes.csv"),
+                                   os.path.join(outs[1], "episodes.csv"), shallow=False))
+        with open(os.path.join(outs[0], "episodes.csv"), newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["metric"] == "accuracy"]
+        def values(learner, probe, param, seed=None, step=None):
+            return {(r["seed"], r["shots"], r["episode"]): r["value"] for r in rows
+                    if r["learner"] == learner and r["probe"] == probe and r["param"] == param
+                    and (seed is None or r["seed"] == seed) and (step is None or r["step"] == step)}
+        for learner, final in (("finetune", "10"), ("probe", "10")):
+            for seed in ("0", "1"):
+                clean = values(learner, "", "", seed, final)
+                fgsm, pgd = values(learner, "fgsm", "0.1", seed), values(learner, "pgd", "0.1", seed)
+                m = [statistics.mean(float(v) for v in d.values()) for d in (clean, fgsm, pgd)]
+                e2echeck.check(f"{learner}, seed {seed}: clean >= FGSM >= PGD",
+                               len(clean) == len(fgsm) == len(pgd) == 40 and m[0] >= m[1] >= m[2],
+                               f"{m[0]:.3f} >= {m[1]:.3f} >= {m[2]:.3f}", verbose=True)
+            e2echeck.check(f"{learner}: one-step PGD from x equals FGSM, episode by episode",
+                           values(learner, "pgd1", "0.1") == values(learner, "fgsm", "0.1"))
+            steps = {r["step"] for r in rows if r["learner"] == learner and r["probe"]}
+            e2echeck.check(f"{learner}: probe rows after the final step", steps == {final},
+                           str(steps))
+        e2echeck.check("noise of sigma 0 reproduces fine-tuning's clean rows bit for bit",
+                       values("finetune", "noise", "0") == values("finetune", "", "", step="10"))
+        knn = {r["probe"] for r in rows if r["learner"] == "knn"}
+        e2echeck.check("knn: noise rows, no FGSM or PGD rows (no input gradient)",
+                       knn == {"", "noise"}, str(knn))
+        e2echeck.check("noise of sigma 0.1 changes some decision",
+                       values("finetune", "noise", "0.1") != values("finetune", "", "", step="10"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return e2echeck.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
