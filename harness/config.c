@@ -781,6 +781,15 @@ static int check_probe(const struct experiment *x, const struct cfg_probe *p,
                             "no learner \"%s\"", p->learners[i]);
         }
     }
+    for (int t = 0; probe_needs_images(p->kind) && t < x->n_targets; t++) {
+        const struct cfg_data *d = config_data(x, x->targets[t].data);
+        if (!config_data_regression(d) && d->format != FMT_IDX) {
+            config_join(path, "probes", p->name);
+            return yt_error(e, ERR_USAGE, m, path, "a %s probe needs images (idx data), and "
+                            "target \"%s\" draws from %s data", probe_kinds[p->kind],
+                            x->targets[t].name, config_formats[d->format]);
+        }
+    }
     for (int t = 0; t < x->n_targets; t++)
         if (!config_data_regression(config_data(x, x->targets[t].data)))
             return ERR_OK;

@@ -111,8 +111,13 @@ struct cfg_probe {
     double eps[CFG_MAX_LIST];  /* fgsm, pgd: perturbation sizes, in input units after scale */
     int n_sigma;
     double sigma[CFG_MAX_LIST];/* noise: standard deviations, in input units after scale */
-    long steps;                /* pgd */
+    long steps;                /* pgd, patch */
     bool random_start;         /* pgd */
+    int n_size;
+    long size[CFG_MAX_LIST];   /* patch: side lengths in pixels */
+    double lr;                 /* patch: the optimisation's step, in input units */
+    int n_strength;
+    double strength[CFG_MAX_LIST];  /* cue_conflict: texture blend strengths */
     int n_learners;            /* 0: every learner the probe can take */
     char *learners[CFG_MAX_LIST];
     struct cfg_where where;

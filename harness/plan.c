@@ -295,8 +295,10 @@ static uint64_t eval_flops(const struct variant *v, const struct unit *u)
     struct fewshot shape = {.ways = ways, .out_dim = out, .dim = tv->dim,
                             .n_support = mult * (int)u->shots, .n_query = mult * (int)t->queries};
     struct mlp_arch a = plan_arch(x, tv->dim, out);
-    /* the probes: a query forward per scored point, three per input gradient */
-    const uint64_t fwd = (uint64_t)shape.n_query * mlp_forward_flops(&a, a.n_layers);
+    /* the probes: a forward per scored row, three per input gradient, and
+     * an adaptation per cue strength */
+    const uint64_t row = mlp_forward_flops(&a, a.n_layers), fwd = (uint64_t)shape.n_query * row;
+    const uint64_t adapt = learner_kinds[s->kind]->cost(s, &shape, &a);
     uint64_t probes = 0;
     for (int i = 0; !reg && i < x->n_probes; i++) {
         const struct cfg_probe *p = &x->probes[i];
@@ -306,10 +308,15 @@ static uint64_t eval_flops(const struct variant *v, const struct unit *u)
             probes += 3 * fwd + (uint64_t)p->n_eps * fwd;
         else if (p->kind == PROBE_PGD)
             probes += (uint64_t)p->n_eps * ((uint64_t)p->steps * 3 * fwd + fwd);
-        else
+        else if (p->kind == PROBE_NOISE)
             probes += (uint64_t)p->n_sigma * fwd;
+        else if (p->kind == PROBE_PATCH)
+            probes += (uint64_t)p->n_size *
+                      ((uint64_t)p->steps * 3 * (uint64_t)shape.n_support * row + 2 * fwd);
+        else
+            probes += (uint64_t)p->n_strength * (adapt + fwd);
     }
-    return (learner_kinds[s->kind]->cost(s, &shape, &a) + probes) * (uint64_t)t->episodes;
+    return (adapt + probes) * (uint64_t)t->episodes;
 }
 
 /* Append u, or return the index of the equal pretrain unit already there

@@ -5,11 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const probe_kinds[] = {"fgsm", "pgd", "noise", NULL};
+const char *const probe_kinds[] = {"fgsm", "pgd", "noise", "patch", "cue_conflict", NULL};
 
 bool probe_needs_gradient(int kind)
 {
-    return kind == PROBE_FGSM || kind == PROBE_PGD;
+    return kind == PROBE_FGSM || kind == PROBE_PGD || kind == PROBE_PATCH;
+}
+
+bool probe_needs_images(int kind)
+{
+    return kind == PROBE_PATCH || kind == PROBE_CUE;
 }
 
 int probe_space_init(struct probe_space *s, int dim, double scale, const float *mul,
@@ -90,4 +95,66 @@ void probe_noise(const struct probe_space *s, const float *x0, int n, double sig
             size_t k = (size_t)i * s->dim + j;
             out[k] = clip(s, j, x0[k] + (float)(sigma * rng_normal(r) * s->a[j]));
         }
+}
+
+/* ---- patches ---- */
+
+/* Input-unit value v of feature j in the model's units, inside the data's range. */
+static float to_model(const struct probe_space *s, int j, float v)
+{
+    float b = isinf(s->lo[j]) ? 0.0f : s->lo[j];   /* bytes: raw 0 is lo, the offset b */
+    return clip(s, j, v * s->a[j] + b);
+}
+
+void probe_paste(const struct probe_space *s, int cols, const float *x, int n, const float *patch,
+                 int side, const int *pos, float *out)
+{
+    memcpy(out, x, sizeof *out * (size_t)n * (size_t)s->dim);
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < side; r++)
+            for (int c = 0; c < side; c++) {
+                int j = (pos[2 * i] + r) * cols + pos[2 * i + 1] + c;
+                out[(size_t)i * s->dim + j] = to_model(s, j, patch[r * side + c]);
+            }
+}
+
+void probe_patch_grad(const struct probe_space *s, int cols, const float *g, int n, int side,
+                      const int *pos, double *acc)
+{
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < side; r++)
+            for (int c = 0; c < side; c++) {
+                int j = (pos[2 * i] + r) * cols + pos[2 * i + 1] + c;
+                acc[r * side + c] += (double)g[(size_t)i * s->dim + j] * s->a[j];
+            }
+}
+
+void probe_positions(struct rng *r, int rows, int cols, int side, int n, int *pos)
+{
+    for (int i = 0; i < n; i++) {
+        pos[2 * i] = (int)rng_below(r, (uint32_t)(rows - side + 1));
+        pos[2 * i + 1] = (int)rng_below(r, (uint32_t)(cols - side + 1));
+    }
+}
+
+/* ---- cue conflict ---- */
+
+void probe_texture(const struct probe_space *s, int rows, int cols, struct rng *r, float *tex)
+{
+    const double pi = 3.14159265358979323846;
+    double f = rng_range(r, 0.1, 0.4), theta = rng_range(r, 0, pi), phi = rng_range(r, 0, 2 * pi);
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            int j = y * cols + x;
+            double u = 0.5 + 0.5 * sin(2 * pi * f * (x * cos(theta) + y * sin(theta)) + phi);
+            double span = (s->hi[j] - s->lo[j]) / s->a[j];   /* the range in input units */
+            tex[j] = to_model(s, j, (float)(u * span));
+        }
+}
+
+void probe_blend(const struct probe_space *s, const float *x, const float *tex, double strength,
+                 float *out)
+{
+    for (int j = 0; j < s->dim; j++)
+        out[j] = (float)((1 - strength) * x[j] + strength * tex[j]);
 }

@@ -27,11 +27,13 @@
 #include "harness/base/err.h"
 #include "harness/base/rng.h"
 
-enum probe_kind { PROBE_FGSM, PROBE_PGD, PROBE_NOISE };
+enum probe_kind { PROBE_FGSM, PROBE_PGD, PROBE_NOISE, PROBE_PATCH, PROBE_CUE };
 extern const char *const probe_kinds[];      /* by enum probe_kind, NULL-terminated */
 
-/* Whether a probe of kind needs the model's input gradient. */
+/* Whether a probe of kind needs the model's input gradient; whether it
+ * needs images (IDX data). */
 bool probe_needs_gradient(int kind);
+bool probe_needs_images(int kind);
 
 /* The input space of one data source, per feature. */
 struct probe_space {
@@ -58,6 +60,30 @@ void probe_random_start(const struct probe_space *s, const float *x0, int n, dou
 /* out = clip(x0 + σ·a ⊙ N(0, I)) drawing n·dim normals from r in row
  * order; σ = 0 copies x0 exactly and draws nothing. */
 void probe_noise(const struct probe_space *s, const float *x0, int n, double sigma, struct rng *r,
+                 float *out);
+
+/* ---- patches (Brown et al. 2017) ----
+ * A square patch of side×side values in input units, pasted onto images of
+ * rows × cols at positions pos[2i] (row) and pos[2i+1] (column) of its top
+ * left corner. */
+
+/* out = x with the patch pasted on each of its n images. */
+void probe_paste(const struct probe_space *s, int cols, const float *x, int n, const float *patch,
+                 int side, const int *pos, float *out);
+/* acc (side², in input units) += the gradients g (n, dim), in the model's
+ * units, under each image's patch. */
+void probe_patch_grad(const struct probe_space *s, int cols, const float *g, int n, int side,
+                      const int *pos, double *acc);
+/* n random positions of a side×side patch on rows × cols images. */
+void probe_positions(struct rng *r, int rows, int cols, int side, int n, int *pos);
+
+/* ---- cue conflict (Geirhos et al. 2019) ----
+ * A class's cue is a texture: a plane wave 0.5 + 0.5·sin(2π·f·(x·cos θ +
+ * y·sin θ) + φ) over the image, f, θ, φ drawn from r, scaled to the data's
+ * range (in input units). Blending moves an image towards it:
+ * x' = (1 − strength)·x + strength·texture. */
+void probe_texture(const struct probe_space *s, int rows, int cols, struct rng *r, float *tex);
+void probe_blend(const struct probe_space *s, const float *x, const float *tex, double strength,
                  float *out);
 
 #endif

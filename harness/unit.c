@@ -370,9 +370,11 @@ struct eval_job {
     struct probe_space space;   /* the target's inputs, for the probes */
 };
 
-/* A block's scratch for the probes: (n_query, dim) each. */
+/* A block's scratch for the probes: rows of (max(n_support, n_query), dim). */
 struct probe_work {
-    float *x0, *x, *g;
+    float *x0, *s0, *x, *g, *xs, *xq;   /* x0, s0: the raw queries and support */
+    int *pos, *y, *cue;
+    float *tex;                 /* (ways, dim) the episode's class cues */
 };
 
 struct recorder {
@@ -767,23 +769,165 @@ static int probes_init(struct eval_job *j, struct err *e)
 
 static void probe_work_free(struct probe_work *w)
 {
-    free(w->x0), free(w->x), free(w->g);
+    free(w->x0), free(w->s0), free(w->x), free(w->g), free(w->xs), free(w->xq);
+    free(w->pos), free(w->y), free(w->cue), free(w->tex);
     memset(w, 0, sizeof *w);
 }
 
-static int probe_work_init(struct probe_work *w, const struct eval_job *j, int n_query,
+static int probe_work_init(struct probe_work *w, const struct eval_job *j, const struct fewshot *t,
                            struct err *e)
 {
     memset(w, 0, sizeof *w);
     if (j->n_probes == 0)
         return ERR_OK;
-    size_t n = (size_t)n_query * (size_t)j->tv->dim;
+    const int rows = t->n_support > t->n_query ? t->n_support : t->n_query;
+    size_t n = (size_t)rows * (size_t)j->tv->dim;
     w->x0 = malloc(sizeof *w->x0 * n), w->x = malloc(sizeof *w->x * n);
-    w->g = malloc(sizeof *w->g * n);
-    if (w->x0 && w->x && w->g)
+    w->s0 = malloc(sizeof *w->s0 * n);
+    w->g = malloc(sizeof *w->g * n), w->xs = malloc(sizeof *w->xs * n);
+    w->xq = malloc(sizeof *w->xq * n);
+    w->pos = malloc(sizeof *w->pos * 2 * (size_t)rows);
+    w->y = malloc(sizeof *w->y * (size_t)rows), w->cue = malloc(sizeof *w->cue * (size_t)rows);
+    w->tex = malloc(sizeof *w->tex * (size_t)t->ways * (size_t)j->tv->dim);
+    if (w->x0 && w->s0 && w->x && w->g && w->xs && w->xq && w->pos && w->y && w->cue && w->tex)
         return ERR_OK;
     probe_work_free(w);
     return err_set(e, ERR_NOMEM, "out of memory for the probes");
+}
+
+/* The fraction of n predictions (first arg-max of scores, ways columns)
+ * equal to want[i] (or, with want NULL, to the single class one). */
+static double fraction(const float *scores, int n, int ways, const int *want, int one,
+                       const int *except)
+{
+    int hit = 0, count = 0;
+    for (int i = 0; i < n; i++) {
+        if (except && except[i] == one)
+            continue;
+        int best = 0;
+        for (int c = 1; c < ways; c++)
+            if (scores[(size_t)i * ways + c] > scores[(size_t)i * ways + best])
+                best = c;
+        hit += best == (want ? want[i] : one), count++;
+    }
+    return count ? (double)hit / count : NAN;
+}
+
+/* An adversarial patch of each size, optimised on the support set of
+ * episode i to turn predictions into a target class, scored on the queries
+ * beside a random patch of the same size. */
+static int probe_patch(const struct eval_job *j, struct probe_work *w, struct recorder *rc,
+                       const struct episode_data *ed, struct learner_model *m,
+                       const struct cfg_probe *p, const struct rng *base, const float *xs,
+                       const float *xq, struct err *e)
+{
+    const struct dataset *d = j->tv->d;
+    const int ns = ed->t.n_support, nq = ed->t.n_query, ways = ed->t.ways;
+    double loss;
+    int r = ERR_OK;
+    for (int v = 0; !r && v < p->n_size; v++) {
+        const int side = (int)p->size[v];
+        if (side > d->rows || side > d->cols)
+            return err_set(e, ERR_USAGE, "probes.%s.size: a patch of %d pixels does not fit "
+                           "images of %d×%d", p->name, side, d->rows, d->cols);
+        struct rng rv;
+        rng_child(&rv, base, RNG_PROBE, (uint64_t)v);
+        const int target = (int)rng_below(&rv, (uint32_t)ways);
+        float *patch = malloc(sizeof *patch * (size_t)side * side);
+        float *random = malloc(sizeof *random * (size_t)side * side);
+        double *acc = malloc(sizeof *acc * (size_t)side * side);
+        if (!patch || !random || !acc) {
+            free(patch), free(random), free(acc);
+            return err_set(e, ERR_NOMEM, "out of memory for a patch");
+        }
+        /* the range of the first pixel in input units (IDX: the same for every pixel) */
+        const float span = (j->space.hi[0] - j->space.lo[0]) / j->space.a[0];
+        for (int k = 0; k < side * side; k++)
+            patch[k] = (float)rng_range(&rv, 0, span);
+        for (int k = 0; k < side * side; k++)
+            random[k] = (float)rng_range(&rv, 0, span);
+        for (int k = 0; k < ns; k++)
+            w->y[k] = target;
+        for (long step = 0; !r && step < p->steps; step++) {
+            probe_positions(&rv, d->rows, d->cols, side, ns, w->pos);
+            probe_paste(&j->space, d->cols, xs, ns, patch, side, w->pos, w->x);
+            if ((r = model_input_grad(m, w->x, w->y, NULL, ns, w->g, &loss, e)))
+                break;
+            memset(acc, 0, sizeof *acc * (size_t)side * side);
+            probe_patch_grad(&j->space, d->cols, w->g, ns, side, w->pos, acc);
+            for (int k = 0; k < side * side; k++) {   /* down the target's loss */
+                float t = patch[k] - (float)p->lr * (acc[k] > 0 ? 1.0f : acc[k] < 0 ? -1.0f : 0.0f);
+                patch[k] = t < 0 ? 0 : t > span ? span : t;
+            }
+        }
+        probe_positions(&rv, d->rows, d->cols, side, nq, w->pos);
+        rc->param = side;
+        for (int k = 0; !r && k < 2; k++) {
+            probe_paste(&j->space, d->cols, xq, nq, k ? random : patch, side, w->pos, w->x);
+            if ((r = model_predict(m, w->x, nq, rc->scores, e)))
+                break;
+            double accuracy = fraction(rc->scores, nq, ways, ed->yq, 0, NULL);
+            double sw = fraction(rc->scores, nq, ways, NULL, target, ed->yq);
+            r = put(rc, rc->last_step, k ? "accuracy_random" : "accuracy", accuracy, "ok");
+            if (!r)
+                r = put(rc, rc->last_step, k ? "switch_rate_random" : "switch_rate", sw, "ok");
+        }
+        free(patch), free(random), free(acc);
+    }
+    return r;
+}
+
+static int ignore_record(void *arg, int step, struct learner_model *m)
+{
+    return 0;
+}
+
+/* Cue conflict in episode i: each class's texture blended into its support
+ * images, the learner adapted again on them, and queries carrying another
+ * class's texture; how its decisions split between content and cue. */
+static int probe_cue(const struct eval_job *j, struct probe_work *w, struct recorder *rc,
+                     const struct episode_data *ed, struct learner *l, const struct cfg_probe *p,
+                     const struct rng *base, const float *xs, const float *xq, struct err *e)
+{
+    const struct target_view *tv = j->tv;
+    const int ns = ed->t.n_support, nq = ed->t.n_query, ways = ed->t.ways, dim = tv->dim;
+    int r = ERR_OK;
+    for (int c = 0; c < ways; c++) {   /* a class's texture is the same in every episode */
+        struct rng rt;
+        rng_stream(&rt, (uint64_t)tv->seed, RNG_PROBE, rng_hash_str(p->name));
+        rng_child(&rt, &rt, RNG_PROBE, (uint64_t)ed->ep.classes[c]);
+        probe_texture(&j->space, tv->d->rows, tv->d->cols, &rt, w->tex + (size_t)c * dim);
+    }
+    for (int v = 0; !r && v < p->n_strength; v++) {
+        struct rng rv, rl;
+        rng_child(&rv, base, RNG_PROBE, (uint64_t)v);
+        rng_child(&rl, &rv, RNG_LEARNER, 0);
+        const double st = p->strength[v];
+        for (int k = 0; k < ns; k++)
+            probe_blend(&j->space, xs + (size_t)k * dim, w->tex + (size_t)ed->t.ys[k] * dim, st,
+                        w->xs + (size_t)k * dim);
+        for (int k = 0; k < nq; k++) {
+            w->cue[k] = (ed->yq[k] + 1 + (int)rng_below(&rv, (uint32_t)(ways - 1))) % ways;
+            probe_blend(&j->space, xq + (size_t)k * dim, w->tex + (size_t)w->cue[k] * dim, st,
+                        w->xq + (size_t)k * dim);
+        }
+        struct fewshot t = ed->t;
+        t.xs = w->xs, t.xq = w->xq, t.fs = t.fq = NULL;
+        struct learner_model *m;
+        if ((r = learner_adapt(l, &t, &rl, ignore_record, NULL, &m, e)) ||
+            (r = model_predict(m, w->xq, nq, rc->scores, e)))
+            break;
+        const double content = fraction(rc->scores, nq, ways, ed->yq, 0, NULL);
+        const double cue = fraction(rc->scores, nq, ways, w->cue, 0, NULL);
+        rc->param = st;
+        r = put(rc, rc->last_step, "shape_bias",
+                content + cue > 0 ? content / (content + cue) : NAN, "ok");
+        if (!r)
+            r = put(rc, rc->last_step, "content_fraction", content, "ok");
+        if (!r)
+            r = put(rc, rc->last_step, "cue_fraction", cue, "ok");
+    }
+    return r;
 }
 
 /* Scores of perturbed queries x, and their rows at param. */
@@ -795,24 +939,29 @@ static int probe_rows(struct recorder *rc, struct learner_model *m, const float 
     return r ? r : emit(rc, rc->last_step, model_logits(m));
 }
 
-/* Every probe of job j on the final model m of episode i. */
+/* Every probe of job j on the final model m of episode i (cue conflict
+ * last: it adapts l again). */
 static int run_probes(const struct eval_job *j, struct probe_work *w, struct recorder *rc,
-                      const struct episode_data *ed, struct learner_model *m, long i,
-                      struct err *e)
+                      const struct episode_data *ed, struct learner *l, struct learner_model *m,
+                      long i, struct err *e)
 {
     const struct target_view *tv = j->tv;
     const int nq = ed->t.n_query;
     const int *y = ed->yq;
-    const float *x0 = ed->t.xq;
+    const float *x0 = ed->t.xq, *xs = ed->t.xs;
     double loss;
     int r = ERR_OK;
     if (j->ft.depth > 0) {   /* the episode holds features: the probes perturb inputs */
-        if ((r = inputs(tv, ed->ep.query, nq, w->x0, e)))
+        if ((r = inputs(tv, ed->ep.query, nq, w->x0, e)) ||
+            (r = inputs(tv, ed->ep.support, ed->t.n_support, w->s0, e)))
             return r;
-        x0 = w->x0;
+        x0 = w->x0, xs = w->s0;
     }
+    for (int pass = 0; pass < 2; pass++)
     for (int k = 0; !r && k < j->n_probes; k++) {
         const struct cfg_probe *p = j->probes[k];
+        if ((p->kind == PROBE_CUE) != (pass == 1))
+            continue;
         struct rng base;
         rng_stream(&base, (uint64_t)tv->seed, RNG_PROBE, tv->key);
         rng_child(&base, &base, RNG_PROBE, (uint64_t)j->u->shots);
@@ -843,13 +992,17 @@ static int run_probes(const struct eval_job *j, struct probe_work *w, struct rec
                 if (!r)
                     r = probe_rows(rc, m, w->x, p->eps[v], e);
             }
-        } else {
+        } else if (p->kind == PROBE_NOISE) {
             for (int v = 0; !r && v < p->n_sigma; v++) {
                 struct rng rv;
                 rng_child(&rv, &base, RNG_PROBE, (uint64_t)v);
                 probe_noise(&j->space, x0, nq, p->sigma[v], &rv, w->x);
                 r = probe_rows(rc, m, w->x, p->sigma[v], e);
             }
+        } else if (p->kind == PROBE_PATCH) {
+            r = probe_patch(j, w, rc, ed, m, p, &base, xs, x0, e);
+        } else {
+            r = probe_cue(j, w, rc, ed, l, p, &base, xs, x0, e);
         }
     }
     rc->probe = NULL;
@@ -924,7 +1077,7 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
     if (!r)
         r = forgetting_work_init(&fw, j, e);
     if (!r)
-        r = probe_work_init(&pw, j, ed.t.n_query, e);
+        r = probe_work_init(&pw, j, &ed.t, e);
     struct rng base;
     rng_stream(&base, (uint64_t)u->seed, RNG_LEARNER, tv->key);
     rng_child(&base, &base, RNG_LEARNER, (uint64_t)u->shots);
@@ -946,7 +1099,7 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
         if (!r && j->fg.n > 0 && !(r = forgetting_of(j, &fw, m, &forgot, &c->flops, e)))
             r = put(&rc, rc.last_step, "forgetting", forgot, "ok");
         if (!r && j->n_probes > 0)
-            r = run_probes(j, &pw, &rc, &ed, m, i, e);
+            r = run_probes(j, &pw, &rc, &ed, l, m, i, e);
         if (r == ERR_NOMEM && !e->msg[0])
             err_set(e, ERR_NOMEM, "out of memory writing rows");
         c->episodes++;

@@ -12,6 +12,11 @@ back on the eps-ball is FGSM's point), and Gaussian noise at sigma 0 and
   - the one-step PGD rows equal the FGSM rows, episode by episode;
   - noise of sigma 0 reproduces the clean rows bit for bit (fine-tuning);
   - knn, which has no input gradient, gets noise rows and no FGSM or PGD rows;
+  - an adversarial patch (14 pixels, 100 steps) switches more predictions to
+    its target class than a random patch of the same size;
+  - cue conflict: adapted on the cue alone (strength 1), the shape bias is
+    about 0; with no cue (strength 0) the content decisions are the clean
+    accuracy, episode by episode, and the shape bias is well above 1/2;
   - probe rows carry the final step and param; -j 1 and -j 2 write the same
     episodes.csv.
 """
@@ -31,7 +36,8 @@ OVERRIDES = [
     "probe: {kind: finetune, freeze: body, steps: 10, lr: 0.1}, knn: {kind: knn, k: 3}}",
     "probes={fgsm: {kind: fgsm, eps: [0.1]}, pgd: {kind: pgd, eps: [0.1], steps: 10}, "
     "pgd1: {kind: pgd, eps: [0.1], steps: 1, random_start: false}, "
-    "noise: {kind: noise, sigma: [0, 0.1]}}",
+    "noise: {kind: noise, sigma: [0, 0.1]}, patch: {kind: patch, size: [14], steps: 100}, "
+    "cue: {kind: cue_conflict, strength: [0, 1], learners: [finetune, knn]}}",
 ]
 
 
@@ -74,6 +80,32 @@ def main():
         knn = {r["probe"] for r in rows if r["learner"] == "knn"}
         e2echeck.check("knn: noise rows, no FGSM or PGD rows (no input gradient)",
                        knn == {"", "noise"}, str(knn))
+        with open(os.path.join(outs[0], "episodes.csv"), newline="") as f:
+            every = list(csv.DictReader(f))
+        def mean(learner, probe, metric, param):
+            v = [float(r["value"]) for r in every if r["learner"] == learner and
+                 r["probe"] == probe and r["metric"] == metric and r["param"] == param]
+            return statistics.mean(v) if v else float("nan"), len(v)
+        for learner in ("finetune", "probe"):
+            opt, n = mean(learner, "patch", "switch_rate", "14")
+            rnd, _ = mean(learner, "patch", "switch_rate_random", "14")
+            e2echeck.check(f"{learner}: the optimised patch switches more predictions than a "
+                           f"random one", n == 80 and opt > rnd, f"{opt:.3f} > {rnd:.3f} over {n}",
+                           verbose=True)
+        for learner in ("finetune", "knn"):
+            sb, n = mean(learner, "cue", "shape_bias", "1")
+            e2echeck.check(f"{learner}: adapted on the cue alone, shape bias about 0",
+                           n == 80 and sb <= 0.05, f"{sb:.3f} over {n}", verbose=True)
+        content = {(r["seed"], r["shots"], r["episode"]): r["value"] for r in every
+                   if r["learner"] == "finetune" and r["probe"] == "cue" and
+                   r["metric"] == "content_fraction" and r["param"] == "0"}
+        e2echeck.check("finetune: with no cue, the content decisions are the clean accuracy",
+                       content == values("finetune", "", "", step="10"))
+        sb0, _ = mean("finetune", "cue", "shape_bias", "0")
+        e2echeck.check("finetune: with no cue, shape bias well above one half", sb0 > 0.6,
+                       f"{sb0:.3f}", verbose=True)
+        e2echeck.check("the cue probe runs only on the learners it lists",
+                       not any(r["probe"] == "cue" and r["learner"] == "probe" for r in every))
         e2echeck.check("noise of sigma 0.1 changes some decision",
                        values("finetune", "noise", "0.1") != values("finetune", "", "", step="10"))
     finally:

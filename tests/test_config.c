@@ -677,14 +677,17 @@ static void probes_are_parsed_by_kind_and_checked(void **state)
     assert_true(config_probe_applies(&x.probes[1], &x.learners[0]));
     config_free(&x);
     fails(edit(10, "probes:\n  fgsm: {eps: [0.05, 0.1]}", 0), "exp.yaml:11:9: probes.fgsm: "
-          "missing required key \"kind\" (fgsm, pgd or noise: what the probe does to the query "
-          "inputs)");
+          "missing required key \"kind\" (fgsm, pgd, noise, patch or cue_conflict: what the probe "
+          "does to the episode's images)");
     fails(edit(10, "probes:\n  n: {kind: noise, eps: [0.1]}", 0), "exp.yaml:11:20: probes.n.eps: "
           "not a key of a probe of kind \"noise\" (its keys: kind, sigma and learners)");
     fails(edit(10, "probes:\n  f: {kind: fgsm, learners: [fx]}", 0),
           "exp.yaml:11:30: probes.f.learners: no learner \"fx\"");
     fails(edit(10, "probes:\n  f: {kind: fgsm, eps: [-0.1]}", 0),
           "exp.yaml:11:25: probes.f.eps: expected a number ≥ 0, got \"-0.1\"");
+    fails(edit(3, "  fashion: {format: clusters}", 10, "probes:\n  c: {kind: cue_conflict}", 0),
+          "exp.yaml:11:6: probes.c: a cue_conflict probe needs images (idx data), and target "
+          "\"t\" draws from clusters data");
     fails(edit(10, "probes: [fgsm]", 0), "exp.yaml:10:9: probes: expected a map of named probes, got a list");
 }
 
@@ -869,7 +872,7 @@ static const char *const all_keys[] = {
     "sweep",
     "output", "energy", "output.dir", "probes.<name>.kind", "probes.<name>.eps",
     "probes.<name>.sigma", "probes.<name>.steps", "probes.<name>.random_start",
-    "probes.<name>.learners", "energy.powercap", "energy.watts_per_core",
+    "probes.<name>.size", "probes.<name>.lr", "probes.<name>.strength", "probes.<name>.learners", "energy.powercap", "energy.watts_per_core",
     "data.<name>.format", "data.<name>.dir", "data.<name>.images", "data.<name>.labels",
     "data.<name>.test_images", "data.<name>.test_labels", "data.<name>.path", "data.<name>.label",
     "data.<name>.targets", "data.<name>.features", "data.<name>.scale", "data.<name>.standardise",

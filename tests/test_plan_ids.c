@@ -98,7 +98,10 @@ static const char *const idx_fmt =
     "targets:\n"
     "  t: {data: imgs, classes: [3, 4, 5], ways: 2, shots: [1], queries: 2, episodes: 3}\n"
     "learners:\n"
-    "  a: {kind: finetune, steps: 2}\n";
+    "  a: {kind: finetune, steps: 2}\n"
+    "probes:\n"
+    "  p: {kind: patch, size: [2], steps: 2}\n"
+    "  c: {kind: cue_conflict, strength: [0.5]}\n";
 
 static const char *const idx_files_fmt =
     "name: t\n"
@@ -218,6 +221,9 @@ static const struct id_case cases[] = {
     {"probes.<name>.steps", CLUSTERS, {"probes.g.steps=3"}, NULL, NULL, CHANGED, NULL},
     {"probes.<name>.random_start", CLUSTERS, {"probes.g.random_start=false"}, NULL, NULL, CHANGED,
      NULL},
+    {"probes.<name>.size", IDX, {"probes.p.size=[3]"}, NULL, NULL, CHANGED, NULL},
+    {"probes.<name>.lr", IDX, {"probes.p.lr=0.5"}, NULL, NULL, CHANGED, NULL},
+    {"probes.<name>.strength", IDX, {"probes.c.strength=[0.3]"}, NULL, NULL, CHANGED, NULL},
     {"probes.<name>.learners", CLUSTERS, {"probes.f.learners=[a]"}, NULL, NULL, CHANGED,
      "which learners' evaluations run the probe"},
     {"energy", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
