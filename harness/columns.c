@@ -90,9 +90,12 @@ static const struct column costs[COST_N] = {
     [COST_LEARNER] = {"learner", "the learner (eval units, and a learner's own pretraining)"},
     [COST_SHOTS] = {"shots", "the shot count (eval units, and per-shot pretrainings)"},
     [COST_EPISODES] = {"episodes", "episodes adapted (eval units)"},
-    [COST_PHASE] = {"phase", "`pretrain`, or `adapt+evaluate`"},
+    [COST_PHASE] = {"phase", "`pretrain`, `adapt+evaluate`, or `probe:<name>` for what a "
+                             "robustness probe took of an evaluation unit (its rows have no "
+                             "episodes; the unit's row is the rest)"},
     [COST_CPU_SECONDS] = {"cpu_seconds", "CPU time of the worker threads that ran the unit"},
-    [COST_WALL_SECONDS] = {"wall_seconds", "wall time of the unit"},
+    [COST_WALL_SECONDS] = {"wall_seconds", "wall time of the unit (split between its row and "
+                                           "its probes' by CPU time)"},
     [COST_FLOPS] = {"flops", "exact count of the engine's floating-point operations"},
     [COST_JOULES] = {"joules", "the unit's energy: its CPU-time share of the packages' RAPL "
                                "energy while it ran, or CPU seconds × energy.watts_per_core"},

@@ -82,17 +82,29 @@ static int cost_part(const struct plan *p, const struct unit *u, const struct un
         return err_set(e, ERR_NOMEM, "out of memory");
     struct csvrec r;
     int rc = csvrec_init(&r, COST_N);
-    if (!rc) {
+    /* the unit's row without its probes, then a row per probe: wall time
+     * and joules split by CPU time (a unit's blocks run on several workers
+     * at once, so a probe's own wall time has no place in the unit's) */
+    struct unit_costs own = *c;
+    for (int k = 0; k < c->n_probes; k++)
+        own.cpu_s -= c->probes[k].cpu_s, own.flops -= c->probes[k].flops;
+    const char *method;
+    const double joules = unit_joules(c, &method);
+    for (int k = -1; !rc && k < c->n_probes; k++) {
         bool eval = u->kind == UNIT_EVAL;
-        if (eval)
+        const double cpu = k < 0 ? own.cpu_s : c->probes[k].cpu_s;
+        char phase[160];
+        snprintf(phase, sizeof phase, "probe:%s", k < 0 ? "" : c->probes[k].name);
+        csvrec_reset(&r);
+        if (eval && k < 0)
             csvrec_int(&r, COST_EPISODES, c->episodes);
         else
             csvrec_empty(&r, COST_EPISODES);
-        csvrec_str(&r, COST_PHASE, eval ? "adapt+evaluate" : "pretrain");
-        csvrec_f64(&r, COST_CPU_SECONDS, c->cpu_s), csvrec_f64(&r, COST_WALL_SECONDS, c->wall_s);
-        csvrec_int(&r, COST_FLOPS, (long long)c->flops);
-        const char *method;
-        csvrec_f64(&r, COST_JOULES, unit_joules(c, &method));
+        csvrec_str(&r, COST_PHASE, k >= 0 ? phase : eval ? "adapt+evaluate" : "pretrain");
+        csvrec_f64(&r, COST_CPU_SECONDS, cpu);
+        csvrec_f64(&r, COST_WALL_SECONDS, c->cpu_s > 0 ? c->wall_s * cpu / c->cpu_s : c->wall_s);
+        csvrec_int(&r, COST_FLOPS, (long long)(k < 0 ? own.flops : c->probes[k].flops));
+        csvrec_f64(&r, COST_JOULES, c->cpu_s > 0 ? joules * cpu / c->cpu_s : joules * (k < 0));
         csvrec_str(&r, COST_JOULES_METHOD, method);
         csvrec_int(&r, COST_PEAK_RSS_KB, peak_kb), csvrec_str(&r, COST_BLAS_CORE, p->core);
         rc = csvrec_write(f, &r, columns_costs.part_first, COST_N);

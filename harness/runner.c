@@ -217,8 +217,8 @@ static int run_prepare(struct run *r, int idx, int worker, struct err *e)
     const struct pretrained *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
     pthread_mutex_unlock(&r->lock);
     int rc = eval_job_new(r->p, u, pre, &ev->job, &c, &stop_flag, e);
-    ev->c.cpu_s += c.cpu_s, ev->c.flops += c.flops;   /* before any block of it starts */
-    ev->c.em = &r->em, ev->c.joules += c.joules, ev->c.estimated |= c.estimated;
+    ev->c.em = &r->em;
+    unit_costs_add(&ev->c, &c);   /* before any block of it starts */
     progress_end(r->pr, worker, false, c.wall_s);
     return rc;
 }
@@ -249,8 +249,7 @@ static int run_block(struct run *r, const struct task *t, int worker, struct err
     int rc = eval_job_run(ev->job, t->first, t->end, &rows, &c, &stop_flag, e);
     pthread_mutex_lock(&r->lock);
     ev->rows[t->block] = rows;
-    ev->c.cpu_s += c.cpu_s, ev->c.flops += c.flops, ev->c.episodes += c.episodes;
-    ev->c.joules += c.joules, ev->c.estimated |= c.estimated;
+    unit_costs_add(&ev->c, &c);
     ev->failed |= rc != 0;
     bool last = ++ev->ended == ev->blocks;
     pthread_mutex_unlock(&r->lock);

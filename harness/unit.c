@@ -59,6 +59,17 @@ static void stopwatch_add(const struct stopwatch *w, struct unit_costs *c)
     }
 }
 
+void unit_costs_add(struct unit_costs *a, const struct unit_costs *b)
+{
+    a->cpu_s += b->cpu_s, a->flops += b->flops, a->episodes += b->episodes;
+    a->joules += b->joules, a->estimated |= b->estimated;
+    for (int k = 0; k < b->n_probes; k++) {
+        a->probes[k].name = b->probes[k].name;
+        a->probes[k].cpu_s += b->probes[k].cpu_s, a->probes[k].flops += b->probes[k].flops;
+    }
+    a->n_probes = b->n_probes > a->n_probes ? b->n_probes : a->n_probes;
+}
+
 double unit_joules(const struct unit_costs *c, const char **method)
 {
     *method = energy_method(!c->estimated && c->em);
@@ -943,7 +954,7 @@ static int probe_rows(struct recorder *rc, struct learner_model *m, const float 
  * last: it adapts l again). */
 static int run_probes(const struct eval_job *j, struct probe_work *w, struct recorder *rc,
                       const struct episode_data *ed, struct learner *l, struct learner_model *m,
-                      long i, struct err *e)
+                      long i, struct unit_costs *c, struct err *e)
 {
     const struct target_view *tv = j->tv;
     const int nq = ed->t.n_query;
@@ -962,6 +973,9 @@ static int run_probes(const struct eval_job *j, struct probe_work *w, struct rec
         const struct cfg_probe *p = j->probes[k];
         if ((p->kind == PROBE_CUE) != (pass == 1))
             continue;
+        /* its own costs: time on this thread, the learner's operations */
+        const double cpu0 = meter_thread_cpu();
+        const uint64_t flops0 = learner_flops(l);
         struct rng base;
         rng_stream(&base, (uint64_t)tv->seed, RNG_PROBE, tv->key);
         rng_child(&base, &base, RNG_PROBE, (uint64_t)j->u->shots);
@@ -1004,7 +1018,11 @@ static int run_probes(const struct eval_job *j, struct probe_work *w, struct rec
         } else {
             r = probe_cue(j, w, rc, ed, l, p, &base, xs, x0, e);
         }
+        struct probe_cost *pc = &c->probes[k];
+        pc->name = p->name;
+        pc->cpu_s += meter_thread_cpu() - cpu0, pc->flops += learner_flops(l) - flops0;
     }
+    c->n_probes = j->n_probes;
     rc->probe = NULL;
     return r;
 }
@@ -1099,7 +1117,7 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
         if (!r && j->fg.n > 0 && !(r = forgetting_of(j, &fw, m, &forgot, &c->flops, e)))
             r = put(&rc, rc.last_step, "forgetting", forgot, "ok");
         if (!r && j->n_probes > 0)
-            r = run_probes(j, &pw, &rc, &ed, l, m, i, e);
+            r = run_probes(j, &pw, &rc, &ed, l, m, i, c, e);
         if (r == ERR_NOMEM && !e->msg[0])
             err_set(e, ERR_NOMEM, "out of memory writing rows");
         c->episodes++;

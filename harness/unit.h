@@ -25,7 +25,17 @@ struct unit_costs {
     const struct energy_meter *em;  /* set by the caller: how joules are found (NULL: none) */
     double joules;          /* measured share of the package energy (energy.h), when measured */
     bool estimated;         /* some piece could not be measured: report the estimate */
+    /* eval: the part of the above each probe took (by the job's probe order) */
+    int n_probes;
+    struct probe_cost {
+        const char *name;
+        double cpu_s;
+        uint64_t flops;
+    } probes[CFG_MAX_LIST];
 };
+
+/* Add b's costs to a's, probe by probe (the blocks of one unit). */
+void unit_costs_add(struct unit_costs *a, const struct unit_costs *b);
 
 /* The unit's joules and their method: the measured share when every piece
  * of it was measured, else cpu_s × watts_per_core. */

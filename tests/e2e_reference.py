@@ -65,7 +65,8 @@ def main():
         with open(os.path.join(tmp, "summary.csv"), newline="") as f:
             for r in csv.DictReader(f):
                 if r["metric"] == "accuracy" and r["seed"] != "all":
-                    seed_means.setdefault(r["learner"], {})[int(r["seed"])] = float(r["mean"])
+                    name = r["learner"] + ("_" + r["probe"] if r["probe"] else "")
+                    seed_means.setdefault(name, {})[int(r["seed"])] = float(r["mean"])
         for learner, ref in REFERENCE.items():
             per = seed_means.get(learner, {})
             e2echeck.check(f"{learner}: a mean per seed", sorted(per) == SEEDS, str(sorted(per)))

@@ -10,7 +10,9 @@ Adam lr 1e-3, batch 64, one shuffled epoch (last partial batch kept); then
 5-way 5-shot episodes with 15 queries per class from the test split of
 classes 5-9; finetune / probe (body frozen) / scratch: 20 full-batch Adam
 steps, lr 1e-3, new head zero-initialised (scratch: default init);
-prototypes: squared euclidean on the 128-d features.
+prototypes: squared euclidean on the 128-d features; FGSM at eps 0.1 on the
+fine-tuned model's queries (x' = clamp(x + 0.1·sign(grad_x mean CE), 0, 1)),
+reported as finetune_fgsm.
 """
 import gzip, struct, sys, random, statistics, math
 import numpy as np
@@ -76,7 +78,7 @@ def main():
     print(f"source test accuracy {acc:.4f}")
     body_state = {k: v.clone() for k, v in model.state_dict().items()}
     by_class = {c: np.flatnonzero(yte == c) for c in range(5, 10)}
-    res = {k: [] for k in ("finetune", "probe", "scratch", "proto")}
+    res = {k: [] for k in ("finetune", "probe", "scratch", "proto", "finetune_fgsm")}
     for ep in range(episodes):
         classes = rng.sample(range(5, 10), 5)
         s_idx, q_idx, s_y, q_y = [], [], [], []
@@ -93,6 +95,12 @@ def main():
             nn.init.zeros_(m[4].weight); nn.init.zeros_(m[4].bias)
             params = m.parameters() if kind == "finetune" else m[4].parameters()
             res[kind].append((adapt(m, params, xs, ys, xq) == yq).float().mean().item())
+            if kind == "finetune":
+                xa = xq.clone().requires_grad_(True)
+                F.cross_entropy(m(xa), yq).backward()
+                with torch.no_grad():
+                    xa = (xq + 0.1 * xa.grad.sign()).clamp(0, 1)
+                    res["finetune_fgsm"].append((m(xa).argmax(1) == yq).float().mean().item())
         m = net(5)
         res["scratch"].append((adapt(m, m.parameters(), xs, ys, xq) == yq).float().mean().item())
         with torch.no_grad():
