@@ -781,6 +781,15 @@ static int check_probe(const struct experiment *x, const struct cfg_probe *p,
                             "no learner \"%s\"", p->learners[i]);
         }
     }
+    if (p->cue_in_source) {
+        const struct cfg_data *d = x->source.data ? config_data(x, x->source.data) : NULL;
+        if (!d || d->format != FMT_IDX || config_data_regression(d)) {
+            config_join(path, "probes", p->name);
+            config_join(path, path, "cue_in_source");
+            return yt_error(e, ERR_USAGE, yt_get(m, "cue_in_source"), path, "the source's "
+                            "images carry cues only when the source is idx data");
+        }
+    }
     for (int t = 0; probe_needs_images(p->kind) && t < x->n_targets; t++) {
         const struct cfg_data *d = config_data(x, x->targets[t].data);
         if (!config_data_regression(d) && d->format != FMT_IDX) {

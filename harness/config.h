@@ -118,6 +118,8 @@ struct cfg_probe {
     double lr;                 /* patch: the optimisation's step, in input units */
     int n_strength;
     double strength[CFG_MAX_LIST];  /* cue_conflict: texture blend strengths */
+    bool cue_in_source;        /* cue_conflict: the supervised pretraining's images carry their
+                                  classes' textures too, at the first strength */
     int n_learners;            /* 0: every learner the probe can take */
     char *learners[CFG_MAX_LIST];
     struct cfg_where where;

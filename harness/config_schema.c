@@ -93,6 +93,9 @@ static const struct key table[] = {
      "cue_conflict", NULL,
      "how strongly each class's texture is blended into the images (0: none, 1: texture only); "
      "each gives rows with param = the strength", FEEDS_EVAL, 0},
+    {S_PROBE, "cue_in_source", K_BOOL, 0, 0, "false", PRB(cue_in_source), 0, "cue_conflict", NULL,
+     "the shared supervised pretraining's images carry their classes' textures too, blended at "
+     "the first strength: a texture-biased pretraining", FEEDS_PRETRAIN, 0},
     {S_PROBE, "learners", K_STRS, 0, 0, "[]", PRB(n_learners), PRB(learners), NULL, NULL,
      "the learners it runs on; empty: every one it can (gradient probes skip kinds without input "
      "gradients)", FEEDS_NONE, 0},

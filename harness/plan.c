@@ -49,6 +49,18 @@ static void pretrain_desc(struct hash128 *d, const struct plan *p, const struct 
     hash128_printf(d, "|shots=%ld|seed=%ld", shots, seed);
     if (queries > 0)   /* the resolved meta.queries (its "target" hashes as 0) */
         hash128_printf(d, "|queries=%ld", queries);
+    const struct cfg_probe *cue = learner < 0 ? plan_source_cue(x) : NULL;
+    if (cue)   /* textures in the supervised pretraining's images */
+        hash128_printf(d, "|cue=%zu:%s:%.17g", strlen(cue->name), cue->name, cue->strength[0]);
+}
+
+const struct cfg_probe *plan_source_cue(const struct experiment *x)
+{
+    for (int i = 0; i < x->n_probes; i++)
+        if (x->probes[i].kind == PROBE_CUE && x->probes[i].cue_in_source &&
+            x->probes[i].n_strength > 0)
+            return &x->probes[i];
+    return NULL;
 }
 
 static void eval_desc(struct hash128 *d, const struct plan *p, const struct variant *v,

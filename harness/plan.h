@@ -65,6 +65,10 @@ struct plan {
     const struct store **shared; /* (n_variants) stores prepared so far, lent to later variants */
 };
 
+/* The cue_conflict probe whose textures the shared supervised pretraining's
+ * images carry (cue_in_source; the first such), or NULL. */
+const struct cfg_probe *plan_source_cue(const struct experiment *x);
+
 /* Expand the sweep of base (parsed from doc) into variants. */
 int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experiment *base,
                   struct err *e);

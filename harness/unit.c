@@ -101,6 +101,10 @@ struct source_task {
     struct episode ep;
     float *buf;                 /* xs, xq, ts, tq of the current task */
     size_t cap;                 /* floats in buf */
+    /* cue_in_source: each row blended towards its class's texture */
+    float *tex;                 /* (k, dim), or NULL */
+    double strength;
+    struct probe_space space;
 };
 
 static void source_rows(void *arg, const int *pos, int m, float *x, int *y, float *t)
@@ -111,13 +115,40 @@ static void source_rows(void *arg, const int *pos, int m, float *x, int *y, floa
         s->idx[i] = s->rows[pos[i]];
     rows_to_floats(d, s->pre, s->idx, m, x);
     if (d->kind == DATASET_CLASSIFICATION) {
-        for (int i = 0; i < m; i++)
+        for (int i = 0; i < m; i++) {
             y[i] = s->labels[pos[i]];
+            if (s->tex)
+                probe_blend(&s->space, x + (size_t)i * d->dim, s->tex + (size_t)y[i] * d->dim,
+                            s->strength, x + (size_t)i * d->dim);
+        }
         return;
     }
     for (int i = 0; i < m; i++)
         memcpy(t + (size_t)i * d->n_targets, d->targets + (size_t)s->idx[i] * d->n_targets,
                sizeof(float) * d->n_targets);
+}
+
+/* The source classes' textures of probe cue (the same as its evaluations
+ * draw for those class ids), for a texture-biased pretraining. */
+static int source_cue(struct source_task *st, const struct cfg_probe *cue, const struct cfg_data *c,
+                      const int *ids, int k, long seed, struct err *e)
+{
+    const struct dataset *d = st->d;
+    const bool pre = st->pre && st->pre->dim > 0;
+    int rc = probe_space_init(&st->space, (int)d->dim, c->scale, pre ? st->pre->mul : NULL,
+                              pre ? st->pre->add : NULL, true, e);
+    if (rc)
+        return rc;
+    if (!(st->tex = malloc(sizeof *st->tex * (size_t)k * d->dim)))
+        return err_set(e, ERR_NOMEM, "out of memory for the source's cues");
+    for (int i = 0; i < k; i++) {
+        struct rng rt;
+        rng_stream(&rt, (uint64_t)seed, RNG_PROBE, rng_hash_str(cue->name));
+        rng_child(&rt, &rt, RNG_PROBE, (uint64_t)ids[i]);
+        probe_texture(&st->space, d->rows, d->cols, &rt, st->tex + (size_t)i * d->dim);
+    }
+    st->strength = cue->strength[0];
+    return ERR_OK;
 }
 
 /* *acc: accuracy of net on the source classes of the test split (NaN if
@@ -299,6 +330,9 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
+    const struct cfg_probe *cue = u->learner < 0 ? plan_source_cue(x) : NULL;
+    if (cue && (rc = source_cue(&st, cue, config_data(x, x->source.data), ids, k, u->seed, e)))
+        goto done;
     bool reg = st.d->kind == DATASET_REGRESSION;
     int outputs = reg ? (int)st.d->n_targets : k;
     struct learner_source src = {.dim = (int)st.d->dim, .classes = reg ? 0 : k,
@@ -321,7 +355,8 @@ done:
     stopwatch_add(&w, c);
     sampler_free(&st.sampler);
     episode_free(&st.ep);
-    free(st.buf), free(st.idx), free(rows_), free(labels), free(ids);
+    free(st.buf), free(st.idx), free(rows_), free(labels), free(ids), free(st.tex);
+    probe_space_free(&st.space);
     if (rc)
         pretrained_free(out);
     return rc;

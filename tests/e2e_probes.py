@@ -18,7 +18,10 @@ back on the eps-ball is FGSM's point), and Gaussian noise at sigma 0 and
     about 0; with no cue (strength 0) the content decisions are the clean
     accuracy, episode by episode, and the shape bias is well above 1/2;
   - probe rows carry the final step and param; -j 1 and -j 2 write the same
-    episodes.csv.
+    episodes.csv;
+  - with cue_in_source the supervised pretraining is a unit of its own, and
+    on images that carry their class's texture it learns the shortcut: its
+    training loss falls under half the clean pretraining's.
 """
 import csv
 import filecmp
@@ -106,6 +109,24 @@ def main():
                        f"{sb0:.3f}", verbose=True)
         e2echeck.check("the cue probe runs only on the learners it lists",
                        not any(r["probe"] == "cue" and r["learner"] == "probe" for r in every))
+        # a texture-biased pretraining: the source images carry their classes' cues
+        out = os.path.join(tmp, "cue-source")
+        p = subprocess.run([kshot, "run", os.path.join(root, "configs/smoke.yaml"), "-o", out, "-q",
+                            "learners={probe: {kind: finetune, freeze: body, steps: 10, lr: 0.1}}",
+                            "probes={cue: {kind: cue_conflict, strength: [0.3], "
+                            "cue_in_source: true}}"], capture_output=True, text=True)
+        if e2echeck.check("kshot run with cue_in_source", p.returncode == 0, p.stderr):
+            def pretraining(d):
+                with open(os.path.join(d, "pretrain.csv"), newline="") as f:
+                    return {r["seed"]: r for r in csv.DictReader(f)}
+            clean, cued = pretraining(outs[0]), pretraining(out)
+            e2echeck.check("cue_in_source: its own pretraining, which learns the shortcut (its "
+                           "training loss under half the clean one's)",
+                           all(cued[k]["unit"] != clean[k]["unit"] and
+                               float(cued[k]["train_loss"]) < 0.5 * float(clean[k]["train_loss"])
+                               for k in clean),
+                           str({k: (clean[k]["train_loss"], cued[k]["train_loss"]) for k in clean}),
+                           verbose=True)
         e2echeck.check("noise of sigma 0.1 changes some decision",
                        values("finetune", "noise", "0.1") != values("finetune", "", "", step="10"))
     finally:

@@ -224,6 +224,7 @@ static const struct id_case cases[] = {
     {"probes.<name>.size", IDX, {"probes.p.size=[3]"}, NULL, NULL, CHANGED, NULL},
     {"probes.<name>.lr", IDX, {"probes.p.lr=0.5"}, NULL, NULL, CHANGED, NULL},
     {"probes.<name>.strength", IDX, {"probes.c.strength=[0.3]"}, NULL, NULL, CHANGED, NULL},
+    {"probes.<name>.cue_in_source", IDX, {"probes.c.cue_in_source=true"}, NULL, NULL, CHANGED, NULL},
     {"probes.<name>.learners", CLUSTERS, {"probes.f.learners=[a]"}, NULL, NULL, CHANGED,
      "which learners' evaluations run the probe"},
     {"energy", -1, {NULL}, NULL, NULL, SAME, "a section: its keys below"},
