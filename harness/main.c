@@ -7,6 +7,7 @@
 
 #include "harness/base/err.h"
 #include "harness/blas.h"
+#include "harness/compare.h"
 #include "harness/columns.h"
 #include "harness/config.h"
 #include "harness/runner.h"
@@ -26,10 +27,14 @@ static int cmd_version(int argc, char **argv, struct err *e);
 static int cmd_info(int argc, char **argv, struct err *e);
 static int cmd_run(int argc, char **argv, struct err *e);
 static int cmd_plan(int argc, char **argv, struct err *e);
+static int cmd_compare(int argc, char **argv, struct err *e);
 
 static const struct command commands[] = {
     {"run", cmd_run, "run an experiment: kshot run FILE.yaml [KEY=VALUE ...] [-o DIR] [-j N] [-q]"},
     {"plan", cmd_plan, "validate an experiment and list its units without running them"},
+    {"compare", cmd_compare, "the learners of a results directory side by side, with paired "
+                             "differences and tests: kshot compare DIR [--baseline L] [--metric M] "
+                             "[--format text|markdown|csv]"},
     {"info", cmd_info, "print the BLAS kernel, CPU vector units and run the BLAS self-test"},
     {"help", cmd_help, "this help; `kshot help run` for run options, `kshot help config` for every "
                        "experiment key, `kshot help learners` for the learner kinds, `kshot help "
@@ -226,6 +231,71 @@ static int cmd_run(int argc, char **argv, struct err *e)
 static int cmd_plan(int argc, char **argv, struct err *e)
 {
     return run_or_plan(argc, argv, true, e);
+}
+
+static void compare_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kshot compare RESULTS [--baseline LEARNER] [--metric METRIC]\n"
+            "                     [--format text|markdown|csv]\n"
+            "\n"
+            "Per target (and variant, probe and param), every learner at its final step\n"
+            "and shot count: mean ± 95%% CI (over seed means with several seeds), the\n"
+            "paired difference to the baseline on identical episodes (positive = better,\n"
+            "for mse and loss too) with its CI, the paired t-test's p-value, the Wilcoxon\n"
+            "signed-rank test's, and the t-test's adjusted by Holm across the table; the\n"
+            "best learner of each column, and those whose paired difference to it has an\n"
+            "interval containing 0 (tied).\n"
+            "\n"
+            "  --baseline L   compare with learner L (default: the run's baseline, the one\n"
+            "                 summary.csv's transfer_gain rows are against)\n"
+            "  --metric M     accuracy (default), mse (default for regression), loss, or any\n"
+            "                 metric of episodes.csv\n"
+            "  --format F     text (default, for a terminal), markdown, or csv (one long\n"
+            "                 table: target,metric,step,probe,param,learner,shots,n,mean,\n"
+            "                 ci95,diff,diff_ci95,p_t,p_wilcoxon,p_holm,best,tied,variant)\n");
+}
+
+static int cmd_compare(int argc, char **argv, struct err *e)
+{
+    struct compare_opts o = {.format = COMPARE_TEXT};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            compare_usage(stdout);
+            return ERR_OK;
+        }
+        bool valued = strcmp(a, "--baseline") == 0 || strcmp(a, "--metric") == 0 ||
+                      strcmp(a, "--format") == 0;
+        if (valued && i + 1 >= argc)
+            return err_set(e, ERR_USAGE, "compare: %s needs a value (kshot compare --help)", a);
+        if (strcmp(a, "--baseline") == 0) {
+            o.baseline = argv[++i];
+        } else if (strcmp(a, "--metric") == 0) {
+            o.metric = argv[++i];
+        } else if (strcmp(a, "--format") == 0) {
+            const char *f = argv[++i];
+            if (strcmp(f, "text") == 0)
+                o.format = COMPARE_TEXT;
+            else if (strcmp(f, "markdown") == 0)
+                o.format = COMPARE_MARKDOWN;
+            else if (strcmp(f, "csv") == 0)
+                o.format = COMPARE_CSV;
+            else
+                return err_set(e, ERR_USAGE, "compare: --format %s (expected text, markdown or "
+                               "csv)", f);
+        } else if (a[0] == '-') {
+            return err_set(e, ERR_USAGE, "compare: unknown option %s (kshot compare --help)", a);
+        } else if (o.dir) {
+            return err_set(e, ERR_USAGE, "compare: several results directories side by side are "
+                           "not supported yet; give one (%s, then %s)", o.dir, a);
+        } else {
+            o.dir = a;
+        }
+    }
+    if (!o.dir)
+        return err_set(e, ERR_USAGE, "compare: which results directory? (kshot compare --help)");
+    return compare_run(&o, stdout, e);
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stddef.h>
 
 /* Neumaier's compensated sum: *sum + *comp is Σv to about one rounding. */
@@ -264,4 +265,77 @@ double stats_t_quantile(double p, double df)
         return isinf(df) ? stats_normal_quantile(p) : t_series(stats_normal_quantile(p), df);
     double t = invert_tail(t_tail, t_density, df, p < 0.5 ? p : 1 - p);
     return p < 0.5 ? -t : t;
+}
+
+/* ---- tests ---- */
+
+double stats_t_p(double t, double df)
+{
+    if (isnan(t) || !(df > 0))
+        return NAN;
+    if (isinf(t))
+        return 0;
+    return 2 * (1 - stats_t_cdf(fabs(t), df));
+}
+
+static int by_abs(const void *a, const void *b)
+{
+    double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
+    return (x > y) - (x < y);
+}
+
+double stats_wilcoxon_p(double *d, long n)
+{
+    long m = 0;
+    for (long i = 0; i < n; i++)   /* drop the zero differences */
+        if (d[i] != 0 && !isnan(d[i]))
+            d[m++] = d[i];
+    if (m == 0)
+        return NAN;
+    qsort(d, (size_t)m, sizeof *d, by_abs);
+    double w = 0, ties = 0;
+    for (long i = 0; i < m;) {
+        long j = i;
+        while (j + 1 < m && fabs(d[j + 1]) == fabs(d[i]))
+            j++;
+        double rank = (double)(i + j + 2) / 2, t = (double)(j - i + 1);   /* ranks i+1..j+1 */
+        for (long k = i; k <= j; k++)
+            w += d[k] > 0 ? rank : 0;
+        ties += t * t * t - t;
+        i = j + 1;
+    }
+    double mm = (double)m;
+    double var = mm * (mm + 1) * (2 * mm + 1) / 24 - ties / 48;
+    if (!(var > 0))
+        return NAN;
+    double z = (w - mm * (mm + 1) / 4) / sqrt(var);
+    return erfc(fabs(z) / sqrt(2.0));
+}
+
+static const double *holm_base;   /* by_p's array: qsort has no context argument */
+
+static int by_p(const void *a, const void *b)
+{
+    double x = holm_base[*(const int *)a], y = holm_base[*(const int *)b];
+    return (x > y) - (x < y);
+}
+
+void stats_holm(double *p, int n)
+{
+    int *order = malloc(sizeof *order * (size_t)(n > 0 ? n : 1)), m = 0;
+    if (!order)
+        return;
+    for (int i = 0; i < n; i++)
+        if (!isnan(p[i]))
+            order[m++] = i;
+    holm_base = p;
+    qsort(order, (size_t)m, sizeof *order, by_p);
+    holm_base = NULL;
+    double run = 0;
+    for (int j = 0; j < m; j++) {
+        double v = (double)(m - j) * p[order[j]];
+        run = fmax(run, v > 1 ? 1 : v);
+        p[order[j]] = run;
+    }
+    free(order);
 }

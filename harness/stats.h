@@ -63,4 +63,25 @@ double stats_t_quantile(double p, double df);
 /* Standard normal quantile z with Φ(z) = p, 0 < p < 1; NaN outside. */
 double stats_normal_quantile(double p);
 
+/* ---- tests ---- */
+
+/* Two-sided p-value of Student's t statistic t with df degrees of freedom:
+ * 2·P(T ≥ |t|); NaN when t or df is. */
+double stats_t_p(double t, double df);
+
+/* Two-sided p-value of the Wilcoxon signed-rank test of d[0..n) against a
+ * median of 0: zero differences dropped, tied |d| given their average rank,
+ * W+ the sum of the positive differences' ranks, and the normal
+ * approximation with the tie correction,
+ *   z = (W+ − m(m+1)/4) / √(m(m+1)(2m+1)/24 − Σ(t³ − t)/48),
+ * m the non-zero differences and t each group of tied |d|'s size (no
+ * continuity correction). NaN when m = 0 or the variance is 0. d is
+ * reordered. */
+double stats_wilcoxon_p(double *d, long n);
+
+/* Holm's step-down adjustment of p[0..n) in place (NaN entries are left
+ * out and stay NaN): sorted ascending, the i-th (0-based) of m becomes
+ * max over j ≤ i of min(1, (m − j)·p_(j)). */
+void stats_holm(double *p, int n);
+
 #endif

@@ -193,9 +193,51 @@ static void normal_quantiles(void **state)
     assert_true(isnan(stats_normal_quantile(0)) && isnan(stats_normal_quantile(NAN)));
 }
 
+/* ---- tests of differences ---- */
+
+static void t_p_values_are_two_sided(void **state)
+{
+    assert_close(stats_t_p(stats_t_quantile(0.975, 9), 9), 0.05, 1e-12, 1e-9);
+    assert_close(stats_t_p(-stats_t_quantile(0.995, 3), 3), 0.01, 1e-12, 1e-9);
+    assert_close(stats_t_p(0, 5), 1, 0, 0);
+    assert_true(isnan(stats_t_p(NAN, 5)) && isnan(stats_t_p(1, 0)));
+}
+
+static void wilcoxon_drops_zeros_and_averages_tied_ranks(void **state)
+{
+    /* |d| of 1, 2, 3, 3, 4 (the 0 dropped): ranks 1, 2, 3.5, 3.5, 5; W+ = 1 + 3.5 + 3.5 + 5;
+     * m = 5: mean 7.5, variance 5·6·11/24 − (2³ − 2)/48 */
+    double d[] = {1, -2, 3, 0, 3, 4};
+    double z = (13 - 7.5) / sqrt(13.75 - 6.0 / 48);
+    assert_close(stats_wilcoxon_p(d, 6), erfc(z / sqrt(2.0)), 1e-15, 1e-12);
+    /* symmetric differences: W+ at its mean, p = 1 */
+    double s[] = {-1, 1, -2, 2};
+    assert_close(stats_wilcoxon_p(s, 4), 1, 1e-15, 0);
+    double zero[] = {0, 0};
+    assert_true(isnan(stats_wilcoxon_p(zero, 2)));
+}
+
+static void holm_steps_down_and_keeps_the_order(void **state)
+{
+    double p[] = {0.01, 0.04, 0.03, NAN, 0.005};
+    stats_holm(p, 5);
+    assert_close(p[4], 4 * 0.005, 1e-15, 0);   /* smallest of m = 4: × 4 */
+    assert_close(p[0], 3 * 0.01, 1e-15, 0);
+    assert_close(p[2], 2 * 0.03, 1e-15, 0);
+    assert_close(p[1], 2 * 0.03, 1e-15, 0);    /* 0.04 × 1 < the running maximum */
+    assert_true(isnan(p[3]));
+    double big[] = {0.5, 0.6};
+    stats_holm(big, 2);
+    assert_close(big[0], 1, 0, 0);             /* capped at 1 */
+    assert_close(big[1], 1, 0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_p_values_are_two_sided),
+        cmocka_unit_test(wilcoxon_drops_zeros_and_averages_tied_ranks),
+        cmocka_unit_test(holm_steps_down_and_keeps_the_order),
         cmocka_unit_test(summary_matches_python),
         cmocka_unit_test(no_catastrophic_cancellation),
         cmocka_unit_test(small_samples),

@@ -1,0 +1,411 @@
+/* compare: tables of learners × shot counts with paired differences and tests. */
+#include "harness/compare.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/columns.h"
+#include "harness/csvout.h"
+#include "harness/stats.h"
+
+/* ---- episodes.csv in memory ---- */
+
+struct strs {                    /* interned strings: an index per distinct text */
+    char **s;
+    int n, cap;
+};
+
+static int intern(struct strs *t, const char *s)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->s[i], s) == 0)
+            return i;
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        char **more = realloc(t->s, sizeof *more * (size_t)cap);
+        if (!more)
+            return -1;
+        t->s = more, t->cap = cap;
+    }
+    return (t->s[t->n] = strdup(s)) ? t->n++ : -1;
+}
+
+static void strs_free(struct strs *t)
+{
+    for (int i = 0; i < t->n; i++)
+        free(t->s[i]);
+    free(t->s);
+}
+
+struct row {
+    int variant, target, learner, probe, param, metric;
+    long shots, seed, episode, step;   /* step −1: a learner without steps */
+    double v;                          /* NaN: empty */
+};
+
+struct data {
+    const char *path;
+    struct strs variants, targets, learners, probes, params, metrics;
+    struct row *r;
+    long n, cap;
+};
+
+static int add_row(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+{
+    struct data *d = ctx;
+    if (d->n == d->cap) {
+        long cap = d->cap ? 2 * d->cap : 1024;
+        struct row *more = realloc(d->r, sizeof *more * (size_t)cap);
+        if (!more)
+            return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", d->path, record);
+        d->r = more, d->cap = cap;
+    }
+    struct row *r = &d->r[d->n];
+    char *end;
+    r->v = f[EP_VALUE][0] ? strtod(f[EP_VALUE], &end) : NAN;
+    if (f[EP_VALUE][0] && *end)
+        return err_set(e, ERR_IO, "%s: record %ld: value '%s' is not a number", d->path, record,
+                       f[EP_VALUE]);
+    r->shots = strtol(f[EP_SHOTS], NULL, 10), r->seed = strtol(f[EP_SEED], NULL, 10);
+    r->episode = strtol(f[EP_EPISODE], NULL, 10);
+    r->step = f[EP_STEP][0] ? strtol(f[EP_STEP], NULL, 10) : -1;
+    r->variant = intern(&d->variants, f[EP_VARIANT]), r->target = intern(&d->targets, f[EP_TARGET]);
+    r->learner = intern(&d->learners, f[EP_LEARNER]), r->probe = intern(&d->probes, f[EP_PROBE]);
+    r->param = intern(&d->params, f[EP_PARAM]), r->metric = intern(&d->metrics, f[EP_METRIC]);
+    if (r->variant < 0 || r->target < 0 || r->learner < 0 || r->probe < 0 || r->param < 0 ||
+        r->metric < 0)
+        return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", d->path, record);
+    d->n++;
+    return ERR_OK;
+}
+
+/* Rows of one table together, then by shots, learner, seed and episode. */
+static int by_cell(const void *pa, const void *pb)
+{
+    const struct row *a = pa, *b = pb;
+    const long ka[] = {a->variant, a->target, a->probe, a->param, a->shots, a->learner, a->seed,
+                       a->episode};
+    const long kb[] = {b->variant, b->target, b->probe, b->param, b->shots, b->learner, b->seed,
+                       b->episode};
+    for (int i = 0; i < 8; i++)
+        if (ka[i] != kb[i])
+            return ka[i] < kb[i] ? -1 : 1;
+    return 0;
+}
+
+/* ---- statistics of a cell ---- */
+
+struct pooled {
+    long n;
+    double mean, ci95, p_t;
+};
+
+/* Pooled like summary.csv (rows sorted by seed): per seed over episodes,
+ * then over the seed means when there are two or more; p_t the t-test of
+ * mean 0 on the same footing. */
+static void pool(const double *v, const long *seed, long n, struct pooled *out)
+{
+    struct stats_summary ps[256], all;
+    int s = 0;
+    if (n == 0) {
+        *out = (struct pooled){0, NAN, NAN, NAN};
+        return;
+    }
+    ps[0] = (struct stats_summary){0};   /* n > 0: the loop fills it; the compiler cannot see so */
+    for (long i = 0; i < n && s < 256;) {
+        long j = i;
+        while (j < n && seed[j] == seed[i])
+            j++;
+        stats_summarise(v + i, j - i, &ps[s++]);
+        i = j;
+    }
+    stats_pool_seeds(ps, s, &all);
+    out->n = n, out->mean = all.mean, out->ci95 = all.ci95;
+    double df = s >= 2 ? s - 1 : (double)n - 1, k = s >= 2 ? s : (double)n;
+    out->p_t = df > 0 && all.std > 0 ? stats_t_p(all.mean / (all.std / sqrt(k)), df)
+               : df > 0 && all.std == 0 ? (all.mean == 0 ? 1.0 : 0.0) : NAN;
+}
+
+/* Metrics where lower is better: their differences are flipped. */
+static int orientation(const char *metric)
+{
+    static const char *const lower[] = {"mse", "loss", "forgetting", "switch_rate",
+                                        "switch_rate_random", "mse_zero", NULL};
+    for (int i = 0; lower[i]; i++)
+        if (strcmp(metric, lower[i]) == 0)
+            return -1;
+    return 1;
+}
+
+struct cell {
+    const struct row *r;         /* the learner's rows of the column, by seed and episode */
+    long n;
+    struct pooled stat;          /* of its values */
+    bool has_diff;
+    struct pooled diff;          /* the paired difference to the baseline */
+    double p_wilcoxon, p_holm;
+    bool best, tied;
+};
+
+/* The paired differences sign·(a − b) over episodes both have, pooled; the
+ * Wilcoxon p-value over them. Scratch d and sd hold max(na, nb) each. */
+static void paired(const struct cell *a, const struct cell *b, int sign, double *d, long *sd,
+                   struct pooled *out, double *p_w)
+{
+    long m = 0;
+    for (long i = 0, j = 0; i < a->n && j < b->n;) {
+        const struct row *x = &a->r[i], *y = &b->r[j];
+        if (x->seed != y->seed || x->episode != y->episode) {
+            bool before = x->seed != y->seed ? x->seed < y->seed : x->episode < y->episode;
+            i += before, j += !before;
+            continue;
+        }
+        if (!isnan(x->v) && !isnan(y->v))
+            d[m] = sign * (x->v - y->v), sd[m++] = x->seed;
+        i++, j++;
+    }
+    pool(d, sd, m, out);
+    if (p_w)
+        *p_w = stats_wilcoxon_p(d, m);
+}
+
+/* ---- printing ---- */
+
+static void num(char *buf, size_t cap, double v, const char *fmt)
+{
+    if (isnan(v))
+        snprintf(buf, cap, "%s", "");
+    else
+        snprintf(buf, cap, fmt, v);
+}
+
+static int print_table(FILE *out, const struct compare_opts *o, const struct data *dt,
+                       const char *metric, const struct row *first, struct cell *cells,
+                       int n_cells, bool header, int base)
+{
+    char mean[64], ci[64], diff[64], dci[64], pt[32], pw[32], ph[32], step[24], param[64];
+    const char *target = dt->targets.s[first->target], *probe = dt->probes.s[first->probe];
+    snprintf(param, sizeof param, "%s", dt->params.s[first->param]);
+    if (o->format == COMPARE_CSV) {
+        if (header)
+            fprintf(out, "target,metric,step,probe,param,learner,shots,n,mean,ci95,diff,diff_ci95,"
+                         "p_t,p_wilcoxon,p_holm,best,tied,variant\n");
+        for (int c = 0; c < n_cells; c++) {
+            const struct cell *x = &cells[c];
+            struct csvrec r;
+            if (csvrec_init(&r, 18))
+                return ERR_NOMEM;
+            csvrec_str(&r, 0, target), csvrec_str(&r, 1, metric);
+            if (x->r[0].step >= 0)
+                csvrec_int(&r, 2, x->r[0].step);
+            else
+                csvrec_empty(&r, 2);
+            csvrec_str(&r, 3, probe), csvrec_str(&r, 4, param);
+            csvrec_str(&r, 5, dt->learners.s[x->r[0].learner]), csvrec_int(&r, 6, x->r[0].shots);
+            csvrec_int(&r, 7, x->stat.n), csvrec_f32(&r, 8, x->stat.mean);
+            csvrec_f32(&r, 9, x->stat.ci95);
+            csvrec_f32(&r, 10, x->has_diff ? x->diff.mean : NAN);
+            csvrec_f32(&r, 11, x->has_diff ? x->diff.ci95 : NAN);
+            csvrec_f32(&r, 12, x->has_diff ? x->diff.p_t : NAN);
+            csvrec_f32(&r, 13, x->has_diff ? x->p_wilcoxon : NAN);
+            csvrec_f32(&r, 14, x->has_diff ? x->p_holm : NAN);
+            csvrec_int(&r, 15, x->best), csvrec_int(&r, 16, x->tied);
+            csvrec_str(&r, 17, dt->variants.s[x->r[0].variant]);
+            int rc = csvrec_write(out, &r, 0, 18);
+            csvrec_free(&r);
+            if (rc)
+                return rc;
+        }
+        return ferror(out) ? ERR_IO : ERR_OK;
+    }
+    const bool md = o->format == COMPARE_MARKDOWN;
+    fprintf(out, "\n%s%s: %s%s%s%s%s, variant %s; baseline %s%s\n", md ? "**" : "", target, metric,
+            probe[0] ? " under " : "", probe, param[0] ? " " : "", param,
+            dt->variants.s[first->variant], base >= 0 ? dt->learners.s[base] : "none",
+            md ? "**" : "");
+    if (md)
+        fprintf(out, "\n| learner | shots | step | n | mean ± ci95 | diff ± ci95 | p_t | p_wilcoxon "
+                     "| p_holm | |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    else
+        fprintf(out, "  %-14s %5s %5s %6s  %-19s  %-20s  %-9s %-10s %-9s\n", "learner", "shots",
+                "step", "n", "mean ± ci95", "diff ± ci95", "p_t", "p_wilcoxon", "p_holm");
+    for (int c = 0; c < n_cells; c++) {
+        const struct cell *x = &cells[c];
+        num(mean, sizeof mean, x->stat.mean, "%.4f"), num(ci, sizeof ci, x->stat.ci95, "%.4f");
+        num(diff, sizeof diff, x->has_diff ? x->diff.mean : NAN, "%+.4f");
+        num(dci, sizeof dci, x->has_diff ? x->diff.ci95 : NAN, "%.4f");
+        num(pt, sizeof pt, x->has_diff ? x->diff.p_t : NAN, "%.3g");
+        num(pw, sizeof pw, x->has_diff ? x->p_wilcoxon : NAN, "%.3g");
+        num(ph, sizeof ph, x->has_diff ? x->p_holm : NAN, "%.3g");
+        snprintf(step, sizeof step, x->r[0].step >= 0 ? "%ld" : "-", x->r[0].step);
+        char ms[160], ds[160];
+        snprintf(ms, sizeof ms, "%s%s%s", mean, ci[0] ? " ± " : "", ci);
+        snprintf(ds, sizeof ds, "%s%s%s", diff, dci[0] ? " ± " : "", dci);
+        const char *mark = x->best ? "best" : x->tied ? "tied" : "";
+        if (md)
+            fprintf(out, "| %s | %ld | %s | %ld | %s%s%s | %s | %s | %s | %s | %s |\n",
+                    dt->learners.s[x->r[0].learner], x->r[0].shots, step, x->stat.n,
+                    x->best ? "**" : "", ms, x->best ? "**" : "", ds, pt, pw, ph, mark);
+        else
+            fprintf(out, "  %-14s %5ld %5s %6ld  %-19s  %-20s  %-9s %-10s %-9s %s\n",
+                    dt->learners.s[x->r[0].learner], x->r[0].shots, step, x->stat.n, ms, ds, pt,
+                    pw, ph, mark);
+    }
+    return ferror(out) ? ERR_IO : ERR_OK;
+}
+
+/* ---- the comparison ---- */
+
+/* The learner without transfer_gain rows in summary.csv, when exactly one. */
+struct gain_learners {
+    struct strs with_gain;
+};
+
+static int read_gains(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+{
+    struct gain_learners *g = ctx;
+    if (strcmp(f[SUM_METRIC], "transfer_gain") == 0 && intern(&g->with_gain, f[SUM_LEARNER]) < 0)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    return ERR_OK;
+}
+
+static int find(const struct strs *t, const char *s)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->s[i], s) == 0)
+            return i;
+    return -1;
+}
+
+int compare_run(const struct compare_opts *o, FILE *out, struct err *e)
+{
+    char path[4200];
+    struct data dt = {.path = path};
+    struct gain_learners gl = {0};
+    double *d = NULL;
+    long *sd = NULL, *final = NULL;
+    struct cell *cells = NULL;
+    snprintf(path, sizeof path, "%s/episodes.csv", o->dir);
+    int rc = columns_read(path, &columns_episodes, 0, add_row, &dt, e);
+    if (rc)
+        goto done;
+    /* the metric */
+    const char *metric = o->metric ? o->metric : find(&dt.metrics, "accuracy") >= 0 ? "accuracy"
+                                                                                   : "mse";
+    const int mi = find(&dt.metrics, metric);
+    if (mi < 0) {
+        rc = err_set(e, ERR_USAGE, "%s has no metric \"%s\"", path, metric);
+        goto done;
+    }
+    const int sign = orientation(metric);
+    /* the baseline */
+    int base = -1;
+    if (o->baseline) {
+        if ((base = find(&dt.learners, o->baseline)) < 0) {
+            rc = err_set(e, ERR_USAGE, "%s has no learner \"%s\" to compare with", path,
+                         o->baseline);
+            goto done;
+        }
+    } else {
+        char sum[4200];
+        snprintf(sum, sizeof sum, "%s/summary.csv", o->dir);
+        if ((rc = columns_read(sum, &columns_summary, 0, read_gains, &gl, e)))
+            goto done;
+        for (int l = 0; gl.with_gain.n > 0 && l < dt.learners.n; l++)
+            if (find(&gl.with_gain, dt.learners.s[l]) < 0)
+                base = base == -1 ? l : -2;
+        base = base < 0 ? -1 : base;
+    }
+    /* each learner's final step, then its rows of the metric at that step */
+    final = malloc(sizeof *final * (size_t)(dt.learners.n ? dt.learners.n : 1));
+    if (!final) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int l = 0; l < dt.learners.n; l++)
+        final[l] = -2;
+    for (long i = 0; i < dt.n; i++)
+        if (dt.r[i].metric == mi && dt.r[i].step > final[dt.r[i].learner])
+            final[dt.r[i].learner] = dt.r[i].step;
+    long n = 0;
+    for (long i = 0; i < dt.n; i++)
+        if (dt.r[i].metric == mi && dt.r[i].step == final[dt.r[i].learner])
+            dt.r[n++] = dt.r[i];
+    qsort(dt.r, (size_t)n, sizeof *dt.r, by_cell);
+    d = malloc(sizeof *d * (size_t)(n ? n : 1)), sd = malloc(sizeof *sd * (size_t)(n ? n : 1));
+    cells = malloc(sizeof *cells * (size_t)(dt.learners.n ? dt.learners.n : 1) * 64);
+    if (!d || !sd || !cells) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    bool header = true;
+    for (long t0 = 0; t0 < n && !rc;) {
+        /* one table: the rows of a variant, target, probe and param */
+        long t1 = t0;
+        while (t1 < n && dt.r[t1].variant == dt.r[t0].variant && dt.r[t1].target == dt.r[t0].target &&
+               dt.r[t1].probe == dt.r[t0].probe && dt.r[t1].param == dt.r[t0].param)
+            t1++;
+        int nc = 0, cap = dt.learners.n * 64;
+        for (long i = t0; i < t1 && nc < cap;) {   /* cells: shots, then learner */
+            long j = i;
+            while (j < t1 && dt.r[j].shots == dt.r[i].shots && dt.r[j].learner == dt.r[i].learner)
+                j++;
+            struct cell *x = &cells[nc++];
+            memset(x, 0, sizeof *x);
+            x->r = &dt.r[i], x->n = j - i;
+            long m = 0;
+            for (long k = i; k < j; k++)
+                if (!isnan(dt.r[k].v))
+                    d[m] = dt.r[k].v, sd[m++] = dt.r[k].seed;
+            pool(d, sd, m, &x->stat);
+            i = j;
+        }
+        double *holm = malloc(sizeof *holm * (size_t)(nc ? nc : 1));
+        if (!holm) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (int c = 0; c < nc; c++) {
+            struct cell *x = &cells[c];
+            holm[c] = NAN;
+            for (int b = 0; b < nc; b++)   /* the baseline of the same column */
+                if (base >= 0 && cells[b].r[0].learner == base &&
+                    cells[b].r[0].shots == x->r[0].shots && x->r[0].learner != base) {
+                    paired(x, &cells[b], sign, d, sd, &x->diff, &x->p_wilcoxon);
+                    x->has_diff = true, holm[c] = x->diff.p_t;
+                }
+        }
+        stats_holm(holm, nc);
+        for (int c = 0; c < nc; c++)
+            cells[c].p_holm = holm[c];
+        free(holm);
+        for (int c = 0; c < nc; c++) {   /* the best of each column, and who ties it */
+            int best = -1;
+            for (int k = 0; k < nc; k++)
+                if (cells[k].r[0].shots == cells[c].r[0].shots && !isnan(cells[k].stat.mean) &&
+                    (best < 0 || sign * cells[k].stat.mean > sign * cells[best].stat.mean))
+                    best = k;
+            if (best == c) {
+                cells[c].best = true;
+            } else if (best >= 0) {
+                struct pooled pd;
+                paired(&cells[c], &cells[best], sign, d, sd, &pd, NULL);
+                cells[c].tied = !isnan(pd.ci95) && fabs(pd.mean) <= pd.ci95;
+            }
+        }
+        rc = print_table(out, o, &dt, metric, &dt.r[t0], cells, nc, header, base);
+        header = false;
+        if (rc)
+            rc = err_set(e, rc, "cannot print the comparison: %s", strerror(errno));
+        t0 = t1;
+    }
+done:
+    free(d), free(sd), free(final), free(cells), free(dt.r);
+    strs_free(&dt.variants), strs_free(&dt.targets), strs_free(&dt.learners);
+    strs_free(&dt.probes), strs_free(&dt.params), strs_free(&dt.metrics);
+    strs_free(&gl.with_gain);
+    return rc;
+}
