@@ -10,6 +10,7 @@
 #include "harness/compare.h"
 #include "harness/columns.h"
 #include "harness/config.h"
+#include "harness/plot.h"
 #include "harness/runner.h"
 
 static int g_argc;
@@ -28,6 +29,7 @@ static int cmd_info(int argc, char **argv, struct err *e);
 static int cmd_run(int argc, char **argv, struct err *e);
 static int cmd_plan(int argc, char **argv, struct err *e);
 static int cmd_compare(int argc, char **argv, struct err *e);
+static int cmd_plot(int argc, char **argv, struct err *e);
 
 static const struct command commands[] = {
     {"run", cmd_run, "run an experiment: kshot run FILE.yaml [KEY=VALUE ...] [-o DIR] [-j N] [-q]"},
@@ -35,6 +37,7 @@ static const struct command commands[] = {
     {"compare", cmd_compare, "the learners of a results directory side by side, with paired "
                              "differences and tests: kshot compare DIR [--baseline L] [--metric M] "
                              "[--format text|markdown|csv]"},
+    {"plot", cmd_plot, "draw a results directory's learning curves: kshot plot DIR -o FILE.svg|png|pdf"},
     {"info", cmd_info, "print the BLAS kernel, CPU vector units and run the BLAS self-test"},
     {"help", cmd_help, "this help; `kshot help run` for run options, `kshot help config` for every "
                        "experiment key, `kshot help learners` for the learner kinds, `kshot help "
@@ -296,6 +299,35 @@ static int cmd_compare(int argc, char **argv, struct err *e)
     if (!o.dir)
         return err_set(e, ERR_USAGE, "compare: which results directory? (kshot compare --help)");
     return compare_run(&o, stdout, e);
+}
+
+static int cmd_plot(int argc, char **argv, struct err *e)
+{
+    const char *dir = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            printf("usage: kshot plot RESULTS -o FILE.svg|FILE.png|FILE.pdf\n\n"
+                   "The learning curves of a results directory: per target, each learner's mean\n"
+                   "accuracy (MSE for regression) at its final step against the shot count on a\n"
+                   "log2 axis, with its 95%% CI as a band. kshot run writes them as curves.svg\n"
+                   "and curves.png itself.\n");
+            return ERR_OK;
+        }
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (argv[i][0] == '-')
+            return err_set(e, ERR_USAGE, "plot: unknown option %s (kshot plot --help)", argv[i]);
+        else if (dir)
+            return err_set(e, ERR_USAGE, "plot: one results directory at a time (%s, then %s)",
+                           dir, argv[i]);
+        else
+            dir = argv[i];
+    }
+    if (!dir || !out)
+        return err_set(e, ERR_USAGE, "plot: kshot plot RESULTS -o FILE.svg|png|pdf");
+    char sum[4200];
+    snprintf(sum, sizeof sum, "%s/summary.csv", dir);
+    return plot_curves(sum, out, e);
 }
 
 int main(int argc, char **argv)

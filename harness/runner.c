@@ -14,6 +14,7 @@
 #include "harness/blas.h"
 #include "harness/config.h"
 #include "harness/plan.h"
+#include "harness/plot.h"
 #include "harness/pool.h"
 #include "harness/progress.h"
 #include "harness/results.h"
@@ -370,6 +371,21 @@ static int finish(struct setup *s, const struct run_opts *o, struct err *e)
     if (missing)   /* every unit ran, yet some part is gone: someone removed it meanwhile */
         return err_set(e, ERR_IO, "%s: %d unit%s of the plan have no part file after the run; "
                        "run the same command again", s->dir, missing, missing == 1 ? "" : "s");
+    /* the learning curves, rebuilt with the other combined files (a run
+     * whose targets have one shot count still gets its points) */
+    char sum[4200], fig[4200];
+    snprintf(sum, sizeof sum, "%s/summary.csv", s->dir);
+    bool figures = o->shard_n == 1;
+    for (int k = 0; figures && k < 2 && !rc; k++) {
+        snprintf(fig, sizeof fig, "%s/curves.%s", s->dir, k ? "png" : "svg");
+        rc = plot_curves(sum, fig, e);
+        if (rc == ERR_USAGE) {   /* nothing to draw: no stale figure either */
+            unlink(fig);
+            figures = false, rc = ERR_OK;
+        }
+    }
+    if (rc)
+        return rc;
     if (o->quiet)
         return ERR_OK;
     if (o->shard_n > 1) {
@@ -377,12 +393,11 @@ static int finish(struct setup *s, const struct run_opts *o, struct err *e)
                s->dir);
         return ERR_OK;
     }
-    char sum[4200];
-    snprintf(sum, sizeof sum, "%s/summary.csv", s->dir);
     printf("\n");
     if ((rc = summary_print(sum, stdout, "accuracy", e)) == 0)
         rc = summary_print(sum, stdout, "mse", e);
-    printf("\nresults: %s/ (episodes.csv, summary.csv, pretrain.csv, costs.csv, run.yaml)\n", s->dir);
+    printf("\nresults: %s/ (episodes.csv, summary.csv, pretrain.csv, costs.csv, run.yaml%s)\n",
+           s->dir, figures ? ", curves.svg, curves.png" : "");
     return rc;
 }
 

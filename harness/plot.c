@@ -1,0 +1,360 @@
+/* plot: learning curves from summary.csv, through cairo's SVG, PNG and PDF surfaces. */
+#include "harness/plot.h"
+
+#include <cairo.h>
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <errno.h>
+#include <fontconfig/fontconfig.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/columns.h"
+
+#define MAX_PANELS 16
+#define MAX_LINES 16
+#define MAX_POINTS 64
+
+struct line {
+    char learner[128];
+    long step;                   /* its final step: the only one drawn */
+    int n;
+    double shots[MAX_POINTS], mean[MAX_POINTS], ci[MAX_POINTS];
+};
+
+struct panel {
+    char target[128], variant[256];
+    int n;
+    struct line lines[MAX_LINES];
+};
+
+struct figure {
+    const char *path;
+    const char *metric;          /* accuracy, or mse when no row has accuracy */
+    bool has_accuracy;
+    int n;
+    struct panel panels[MAX_PANELS];
+    int n_names;                 /* every learner, in order of appearance: its colour */
+    char names[MAX_LINES][128];
+};
+
+/* Okabe and Ito's palette, distinguishable by colour-blind readers. */
+static const double palette[][3] = {
+    {0.902, 0.624, 0.000}, {0.337, 0.706, 0.914}, {0.000, 0.620, 0.451}, {0.000, 0.447, 0.698},
+    {0.835, 0.369, 0.000}, {0.800, 0.475, 0.655}, {0.941, 0.894, 0.259}, {0.000, 0.000, 0.000},
+};
+#define N_COLOURS (sizeof palette / sizeof palette[0])
+
+static struct panel *panel_of(struct figure *f, const char *target, const char *variant)
+{
+    for (int i = 0; i < f->n; i++)
+        if (!strcmp(f->panels[i].target, target) && !strcmp(f->panels[i].variant, variant))
+            return &f->panels[i];
+    if (f->n == MAX_PANELS)
+        return NULL;
+    struct panel *p = &f->panels[f->n++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->target, sizeof p->target, "%s", target);
+    snprintf(p->variant, sizeof p->variant, "%s", variant);
+    return p;
+}
+
+/* csvin callback: the pooled rows of f->metric on clean inputs. */
+static int add_row(void *ctx, const char *const *c, int n_fields, long record, struct err *e)
+{
+    struct figure *f = ctx;
+    if (strcmp(c[SUM_METRIC], "accuracy") == 0)
+        f->has_accuracy = true;
+    if (strcmp(c[SUM_SEED], "all") != 0 || strcmp(c[SUM_METRIC], f->metric) != 0 ||
+        c[SUM_PROBE][0] || !c[SUM_SHOTS][0] || !c[SUM_MEAN][0])
+        return ERR_OK;
+    struct panel *p = panel_of(f, c[SUM_TARGET], c[SUM_VARIANT]);
+    if (!p)
+        return ERR_OK;   /* more panels than a figure holds: the first ones are drawn */
+    struct line *l = NULL;
+    for (int i = 0; i < p->n && !l; i++)
+        if (!strcmp(p->lines[i].learner, c[SUM_LEARNER]))
+            l = &p->lines[i];
+    if (!l) {
+        if (p->n == MAX_LINES)
+            return ERR_OK;
+        l = &p->lines[p->n++];
+        memset(l, 0, sizeof *l);
+        snprintf(l->learner, sizeof l->learner, "%s", c[SUM_LEARNER]);
+        l->step = -2;
+        bool known = false;
+        for (int i = 0; i < f->n_names && !known; i++)
+            known = !strcmp(f->names[i], l->learner);
+        if (!known && f->n_names < MAX_LINES)
+            snprintf(f->names[f->n_names++], sizeof f->names[0], "%s", l->learner);
+    }
+    long step = c[SUM_STEP][0] ? strtol(c[SUM_STEP], NULL, 10) : -1;
+    if (step < l->step)
+        return ERR_OK;
+    if (step > l->step)   /* a later step: its points replace the earlier step's */
+        l->step = step, l->n = 0;
+    if (l->n == MAX_POINTS)
+        return ERR_OK;
+    l->shots[l->n] = strtod(c[SUM_SHOTS], NULL);
+    l->mean[l->n] = strtod(c[SUM_MEAN], NULL);
+    l->ci[l->n] = c[SUM_CI95][0] ? strtod(c[SUM_CI95], NULL) : 0;
+    l->n++;
+    return ERR_OK;
+}
+
+/* Points in increasing shots (rows come in order of appearance). */
+static void sort_line(struct line *l)
+{
+    for (int i = 1; i < l->n; i++)
+        for (int j = i; j > 0 && l->shots[j - 1] > l->shots[j]; j--) {
+            double t;
+            t = l->shots[j], l->shots[j] = l->shots[j - 1], l->shots[j - 1] = t;
+            t = l->mean[j], l->mean[j] = l->mean[j - 1], l->mean[j - 1] = t;
+            t = l->ci[j], l->ci[j] = l->ci[j - 1], l->ci[j - 1] = t;
+        }
+}
+
+/* ---- drawing ---- */
+
+/* A learner's colour: the same in every panel and in the legend. */
+static const double *colour(const struct figure *f, const char *learner)
+{
+    for (int i = 0; i < f->n_names; i++)
+        if (!strcmp(f->names[i], learner))
+            return palette[i % N_COLOURS];
+    return palette[N_COLOURS - 1];
+}
+
+enum { PANEL_W = 460, PANEL_H = 340, LEFT = 64, RIGHT = 16, TOP = 36, BOTTOM = 52, LEGEND_W = 170 };
+
+struct frame {
+    double x0, y0, w, h;         /* the plotting area */
+    double lx0, lx1, y_lo, y_hi; /* data ranges: log2 shots, metric */
+};
+
+static double px(const struct frame *fr, double shots)
+{
+    double span = fr->lx1 > fr->lx0 ? fr->lx1 - fr->lx0 : 1;
+    return fr->x0 + fr->w * (log2(shots) - fr->lx0) / span;
+}
+
+static double py(const struct frame *fr, double v)
+{
+    return fr->y0 + fr->h * (1 - (v - fr->y_lo) / (fr->y_hi - fr->y_lo));
+}
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double align)
+{
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, s, &ext);
+    cairo_move_to(cr, x - align * ext.width - ext.x_bearing, y);
+    cairo_show_text(cr, s);
+}
+
+static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *p, double ox,
+                       double oy)
+{
+    struct frame fr = {ox + LEFT, oy + TOP, PANEL_W - LEFT - RIGHT, PANEL_H - TOP - BOTTOM,
+                       INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (int i = 0; i < p->n; i++)
+        for (int k = 0; k < p->lines[i].n; k++) {
+            const struct line *l = &p->lines[i];
+            fr.lx0 = fmin(fr.lx0, log2(l->shots[k])), fr.lx1 = fmax(fr.lx1, log2(l->shots[k]));
+            fr.y_lo = fmin(fr.y_lo, l->mean[k] - l->ci[k]);
+            fr.y_hi = fmax(fr.y_hi, l->mean[k] + l->ci[k]);
+        }
+    if (fr.lx1 == fr.lx0)
+        fr.lx0 -= 0.5, fr.lx1 += 0.5;
+    double pad = fr.y_hi > fr.y_lo ? 0.08 * (fr.y_hi - fr.y_lo) : 0.05;
+    fr.y_lo -= pad, fr.y_hi += pad;
+    if (f->has_accuracy) {
+        fr.y_lo = fmax(fr.y_lo, 0), fr.y_hi = fmin(fr.y_hi, 1);
+    } else {
+        /* MSE is ≥ 0, and one diverging learner must not flatten the others:
+         * the axis stops at 4× the upper quartile of the means (the rest is
+         * clipped at the frame) */
+        double means[MAX_LINES * MAX_POINTS];
+        int m = 0;
+        for (int i = 0; i < p->n; i++)
+            for (int k = 0; k < p->lines[i].n; k++)
+                if (isfinite(p->lines[i].mean[k]))
+                    means[m++] = p->lines[i].mean[k];
+        for (int i = 1; i < m; i++)
+            for (int j = i; j > 0 && means[j - 1] > means[j]; j--) {
+                double t = means[j];
+                means[j] = means[j - 1], means[j - 1] = t;
+            }
+        if (m > 0)
+            fr.y_hi = fmin(fr.y_hi, 4 * means[(3 * (m - 1)) / 4]);
+        fr.y_lo = fmax(fr.y_lo, 0);
+        if (!(fr.y_hi > fr.y_lo))
+            fr.y_hi = fr.y_lo + 1;
+    }
+    /* axes, grid and ticks */
+    cairo_set_line_width(cr, 1);
+    cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
+    char buf[64];
+    cairo_set_font_size(cr, 11);
+    for (int t = 0; t <= 4; t++) {
+        double v = fr.y_lo + (fr.y_hi - fr.y_lo) * t / 4;
+        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        cairo_new_path(cr);
+        cairo_move_to(cr, fr.x0, py(&fr, v)), cairo_line_to(cr, fr.x0 + fr.w, py(&fr, v));
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        snprintf(buf, sizeof buf, "%.3g", v);
+        text_at(cr, fr.x0 - 6, py(&fr, v) + 4, buf, 1);
+    }
+    for (int i = 0; i < p->n; i++)   /* an x tick at every evaluated shot count */
+        for (int k = 0; k < p->lines[i].n; k++) {
+            snprintf(buf, sizeof buf, "%g", p->lines[i].shots[k]);
+            cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+            text_at(cr, px(&fr, p->lines[i].shots[k]), fr.y0 + fr.h + 16, buf, 0.5);
+        }
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
+    cairo_stroke(cr);
+    cairo_set_font_size(cr, 12);
+    text_at(cr, fr.x0 + fr.w / 2, fr.y0 + fr.h + 38,
+            "shots (examples per class; points for regression), log2 scale", 0.5);
+    cairo_save(cr);
+    cairo_translate(cr, ox + 18, fr.y0 + fr.h / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    snprintf(buf, sizeof buf, "%s (mean, 95%% CI)", f->metric);
+    text_at(cr, 0, 0, buf, 0.5);
+    cairo_restore(cr);
+    cairo_set_font_size(cr, 13);
+    char title[420];
+    snprintf(title, sizeof title, "%s%s%s", p->target,
+             strcmp(p->variant, "base") ? " — " : "", strcmp(p->variant, "base") ? p->variant : "");
+    text_at(cr, fr.x0 + fr.w / 2, oy + 22, title, 0.5);
+    /* bands, then lines and markers, one colour per learner, inside the frame */
+    cairo_save(cr);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
+    cairo_clip(cr);
+    for (int i = 0; i < p->n; i++) {
+        const struct line *l = &p->lines[i];
+        const double *c = colour(f, l->learner);
+        cairo_set_source_rgba(cr, c[0], c[1], c[2], 0.18);
+        cairo_new_path(cr);
+        for (int k = 0; k < l->n; k++)
+            cairo_line_to(cr, px(&fr, l->shots[k]), py(&fr, l->mean[k] + l->ci[k]));
+        for (int k = l->n - 1; k >= 0; k--)
+            cairo_line_to(cr, px(&fr, l->shots[k]), py(&fr, l->mean[k] - l->ci[k]));
+        cairo_close_path(cr);
+        cairo_fill(cr);
+    }
+    for (int i = 0; i < p->n; i++) {
+        const struct line *l = &p->lines[i];
+        const double *c = colour(f, l->learner);
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        cairo_set_line_width(cr, 2);
+        cairo_new_path(cr);
+        for (int k = 0; k < l->n; k++)
+            cairo_line_to(cr, px(&fr, l->shots[k]), py(&fr, l->mean[k]));
+        cairo_stroke(cr);
+        for (int k = 0; k < l->n; k++) {
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, px(&fr, l->shots[k]), py(&fr, l->mean[k]), 3.5, 0, 2 * M_PI);
+            cairo_fill(cr);
+        }
+    }
+    cairo_restore(cr);
+}
+
+/* The legend: a short line in each learner's colour and its name. */
+static void draw_legend(cairo_t *cr, const struct figure *f, double ox, double oy)
+{
+    cairo_set_font_size(cr, 12);
+    for (int i = 0; i < f->n_names; i++) {
+        const double *c = palette[i % N_COLOURS];
+        double y = oy + TOP + 12 + 20 * i;
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        cairo_set_line_width(cr, 2);
+        cairo_new_path(cr);
+        cairo_move_to(cr, ox + 8, y - 4), cairo_line_to(cr, ox + 32, y - 4);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        text_at(cr, ox + 40, y, f->names[i], 0);
+    }
+}
+
+static const char *extension(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : "";
+}
+
+int plot_curves(const char *summary_path, const char *out_path, struct err *e)
+{
+    struct figure *f = calloc(1, sizeof *f);
+    if (!f)
+        return err_set(e, ERR_NOMEM, "out of memory for a figure");
+    const char *ext = extension(out_path);
+    int rc = ERR_OK;
+    if (strcmp(ext, "svg") && strcmp(ext, "png") && strcmp(ext, "pdf")) {
+        rc = err_set(e, ERR_USAGE, "%s: a figure is .svg, .png or .pdf", out_path);
+        goto done;
+    }
+    f->path = summary_path, f->metric = "accuracy";
+    if ((rc = columns_read(summary_path, &columns_summary, 0, add_row, f, e)))
+        goto done;
+    if (!f->has_accuracy) {   /* a regression run: read again for mse */
+        memset(f, 0, sizeof *f);
+        f->path = summary_path, f->metric = "mse";
+        if ((rc = columns_read(summary_path, &columns_summary, 0, add_row, f, e)))
+            goto done;
+    }
+    if (f->n == 0) {
+        rc = err_set(e, ERR_USAGE, "%s: no pooled rows of %s over shot counts to draw",
+                     summary_path, f->metric);
+        goto done;
+    }
+    for (int i = 0; i < f->n; i++)
+        for (int k = 0; k < f->panels[i].n; k++)
+            sort_line(&f->panels[i].lines[k]);
+    const double width = PANEL_W * f->n + LEGEND_W, height = PANEL_H;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%s", out_path, (long)getpid(), ext);
+    cairo_surface_t *s = !strcmp(ext, "svg")   ? cairo_svg_surface_create(tmp, width, height)
+                         : !strcmp(ext, "pdf") ? cairo_pdf_surface_create(tmp, width, height)
+                                               : cairo_image_surface_create(CAIRO_FORMAT_RGB24,
+                                                                            (int)width, (int)height);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    for (int i = 0; i < f->n; i++)
+        draw_panel(cr, f, &f->panels[i], PANEL_W * i, 0);
+    draw_legend(cr, f, PANEL_W * f->n, 0);
+    cairo_destroy(cr);
+    cairo_status_t st = cairo_surface_status(s);
+    if (st == CAIRO_STATUS_SUCCESS && !strcmp(ext, "png"))
+        st = cairo_surface_write_to_png(s, tmp);
+    cairo_surface_finish(s);
+    if (st == CAIRO_STATUS_SUCCESS)
+        st = cairo_surface_status(s);
+    cairo_surface_destroy(s);
+    /* cairo and fontconfig keep font caches for the process's life; a
+     * figure is drawn at the end of a run, so release them (leak checkers
+     * would otherwise report them) */
+    cairo_debug_reset_static_data();
+    FcFini();
+    if (st != CAIRO_STATUS_SUCCESS) {
+        unlink(tmp);
+        rc = err_set(e, ERR_IO, "%s: cannot draw the figure: %s", out_path,
+                     cairo_status_to_string(st));
+    } else if (rename(tmp, out_path) != 0) {
+        rc = err_set(e, ERR_IO, "%s: cannot write the figure: %s", out_path, strerror(errno));
+        unlink(tmp);
+    }
+done:
+    free(f);
+    return rc;
+}
