@@ -93,15 +93,16 @@ static const struct column costs[COST_N] = {
     [COST_PHASE] = {"phase", "`pretrain`, `adapt+evaluate`, or `probe:<name>` for what a "
                              "robustness probe took of an evaluation unit (its rows have no "
                              "episodes; the unit's row is the rest)"},
-    [COST_CPU_SECONDS] = {"cpu_seconds", "CPU time of the worker threads that ran the unit"},
-    [COST_WALL_SECONDS] = {"wall_seconds", "wall time of the unit (split between its row and "
-                                           "its probes' by CPU time)"},
-    [COST_FLOPS] = {"flops", "exact count of the engine's floating-point operations"},
-    [COST_JOULES] = {"joules", "the unit's energy: its CPU-time share of the packages' RAPL "
-                               "energy while it ran, or CPU seconds × energy.watts_per_core"},
+    [COST_CPU_SECONDS] = {"cpu_seconds", "CPU time of the worker threads that ran the unit, in seconds"},
+    [COST_WALL_SECONDS] = {"wall_seconds", "wall time of the unit in seconds (split between its "
+                                           "row and its probes' by CPU time)"},
+    [COST_FLOPS] = {"flops", "exact count of the engine's floating-point operations (FLOPs)"},
+    [COST_JOULES] = {"joules", "the unit's energy in joules: its CPU-time share of the "
+                               "packages' RAPL energy while it ran, or CPU seconds × "
+                               "energy.watts_per_core"},
     [COST_JOULES_METHOD] = {"joules_method", "`rapl` (measured from the powercap counters) or "
                                              "`estimate` (from CPU time; not a measurement)"},
-    [COST_PEAK_RSS_KB] = {"peak_rss_kb", "the process's peak resident memory so far"},
+    [COST_PEAK_RSS_KB] = {"peak_rss_kb", "the process's peak resident memory so far, in kB (1024 bytes)"},
     [COST_BLAS_CORE] = {"blas_core", "the kernels the unit ran on: OpenBLAS's core, and libxsmm's "
                                      "target when it ran the small products "
                                      "(`Haswell+libxsmm-cpx`)"},
@@ -127,9 +128,10 @@ static const struct column cost_summary[CS_N] = {
     [CS_SUPPORT_EXAMPLES_PER_TASK] = {"support_examples_per_task", "labelled examples an adapted "
                                       "episode learns from: ways × shots, or shots for regression "
                                       "(eval; a pretraining's examples are in pretrain.csv)"},
-    [CS_JOULES_TOTAL] = {"joules_total", "energy of the group's units (costs.csv's joules)"},
+    [CS_JOULES_TOTAL] = {"joules_total", "energy of the group's units in joules (costs.csv's joules)"},
     [CS_JOULES_PER_TASK] = {"joules_per_task", "joules per adapted episode or per pretraining"},
-    [CS_WATTS] = {"watts", "joules_total / cpu_seconds_total: the power drawn per busy core"},
+    [CS_WATTS] = {"watts", "joules_total / cpu_seconds_total: the power drawn per busy core, "
+                        "in watts"},
     [CS_WATTS_VS_BRAIN] = {"watts_vs_brain", "watts as a multiple of 20 W, the human brain's "
                                              "power budget"},
     [CS_JOULES_METHOD] = {"joules_method", "`rapl` (every unit measured), `estimate` (every unit "
