@@ -206,6 +206,17 @@ int columns_read(const char *path, const struct layout *l, int first, csvin_row_
     return csvin_read(path, names, l->n - first, spread_row, &s, e);
 }
 
+int columns_read_stream(FILE *fp, const char *name, const struct layout *l, int first,
+                        csvin_row_fn fn, void *ctx, struct err *e)
+{
+    const char *names[64], *fields[64] = {NULL};
+    assert(l->n - first <= 64 && first >= 0 && first < l->n);
+    for (int i = first; i < l->n; i++)
+        names[i - first] = l->cols[i].name;
+    struct spread s = {first, l->n, fields, fn, ctx};
+    return csvin_read_stream(fp, name, names, l->n - first, spread_row, &s, e);
+}
+
 void columns_help(FILE *out, bool markdown)
 {
     for (int f = 0; columns_all[f]; f++) {

@@ -91,6 +91,9 @@ int columns_header(FILE *fp, const struct layout *l, int first);
 /* Read path, whose header must be columns [first, n) of l; fn gets each
  * record's fields indexed by l's enum (columns before first are NULL).
  * Errors as csvin_read's. */
+/* The same from an open stream, named name in messages. */
+int columns_read_stream(FILE *fp, const char *name, const struct layout *l, int first,
+                        csvin_row_fn fn, void *ctx, struct err *e);
 int columns_read(const char *path, const struct layout *l, int first, csvin_row_fn fn,
                  void *ctx, struct err *e);
 

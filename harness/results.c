@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "harness/columns.h"
 #include "harness/csvout.h"
@@ -57,19 +58,166 @@ bool results_done(const char *dir, const struct unit *u)
     return true;
 }
 
-/* Write the part header of layout l and text to path atomically. */
-static int write_part(const char *path, const struct layout *l, const char *text, struct err *e)
+/* ---- verified parts ----
+ *
+ * A part is its layout's header and rows (the body), behind one line
+ *   #kshot-part 1 <unit id> <records> <crc32 of the body, 8 hex digits>
+ * so that a part cut short (at a line or inside one), altered, or another
+ * unit's saved under this unit's name is found before anything reads its
+ * rows: a damaged part is removed and its unit recomputed, like a damaged
+ * checkpoint, and combined files are written only from verified parts. */
+
+#define PART_MAGIC "#kshot-part 1 "
+
+/* CSV records in text: line ends outside quotes. */
+static long records(const char *text, size_t len)
 {
+    long n = 0;
+    bool quoted = false;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '"')
+            quoted = !quoted;
+        else if (text[i] == '\n' && !quoted)
+            n++;
+    return n;
+}
+
+/* Write the part of unit id (the header of layout l, then text) to path atomically. */
+static int write_part(const char *path, const struct layout *l, const char *text, const char *id,
+                      struct err *e)
+{
+    char *body = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&body, &len);
+    if (!m || columns_header(m, l, l->part_first) || (text && fputs(text, m) == EOF) ||
+        fclose(m)) {
+        free(body);
+        return err_set(e, ERR_NOMEM, "out of memory for %s", path);
+    }
     struct afile f;
     int rc = afile_open(&f, path, e);
+    if (!rc) {
+        unsigned long crc = crc32(0L, (const Bytef *)body, (uInt)len);
+        if (fprintf(f.fp, PART_MAGIC "%s %ld %08lx\n", id, records(body, len) - 1, crc) < 0 ||
+            fwrite(body, 1, len, f.fp) != len) {
+            int saved = errno;
+            afile_abort(&f);
+            rc = err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(saved));
+        } else {
+            rc = afile_commit(&f, e);
+        }
+    }
+    free(body);
+    return rc;
+}
+
+/* *body (malloc'd, *len bytes): the verified body of unit id's part at
+ * path. ERR_IO naming the file and what is wrong otherwise (ERR_NOMEM for
+ * memory); a missing file is ERR_IO with errno ENOENT left in *missing. */
+static int read_part(const char *path, const char *id, char **body, size_t *len, bool *missing,
+                     struct err *e)
+{
+    *body = NULL, *len = 0, *missing = false;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *missing = errno == ENOENT;
+        return err_set(e, ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    char *all = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            char *more = realloc(all, cap = cap ? 2 * cap : 1 << 16);
+            if (!more) {
+                free(all), fclose(f);
+                return err_set(e, ERR_NOMEM, "out of memory reading %s", path);
+            }
+            all = more;
+        }
+        size_t got = fread(all + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    bool bad_read = ferror(f);
+    fclose(f);
+    char want_id[64];
+    long rows;
+    unsigned long crc;
+    int used = 0;
+    const char *why = NULL;
+    char *nl = all ? memchr(all, '\n', n) : NULL;
+    if (bad_read)
+        why = "cannot be read";
+    else if (!nl || strncmp(all, PART_MAGIC, strlen(PART_MAGIC)) != 0 ||
+             sscanf(all + strlen(PART_MAGIC), "%63s %ld %8lx%n", want_id, &rows, &crc, &used) != 3)
+        why = "has no part line (expected '" PART_MAGIC "<unit> <records> <crc32>')";
+    if (why) {
+        free(all);
+        return err_set(e, ERR_IO, "%s %s", path, why);
+    }
+    char *b = nl + 1;
+    size_t blen = n - (size_t)(b - all);
+    int rc = ERR_OK;
+    if (strcmp(want_id, id) != 0)
+        rc = err_set(e, ERR_IO, "%s belongs to unit %s, not to unit %s", path, want_id, id);
+    else if (records(b, blen) - 1 != rows || (blen > 0 && b[blen - 1] != '\n'))
+        rc = err_set(e, ERR_IO, "%s is cut short: %ld of %ld records", path,
+                     records(b, blen) > 0 ? records(b, blen) - 1 : 0, rows);
+    else if (crc32(0L, (const Bytef *)b, (uInt)blen) != crc)
+        rc = err_set(e, ERR_IO, "%s is damaged: its checksum is %08lx, its part line says %08lx",
+                     path, (unsigned long)crc32(0L, (const Bytef *)b, (uInt)blen), crc);
+    if (rc) {
+        free(all);
+        return rc;
+    }
+    memmove(all, b, blen);
+    *body = all, *len = blen;
+    return ERR_OK;
+}
+
+/* Read the verified part of unit id at path as layout l's part columns. */
+static int read_part_rows(const char *path, const char *id, const struct layout *l,
+                          csvin_row_fn fn, void *ctx, struct err *e)
+{
+    char *body;
+    size_t len;
+    bool missing;
+    int rc = read_part(path, id, &body, &len, &missing, e);
     if (rc)
         return rc;
-    if (columns_header(f.fp, l, l->part_first) || (text && fputs(text, f.fp) == EOF)) {
-        int saved = errno;
-        afile_abort(&f);
-        return err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(saved));
+    FILE *m = fmemopen(body, len ? len : 1, "r");
+    if (!m) {
+        free(body);
+        return err_set(e, ERR_NOMEM, "out of memory reading %s", path);
     }
-    return afile_commit(&f, e);
+    rc = columns_read_stream(m, path, l, l->part_first, fn, ctx, e);
+    fclose(m);
+    free(body);
+    return rc;
+}
+
+int results_verify(const char *dir, const struct unit *u, struct err *e)
+{
+    static const char *const suffixes[] = {".csv", ".cost.csv"};
+    for (int k = 0; k < 2; k++) {
+        char path[4096], *body;
+        size_t len;
+        bool missing;
+        results_part_path(dir, u->id, suffixes[k], path, sizeof path);
+        int rc = read_part(path, u->id, &body, &len, &missing, e);
+        free(body);
+        if (rc == ERR_NOMEM)
+            return rc;
+        if (rc && !missing) {
+            char other[4096];   /* neither part of a damaged unit may stay */
+            results_part_path(dir, u->id, suffixes[1 - k], other, sizeof other);
+            unlink(path), unlink(other);
+            return rc;
+        }
+    }
+    err_clear(e);
+    return ERR_OK;
 }
 
 /* The part columns of a unit's costs.csv row. */
@@ -123,12 +271,13 @@ int results_write_unit(const char *dir, const struct plan *p, const struct unit 
     int rc = cost_part(p, u, c, peak_kb, &cost, e);
     results_part_path(dir, u->id, ".cost.csv", path, sizeof path);
     if (!rc)
-        rc = write_part(path, &columns_costs, cost, e);
+        rc = write_part(path, &columns_costs, cost, u->id, e);
     free(cost);
     if (rc)
         return rc;
     results_part_path(dir, u->id, ".csv", path, sizeof path);
-    rc = write_part(path, u->kind == UNIT_EVAL ? &columns_episodes : &columns_pretrain, rows, e);
+    rc = write_part(path, u->kind == UNIT_EVAL ? &columns_episodes : &columns_pretrain, rows,
+                    u->id, e);
     if (rc) {
         /* the unit is not done: leave no part of it (a cost row alone would
          * be harmless, but parts/ should hold finished units only) */
@@ -226,7 +375,7 @@ static int combine(const char *dir, const struct plan *p, int kind, const char *
         csvrec_reset(&j.rec);
         labels(&j.rec, l, p, &p->units[i]);
         results_part_path(dir, p->units[i].id, suffix, part, sizeof part);
-        rc = columns_read(part, l, l->part_first, join_row, &j, e);
+        rc = read_part_rows(part, p->units[i].id, l, join_row, &j, e);
     }
     csvrec_free(&j.rec);
     if (rc) {
@@ -264,16 +413,44 @@ static bool same_group(const struct plan *p, const struct unit *a, const struct 
 
 struct cost_reader {
     struct cost_group *g;
+    const char *path;   /* the part, for messages */
 };
+
+/* A cost field: a finite number ≥ 0 (empty: 0 when allowed). */
+static int cost_number(const char *const *f, int col, bool empty_ok, const char *path,
+                       long record, double *out, struct err *e)
+{
+    char *end;
+    const char *t = f[col];
+    if (!t[0] && empty_ok) {
+        *out = 0;
+        return ERR_OK;
+    }
+    *out = strtod(t, &end);
+    if (!t[0] || *end || !isfinite(*out) || *out < 0)
+        return err_set(e, ERR_IO, "%s: record %ld: %s is '%s' (expected a number ≥ 0)", path,
+                       record, columns_costs.cols[col].name, t);
+    return ERR_OK;
+}
 
 static int read_cost(void *ctx, const char *const *f, int n, long record, struct err *e)
 {
-    struct cost_group *g = ((struct cost_reader *)ctx)->g;
-    g->episodes += strtol(f[COST_EPISODES], NULL, 10);
-    g->cpu += strtod(f[COST_CPU_SECONDS], NULL);
-    g->wall += strtod(f[COST_WALL_SECONDS], NULL);
-    g->flops += strtod(f[COST_FLOPS], NULL);
-    g->joules += strtod(f[COST_JOULES], NULL);
+    struct cost_reader *cr = ctx;
+    struct cost_group *g = cr->g;
+    double episodes, cpu, wall, flops, joules;
+    int rc = cost_number(f, COST_EPISODES, true, cr->path, record, &episodes, e);
+    if (!rc)
+        rc = cost_number(f, COST_CPU_SECONDS, false, cr->path, record, &cpu, e);
+    if (!rc)
+        rc = cost_number(f, COST_WALL_SECONDS, false, cr->path, record, &wall, e);
+    if (!rc)
+        rc = cost_number(f, COST_FLOPS, false, cr->path, record, &flops, e);
+    if (!rc)
+        rc = cost_number(f, COST_JOULES, true, cr->path, record, &joules, e);
+    if (rc)
+        return rc;
+    g->episodes += (long)episodes, g->cpu += cpu, g->wall += wall, g->flops += flops;
+    g->joules += joules;
     if (strcmp(f[COST_JOULES_METHOD], "rapl") == 0)
         g->measured++;
     else
@@ -366,8 +543,8 @@ static int write_cost_summary(const char *dir, const struct plan *p, const char 
         groups[g].units++;
         char path[4096];
         results_part_path(dir, u->id, ".cost.csv", path, sizeof path);
-        struct cost_reader r = {&groups[g]};
-        rc = columns_read(path, &columns_costs, columns_costs.part_first, read_cost, &r, e);
+        struct cost_reader r = {&groups[g], path};
+        rc = read_part_rows(path, u->id, &columns_costs, read_cost, &r, e);
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/cost_summary.csv", dir);
@@ -441,6 +618,16 @@ int results_rebuild(const char *dir, const struct plan *p, int *missing, struct 
         *missing += !results_done(dir, &p->units[i]);
     if (*missing)
         return ERR_OK;
+    /* every part verified before any combined file is written: a damaged
+     * one is removed, and the run that finds it reports it */
+    for (int i = 0; i < p->n_units; i++) {
+        int rc = results_verify(dir, &p->units[i], e);
+        if (rc == ERR_IO)
+            return err_set(e, ERR_IO, "%s; it is removed, and running the same command again "
+                           "recomputes its unit (no combined file was written)", e->msg);
+        if (rc)
+            return rc;
+    }
     char eps[4096], sum[4096];
     snprintf(eps, sizeof eps, "%s/episodes.csv", dir);
     snprintf(sum, sizeof sum, "%s/summary.csv", dir);

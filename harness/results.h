@@ -28,6 +28,11 @@ void results_part_path(const char *dir, const char *id, const char *suffix, char
 void results_model_path(const char *dir, const char *id, char *buf, size_t cap);
 
 /* Is unit u finished (its part exists, and for pretraining its checkpoint)? */
+/* Check u's part files (each: its part line, unit id, record count and
+ * checksum; a missing part is no damage). A damaged part is removed, with
+ * its companion, so that the unit is recomputed: ERR_IO says which file
+ * and what is wrong; ERR_OK otherwise. */
+int results_verify(const char *dir, const struct unit *u, struct err *e);
 bool results_done(const char *dir, const struct unit *u);
 
 /* Write a finished unit: its cost row, then its rows (rows: the part

@@ -539,7 +539,19 @@ int runner_run(const struct run_opts *o, struct err *e)
     pthread_mutex_init(&r.lock, NULL);
     locked = true;
     select_units(&s.plan, o, mine);
-    rc = run_units(&r, &s, o, mine, rec.workers, e);
+    /* a part that fails its check is removed (with a warning): its unit runs again */
+    for (int i = 0; !rc && i < s.plan.n_units; i++) {
+        struct err why;
+        err_clear(&why);
+        int vrc = mine[i] ? results_verify(s.dir, &s.plan.units[i], &why) : ERR_OK;
+        if (vrc == ERR_IO)
+            fprintf(stderr, "kshot: warning: %s; recomputing %s unit %s\n", why.msg,
+                    s.plan.units[i].kind == UNIT_EVAL ? "eval" : "pretrain", s.plan.units[i].id);
+        else if (vrc)
+            rc = err_set(e, vrc, "%s", why.msg);
+    }
+    if (!rc)
+        rc = run_units(&r, &s, o, mine, rec.workers, e);
     if (!rc)
         rc = finish(&s, o, e);
     runrec_now(rec.finished, sizeof rec.finished);

@@ -90,6 +90,11 @@ def check_parts(name, out):
     for path in parts:
         with open(path, newline="") as f:
             text = f.read()
+        # a part is its check line (#kshot-part 1 unit records crc32), then the CSV
+        first, _, text = text.partition("\n")
+        check(f"{name}: {os.path.basename(path)} starts with its part line",
+              first.startswith("#kshot-part 1 " + os.path.basename(path).split(".")[0] + " "),
+              first)
         rows = list(csv.reader(text.splitlines()))
         kind = "cost" if path.endswith(".cost.csv") else (
             "episode" if rows and rows[0] == HEADERS["episode"].split(",") else "pretrain")
@@ -204,6 +209,30 @@ def main():
         same_file("damaged checkpoint: pretrain.csv equals the undamaged run's",
                   os.path.join(out, "pretrain.csv"), os.path.join(fresh, "pretrain.csv"))
         check_parts("damaged", out)
+
+        # Damaged parts (issue: parts trusted without a check): one cut at a line
+        # boundary, one cut inside a line, another unit's part under this unit's name.
+        # Each is found, named, removed and recomputed: the same bytes, never combined.
+        out = os.path.join(tmp, "parts")
+        shutil.copytree(fresh, out)
+        evals = [u for u in units if u[1] == "eval"]
+        cut_line, cut_mid, swapped, donor = (os.path.join(out, "parts", u[0] + ".csv")
+                                             for u in evals[:4])
+        for path, keep in ((cut_line, "line"), (cut_mid, "mid")):
+            text = open(path, newline="").read()
+            body = text.rstrip("\n").split("\n")
+            text = "\n".join(body[:-1]) + "\n" if keep == "line" else text[:-7]
+            open(path, "w", newline="").write(text)
+        shutil.copyfile(donor, swapped)
+        rc, err = run(kshot, out)
+        check("damaged parts: exit 0", rc == 0, err)
+        for path in (cut_line, cut_mid, swapped):
+            check(f"damaged parts: a warning names {os.path.basename(path)}",
+                  f"warning: {path}" in err and "recomputing eval unit" in err, err)
+        check("damaged parts: their three units run again", "22 units, 3 to run" in err, err)
+        same_file("damaged parts: episodes.csv equals the undamaged run's",
+                  os.path.join(out, "episodes.csv"), ref)
+        check_parts("damaged parts", out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary()
