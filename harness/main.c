@@ -1,5 +1,6 @@
 /* main: kshot's command line — parses the subcommand, runs it, maps errors to
  * exit statuses. The only file in kshot that prints errors or calls exit(). */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +356,8 @@ int main(int argc, char **argv)
         struct err e;
         err_clear(&e);
         int rc = commands[i].run(argc - 1, argv + 1, &e);
+        if (rc == ERR_OK && (fflush(stdout) == EOF || ferror(stdout)))   /* e.g. > /dev/full */
+            rc = err_set(&e, ERR_IO, "cannot write to standard output: %s", strerror(errno));
         if (rc != ERR_OK)
             fprintf(stderr, "kshot: %s\n", e.msg);
         return err_exit_status(rc);

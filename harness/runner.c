@@ -389,8 +389,8 @@ static int finish(struct setup *s, const struct run_opts *o, struct err *e)
     if (o->quiet)
         return ERR_OK;
     if (o->shard_n > 1) {
-        printf("shard %d/%d done; `kshot merge %s` combines the shards\n", o->shard_i, o->shard_n,
-               s->dir);
+        printf("shard %d/%d done; when every shard is, run the same command without --shard "
+               "(same -o %s) to combine them\n", o->shard_i, o->shard_n, s->dir);
         return ERR_OK;
     }
     printf("\n");

@@ -279,13 +279,18 @@ static int syntax_error(struct builder *b)
             return fail_at(b, m, "%s (0x%X)", problem, (unsigned)p->problem_value);
         return fail_at(b, m, "%s", problem);
     }
+    /* a tab where a token should start: say what libyaml means */
+    const size_t at = p->problem_mark.index;
+    const char *hint = at < b->len && b->text && b->text[at] == '\t'
+                           ? "; a tab: YAML does not allow tabs for indentation, use spaces"
+                           : "";
     if (p->context) {
         int line, col;
         mark_pos(b, p->context_mark, &line, &col);
-        return fail_at(b, p->problem_mark, "%s (%s at line %d, col %d)",
-                       problem, p->context, line, col);
+        return fail_at(b, p->problem_mark, "%s (%s at line %d, col %d)%s",
+                       problem, p->context, line, col, hint);
     }
-    return fail_at(b, p->problem_mark, "%s", problem);
+    return fail_at(b, p->problem_mark, "%s%s", problem, hint);
 }
 
 static int next_event(struct builder *b, yaml_event_t *ev)
@@ -761,7 +766,9 @@ int yt_load_file(const char *path, struct yt_doc *doc, struct err *e)
             break;
     }
     if (ferror(f)) {
-        rc = err_set(e, ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+        rc = errno == EISDIR ? err_set(e, ERR_USAGE, "%s: is a directory (expected an experiment "
+                                       "file)", path)
+                             : err_set(e, ERR_IO, "%s: cannot read: %s", path, strerror(errno));
         goto fail;
     }
     rc = load(path, text, len, doc, e);

@@ -56,6 +56,18 @@ contains duplicate-key "dup.yaml:3:1: duplicate key 'seeds' (first at line 2)" "
 # A file-size limit is an error naming the file, not a kill by SIGXFSZ.
 check file-size-limit 1 bash -c "ulimit -f 4; exec \"\$0\" run configs/smoke.yaml -o \"\$1/small\" -q" "$kshot" "$tmp"
 contains file-size-limit-msg "File too large" bash -c "ulimit -f 4; exec \"\$0\" run configs/smoke.yaml -o \"\$1/small2\" -q" "$kshot" "$tmp"
+# Smaller defects: a results path that is a file and an experiment path that is a
+# directory are command-line errors; a full stdout is an error; a tab explains itself.
+touch "$tmp/afile"
+check out-is-a-file 2 "$kshot" run configs/smoke.yaml -o "$tmp/afile" -q
+contains out-is-a-file-msg "exists and is not a directory" "$kshot" run configs/smoke.yaml -o "$tmp/afile" -q
+check plan-a-directory 2 "$kshot" plan "$tmp"
+contains plan-a-directory-msg "is a directory (expected an experiment file)" "$kshot" plan "$tmp"
+if [ -w /dev/full ]; then
+    check plan-to-full-stdout 1 bash -c "exec \"\$0\" plan configs/smoke.yaml > /dev/full" "$kshot"
+fi
+printf 'name: x\nseeds:\n\t- 0\n' > "$tmp/tab.yaml"
+contains tab-explained "YAML does not allow tabs for indentation" "$kshot" plan "$tmp/tab.yaml"
 check plan 0 "$kshot" plan configs/smoke.yaml
 contains plan-count "22 units: 2 pretrain, 20 eval" "$kshot" plan configs/smoke.yaml
 contains help-config "learners.<name>.freeze" "$kshot" help config

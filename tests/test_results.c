@@ -365,7 +365,7 @@ static void a_results_directory_that_cannot_be_made_is_named(void **state)
     run_case_init(&r);
     testutil_write(r.out, "", 0);   /* a file where the directory should be */
     run_it(&r);
-    assert_int_equal(r.rc, ERR_IO);
+    assert_int_equal(r.rc, ERR_USAGE);   /* the path given is wrong: exit 2 */
     assert_non_null(strstr(r.e.msg, r.out));
     run_case_free(&r);
 }

@@ -249,8 +249,8 @@ static void files_missing_unreadable_and_read(void **state)
     snprintf(msg, sizeof msg, "%s: no such file", path);
     assert_string_equal(e.msg, msg);
 
-    assert_int_equal(yt_load_file(dir, &doc, &e), ERR_IO);
-    snprintf(msg, sizeof msg, "%s: cannot read: Is a directory", dir);
+    assert_int_equal(yt_load_file(dir, &doc, &e), ERR_USAGE);
+    snprintf(msg, sizeof msg, "%s: is a directory (expected an experiment file)", dir);
     assert_string_equal(e.msg, msg);
     assert_null(doc.root);
 

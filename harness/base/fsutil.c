@@ -129,7 +129,8 @@ static int mkdir_one(const char *dir, struct err *e)
     if (saved == EEXIST && stat(dir, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             return 0;
-        return err_set(e, ERR_IO, "%s: exists and is not a directory", dir);
+        return err_set(e, ERR_USAGE, "%s: exists and is not a directory (a results directory "
+                       "must be one: -o or output.dir)", dir);
     }
     return err_set(e, ERR_IO, "%s: cannot create directory: %s", dir, strerror(saved));
 }
