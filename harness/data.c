@@ -8,6 +8,8 @@
 #include "harness/data.h"
 
 #include <assert.h>
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +340,24 @@ static int make_pre(struct store *s, const struct cfg_data *c, long seed, struct
                 en = &s->entries[i];
         if (en)
             rc = preprocess_scale(&p->p, en->d->dim, c->scale, e);
+        /* a scale that takes a feature beyond float's range would make every
+         * episode diverge: refuse it here, naming a value it overflows */
+        const struct dataset *d = en ? en->d : NULL;
+        const double mul = 1.0 / c->scale;
+        double worst = d && d->storage == DATASET_U8 && d->n ? 255 : 0;
+        size_t at = 0;
+        for (size_t i = 0; !rc && d && d->storage == DATASET_F32 && i < d->n * d->dim; i++)
+            if (fabs((double)d->x_f32[i]) > worst)
+                worst = fabs((double)d->x_f32[i]), at = i;
+        if (!rc && worst * mul > FLT_MAX) {
+            char path[PATH_MAX_TEXT];
+            snprintf(path, sizeof path, "data.%s.scale", c->name);
+            rc = config_error(e, ERR_USAGE, &c->where, path, "%g makes a feature value of %g "
+                              "(row %zu, feature %zu) %g, beyond the range of float (%g)",
+                              c->scale, d->storage == DATASET_U8 ? 255.0 : (double)d->x_f32[at],
+                              d->dim ? at / d->dim + 1 : 0, d->dim ? at % d->dim + 1 : 0,
+                              worst * mul, (double)FLT_MAX);
+        }
     }
     if (rc) {
         preprocess_free(&p->p);

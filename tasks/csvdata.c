@@ -200,6 +200,13 @@ static void on_field(void *data, size_t len, void *arg)
     r->prev_cr = 0;
     r->line += count_breaks(s, len, &r->prev_cr);
     size_t col = r->field++;
+    const char *nul = memchr(s, '\0', len);
+    if (nul) {   /* a NUL would end the text early: a number that looks whole, a cut label */
+        r->rc = err_set(r->e, ERR_IO, "%s: record %zu (line %zu), field %zu: a NUL byte at "
+                        "byte %zu of the field (expected text without NUL bytes)", r->path,
+                        r->record, r->rec_line, col + 1, (size_t)(nul - s) + 1);
+        return;
+    }
     if (r->record == 1) {
         r->rc = add_column(r, s, len);
         return;

@@ -68,6 +68,16 @@ if [ -w /dev/full ]; then
 fi
 printf 'name: x\nseeds:\n\t- 0\n' > "$tmp/tab.yaml"
 contains tab-explained "YAML does not allow tabs for indentation" "$kshot" plan "$tmp/tab.yaml"
+# A NUL byte in a CSV field is refused with its place; a scale that overflows float too.
+printf 'a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n' > "$tmp/t.csv"
+printf 'a,b,label\n1,2,x\n3,\0004,y\n' > "$tmp/nul.csv"
+for f in t nul; do
+    printf 'name: x\ndata:\n  d: {format: csv, path: %s/%s.csv, label: label, scale: 1e-40}\ntargets:\n  t: {data: d, ways: 2, shots: [1], queries: 1, episodes: 1}\nlearners:\n  k: {kind: knn, space: input}\n' "$tmp" "$f" > "$tmp/$f.yaml"
+done
+check nul-byte 1 "$kshot" run "$tmp/nul.yaml" -o "$tmp/rn" -q
+contains nul-byte-msg "record 3 (line 3), field 2: a NUL byte at byte 1" "$kshot" run "$tmp/nul.yaml" -o "$tmp/rn" -q
+check scale-overflow 2 "$kshot" run "$tmp/t.yaml" -o "$tmp/rs" -q
+contains scale-overflow-msg "data.d.scale: 1e-40 makes a feature value of 8" "$kshot" run "$tmp/t.yaml" -o "$tmp/rs" -q
 check plan 0 "$kshot" plan configs/smoke.yaml
 contains plan-count "22 units: 2 pretrain, 20 eval" "$kshot" plan configs/smoke.yaml
 contains help-config "learners.<name>.freeze" "$kshot" help config
