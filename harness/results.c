@@ -141,16 +141,17 @@ static int read_part(const char *path, const char *id, char **body, size_t *len,
     }
     bool bad_read = ferror(f);
     fclose(f);
-    char want_id[64];
+    char want_id[64], line[160] = "";
     long rows;
     unsigned long crc;
-    int used = 0;
     const char *why = NULL;
     char *nl = all ? memchr(all, '\n', n) : NULL;
+    if (nl && (size_t)(nl - all) < sizeof line)   /* the check line, as a C string */
+        memcpy(line, all, (size_t)(nl - all)), line[nl - all] = '\0';
     if (bad_read)
         why = "cannot be read";
-    else if (!nl || strncmp(all, PART_MAGIC, strlen(PART_MAGIC)) != 0 ||
-             sscanf(all + strlen(PART_MAGIC), "%63s %ld %8lx%n", want_id, &rows, &crc, &used) != 3)
+    else if (!line[0] || strncmp(line, PART_MAGIC, strlen(PART_MAGIC)) != 0 ||
+             sscanf(line + strlen(PART_MAGIC), "%63s %ld %8lx", want_id, &rows, &crc) != 3)
         why = "has no part line (expected '" PART_MAGIC "<unit> <records> <crc32>')";
     if (why) {
         free(all);
