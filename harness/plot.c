@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/base/fsutil.h"
 #include "harness/columns.h"
 
 #define MAX_PANELS 16
@@ -320,8 +321,9 @@ int plot_curves(const char *summary_path, const char *out_path, struct err *e)
         for (int k = 0; k < f->panels[i].n; k++)
             sort_line(&f->panels[i].lines[k]);
     const double width = PANEL_W * f->n + LEGEND_W, height = PANEL_H;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%s", out_path, (long)getpid(), ext);
+    char tmp[4400], host[FSUTIL_HOST_MAX];
+    fsutil_host(host, sizeof host);   /* the temporaries' naming: fsutil_clean_stale finds it */
+    snprintf(tmp, sizeof tmp, "%s.tmp.%s.%ld.0", out_path, host, (long)getpid());
     cairo_surface_t *s = !strcmp(ext, "svg")   ? cairo_svg_surface_create(tmp, width, height)
                          : !strcmp(ext, "pdf") ? cairo_pdf_surface_create(tmp, width, height)
                                                : cairo_image_surface_create(CAIRO_FORMAT_RGB24,

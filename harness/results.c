@@ -20,12 +20,15 @@ int results_open(const char *dir, struct err *e)
 {
     char path[4096];
     int rc = fsutil_mkdirs(dir, e);
+    /* temporaries a killed run of this host left behind */
+    if (!rc)
+        fsutil_clean_stale(dir);
     snprintf(path, sizeof path, "%s/parts", dir);
-    if (!rc)
-        rc = fsutil_mkdirs(path, e);
+    if (!rc && !(rc = fsutil_mkdirs(path, e)))
+        fsutil_clean_stale(path);
     snprintf(path, sizeof path, "%s/models", dir);
-    if (!rc)
-        rc = fsutil_mkdirs(path, e);
+    if (!rc && !(rc = fsutil_mkdirs(path, e)))
+        fsutil_clean_stale(path);
     return rc;
 }
 

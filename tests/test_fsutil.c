@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,8 +50,10 @@ static void commit_replaces_whole_file(void **state)
     /* While writing, the final name still holds the old file. */
     testutil_read(path, text, sizeof text);
     assert_string_equal(text, "old\n");
-    char expect_tmp[4300];
-    snprintf(expect_tmp, sizeof expect_tmp, "%s/summary.csv.tmp.%ld.", dir, (long)getpid());
+    char expect_tmp[4500], host[FSUTIL_HOST_MAX];
+    fsutil_host(host, sizeof host);
+    snprintf(expect_tmp, sizeof expect_tmp, "%s/summary.csv.tmp.%s.%ld.", dir, host,
+             (long)getpid());
     assert_memory_equal(f.tmp, expect_tmp, strlen(expect_tmp));
     assert_int_equal(afile_commit(&f, &e), 0);
     assert_null(f.fp);
@@ -131,6 +135,43 @@ static void mkdirs_makes_parents(void **state)
     free(dir);
 }
 
+/* A pid that no process has: a child that has exited and been reaped. */
+static long dead_pid(void)
+{
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0)
+        _exit(0);
+    waitpid(p, NULL, 0);
+    return (long)p;
+}
+
+static void stale_temporaries_of_dead_local_processes_are_removed(void **state)
+{
+    char *dir = testutil_tmpdir(), path[4500], names[2048], host[FSUTIL_HOST_MAX];
+    fsutil_host(host, sizeof host);
+    const long dead = dead_pid();
+    /* a dead process of this host's: removed; this (living) process's, another
+     * host's whatever its pid, and a file that is no temporary: kept */
+    snprintf(path, sizeof path, "%s/x.csv.tmp.%s.%ld.3", dir, host, dead);
+    testutil_write(path, "x", 1);
+    snprintf(path, sizeof path, "%s/y.csv.tmp.%s.%ld.0", dir, host, (long)getpid());
+    testutil_write(path, "y", 1);
+    snprintf(path, sizeof path, "%s/z.csv.tmp.other-host.example.%ld.1", dir, dead);
+    testutil_write(path, "z", 1);
+    snprintf(path, sizeof path, "%s/keep.csv", dir);
+    testutil_write(path, "k", 1);
+    assert_int_equal(fsutil_clean_stale(dir), 1);
+    list_dir(dir, names, sizeof names);
+    assert_null(strstr(names, "x.csv.tmp."));
+    assert_non_null(strstr(names, "y.csv.tmp."));
+    assert_non_null(strstr(names, "z.csv.tmp.other-host.example."));
+    assert_non_null(strstr(names, "keep.csv"));
+    assert_int_equal(fsutil_clean_stale(dir), 0);   /* nothing more */
+    testutil_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +179,7 @@ int main(void)
         cmocka_unit_test(abort_leaves_nothing),
         cmocka_unit_test(failures_are_reported_and_cleaned),
         cmocka_unit_test(mkdirs_makes_parents),
+        cmocka_unit_test(stale_temporaries_of_dead_local_processes_are_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

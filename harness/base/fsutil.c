@@ -1,11 +1,16 @@
-/* fsutil: atomic file replacement (temporary name, fsync, rename) and mkdir -p.
+/* fsutil: atomic file replacement (temporary name, fsync, rename), mkdir -p,
+ * and removing the temporaries a killed process left.
  *
- * Not here: locks, removal of stale temporaries, file formats. */
+ * Not here: locks, file formats. */
 #include "harness/base/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,7 +45,18 @@ int afile_open(struct afile *f, const char *path, struct err *e)
         afile_release(f);
         return err_set(e, ERR_NOMEM, "%s: out of memory", path);
     }
-    snprintf(f->tmp, cap, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
+    char host[FSUTIL_HOST_MAX];
+    fsutil_host(host, sizeof host);
+    size_t need = strlen(path) + strlen(host) + 64;
+    if (need > cap) {
+        char *t = realloc(f->tmp, need);
+        if (!t) {
+            afile_release(f);
+            return err_set(e, ERR_NOMEM, "%s: out of memory", path);
+        }
+        f->tmp = t, cap = need;
+    }
+    snprintf(f->tmp, cap, "%s.tmp.%s.%ld.%lu", path, host, (long)getpid(), k);
     int fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
         int rc = err_set(e, ERR_IO, "%s: cannot create: %s", f->tmp, strerror(errno));
@@ -156,4 +172,64 @@ int fsutil_mkdirs(const char *path, struct err *e)
         rc = mkdir_one(dir, e);
     free(dir);
     return rc;
+}
+
+/* ---- stale temporaries ---- */
+
+void fsutil_host(char *buf, size_t cap)
+{
+    if (gethostname(buf, cap) != 0 || !buf[0])
+        snprintf(buf, cap, "localhost");
+    buf[cap - 1] = '\0';
+    for (char *c = buf; *c; c++)   /* a host name in a file name: no separators */
+        if (*c == '/' || *c == ' ')
+            *c = '_';
+}
+
+/* name's temporary suffix ".tmp.<host>.<pid>.<n>": its host and pid. */
+static bool tmp_owner(const char *name, char *host, size_t cap, long *pid)
+{
+    const char *t = strstr(name, ".tmp.");
+    if (!t)
+        return false;
+    for (const char *next; (next = strstr(t + 1, ".tmp.")); )   /* the last one */
+        t = next;
+    const char *last = strrchr(t, '.');                          /* before <n> */
+    if (last == t + 4)
+        return false;
+    const char *mid = last - 1;
+    while (mid > t + 4 && *mid != '.')
+        mid--;                                                   /* before <pid> */
+    if (mid <= t + 4)
+        return false;
+    char *end;
+    *pid = strtol(mid + 1, &end, 10);
+    if (end != last || *pid <= 0)
+        return false;
+    size_t n = (size_t)(mid - (t + 5));
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(host, t + 5, n), host[n] = '\0';
+    return true;
+}
+
+int fsutil_clean_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char me[FSUTIL_HOST_MAX], host[FSUTIL_HOST_MAX], path[4096];
+    fsutil_host(me, sizeof me);
+    int removed = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        long pid;
+        if (!tmp_owner(de->d_name, host, sizeof host, &pid) || strcmp(host, me) != 0)
+            continue;   /* not a temporary, or another host's: its owner may be alive there */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;   /* its owner runs (or we may not ask): leave it */
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        removed += unlink(path) == 0;
+    }
+    closedir(d);
+    return removed;
 }

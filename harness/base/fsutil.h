@@ -45,6 +45,17 @@ void afile_abort(struct afile *f);
 /* mkdir -p: create path and any missing parents (mode 0777 & ~umask).
  * Existing directories are fine; a component that exists and is not a
  * directory, or an empty path, is an ERR_IO error naming it. */
+#define FSUTIL_HOST_MAX 128
+
+/* This machine's host name, as temporary file names carry it. */
+void fsutil_host(char *buf, size_t cap);
+
+/* Remove from dir (not below it) the temporaries "<file>.tmp.<host>.<pid>.<n>"
+ * that a process of this host which no longer exists left (a kill -9):
+ * another host's are kept, whatever their pid, as are those of a process
+ * that runs. Returns how many were removed. */
+int fsutil_clean_stale(const char *dir);
+
 int fsutil_mkdirs(const char *path, struct err *e);
 
 #endif
