@@ -28,11 +28,12 @@
  * and backward count as mlp.h says (forward: 2·B·in·out + B·out, + B·out
  * for a hidden activation; backward: B·out activation derivative, 2·in·out·B
  * + B·out for the gradients, 2·B·out·in propagation); the losses as loss.h
- * says; tape_hvp per layer from `first` up: 2·B·in·out (+2·B·in·out more
- * above `first`) + B·out forward, + B·out for a hidden activation; the loss
- * term 4·B·D (MSE 1·B·D); per layer top down: 2·in·out·B (+2·in·out·B above
- * `first`) + B·out, and below the top 2·B·out·in (+2·B·out·in from `first`
- * up) + B·in (+2·B·in for tanh). */
+ * says, plus B·C to keep the softmax for cross-entropy; tape_hvp per layer
+ * from `first` up: 2·B·in·out (+2·B·in·out more above `first`) + B·out
+ * forward, + B·out for a hidden activation; the loss term 4·B·D (MSE B·D);
+ * per layer top down: 2·in·out·B (+2·in·out·B above `first`) + B·out, and
+ * below the top 2·B·out·in (+2·B·out·in from `first` up) + B·in (+4·B·in
+ * for tanh's second derivative). */
 #ifndef KSHOT_TAPE_H
 #define KSHOT_TAPE_H
 
