@@ -24,11 +24,14 @@ struct line {
     char learner[128];
     long step;                   /* its final step: the only one drawn */
     int n;
-    double shots[MAX_POINTS], mean[MAX_POINTS], ci[MAX_POINTS];
+    double shots[MAX_POINTS], mean[MAX_POINTS], ci[MAX_POINTS];   /* shots: the x value */
+    double at[MAX_POINTS];       /* a robustness point's shot count */
 };
 
 struct panel {
     char target[128], variant[256];
+    char probe[128];             /* "": learning curves; else the probe's robustness curves */
+    double at;                   /* robustness: the shot count drawn (the target's largest) */
     int n;
     struct line lines[MAX_LINES];
 };
@@ -50,10 +53,12 @@ static const double palette[][3] = {
 };
 #define N_COLOURS (sizeof palette / sizeof palette[0])
 
-static struct panel *panel_of(struct figure *f, const char *target, const char *variant)
+static struct panel *panel_of(struct figure *f, const char *target, const char *variant,
+                               const char *probe)
 {
     for (int i = 0; i < f->n; i++)
-        if (!strcmp(f->panels[i].target, target) && !strcmp(f->panels[i].variant, variant))
+        if (!strcmp(f->panels[i].target, target) && !strcmp(f->panels[i].variant, variant) &&
+            !strcmp(f->panels[i].probe, probe))
             return &f->panels[i];
     if (f->n == MAX_PANELS)
         return NULL;
@@ -61,19 +66,23 @@ static struct panel *panel_of(struct figure *f, const char *target, const char *
     memset(p, 0, sizeof *p);
     snprintf(p->target, sizeof p->target, "%s", target);
     snprintf(p->variant, sizeof p->variant, "%s", variant);
+    snprintf(p->probe, sizeof p->probe, "%s", probe);
     return p;
 }
 
-/* csvin callback: the pooled rows of f->metric on clean inputs. */
+/* csvin callback: the pooled rows of f->metric, clean or under a probe of
+ * numeric param. */
 static int add_row(void *ctx, const char *const *c, int n_fields, long record, struct err *e)
 {
     struct figure *f = ctx;
     if (strcmp(c[SUM_METRIC], "accuracy") == 0)
         f->has_accuracy = true;
+    char *end;
+    const double param = c[SUM_PARAM][0] ? strtod(c[SUM_PARAM], &end) : NAN;
     if (strcmp(c[SUM_SEED], "all") != 0 || strcmp(c[SUM_METRIC], f->metric) != 0 ||
-        c[SUM_PROBE][0] || !c[SUM_SHOTS][0] || !c[SUM_MEAN][0])
+        !c[SUM_SHOTS][0] || !c[SUM_MEAN][0] || (c[SUM_PROBE][0] && (isnan(param) || *end)))
         return ERR_OK;
-    struct panel *p = panel_of(f, c[SUM_TARGET], c[SUM_VARIANT]);
+    struct panel *p = panel_of(f, c[SUM_TARGET], c[SUM_VARIANT], c[SUM_PROBE]);
     if (!p)
         return ERR_OK;   /* more panels than a figure holds: the first ones are drawn */
     struct line *l = NULL;
@@ -100,14 +109,50 @@ static int add_row(void *ctx, const char *const *c, int n_fields, long record, s
         l->step = step, l->n = 0;
     if (l->n == MAX_POINTS)
         return ERR_OK;
-    l->shots[l->n] = strtod(c[SUM_SHOTS], NULL);
+    l->at[l->n] = strtod(c[SUM_SHOTS], NULL);
+    l->shots[l->n] = c[SUM_PROBE][0] ? param : l->at[l->n];
     l->mean[l->n] = strtod(c[SUM_MEAN], NULL);
     l->ci[l->n] = c[SUM_CI95][0] ? strtod(c[SUM_CI95], NULL) : 0;
     l->n++;
     return ERR_OK;
 }
 
-/* Points in increasing shots (rows come in order of appearance). */
+/* A robustness panel keeps its lines' points at the largest shot count,
+ * with the clean value of the same learner and shot count at param 0. */
+static void robustness_points(struct figure *f, struct panel *p)
+{
+    p->at = 0;
+    for (int i = 0; i < p->n; i++)
+        for (int k = 0; k < p->lines[i].n; k++)
+            p->at = fmax(p->at, p->lines[i].at[k]);
+    const struct panel *clean = NULL;
+    for (int i = 0; i < f->n && !clean; i++)
+        if (!f->panels[i].probe[0] && !strcmp(f->panels[i].target, p->target) &&
+            !strcmp(f->panels[i].variant, p->variant))
+            clean = &f->panels[i];
+    for (int i = 0; i < p->n; i++) {
+        struct line *l = &p->lines[i];
+        int m = 0;
+        for (int k = 0; k < l->n; k++)
+            if (l->at[k] == p->at) {
+                l->shots[m] = l->shots[k], l->mean[m] = l->mean[k], l->ci[m] = l->ci[k];
+                l->at[m++] = p->at;
+            }
+        l->n = m;
+        for (int j = 0; clean && j < clean->n && l->n < MAX_POINTS; j++) {
+            const struct line *cl = &clean->lines[j];
+            if (strcmp(cl->learner, l->learner) != 0)
+                continue;
+            for (int k = 0; k < cl->n; k++)
+                if (cl->at[k] == p->at) {
+                    l->shots[l->n] = 0, l->mean[l->n] = cl->mean[k], l->ci[l->n] = cl->ci[k];
+                    l->at[l->n++] = p->at;
+                }
+        }
+    }
+}
+
+/* Points in increasing x (rows come in order of appearance). */
 static void sort_line(struct line *l)
 {
     for (int i = 1; i < l->n; i++)
@@ -134,13 +179,19 @@ enum { PANEL_W = 460, PANEL_H = 340, LEFT = 64, RIGHT = 16, TOP = 36, BOTTOM = 5
 
 struct frame {
     double x0, y0, w, h;         /* the plotting area */
-    double lx0, lx1, y_lo, y_hi; /* data ranges: log2 shots, metric */
+    double lx0, lx1, y_lo, y_hi; /* data ranges: x (log2 shots, or a probe's param), metric */
+    bool linear;                 /* a robustness panel: x is the param itself */
 };
 
-static double px(const struct frame *fr, double shots)
+static double xval(const struct frame *fr, double x)
+{
+    return fr->linear ? x : log2(x);
+}
+
+static double px(const struct frame *fr, double x)
 {
     double span = fr->lx1 > fr->lx0 ? fr->lx1 - fr->lx0 : 1;
-    return fr->x0 + fr->w * (log2(shots) - fr->lx0) / span;
+    return fr->x0 + fr->w * (xval(fr, x) - fr->lx0) / span;
 }
 
 static double py(const struct frame *fr, double v)
@@ -160,11 +211,12 @@ static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *
                        double oy)
 {
     struct frame fr = {ox + LEFT, oy + TOP, PANEL_W - LEFT - RIGHT, PANEL_H - TOP - BOTTOM,
-                       INFINITY, -INFINITY, INFINITY, -INFINITY};
+                       INFINITY, -INFINITY, INFINITY, -INFINITY, p->probe[0] != '\0'};
     for (int i = 0; i < p->n; i++)
         for (int k = 0; k < p->lines[i].n; k++) {
             const struct line *l = &p->lines[i];
-            fr.lx0 = fmin(fr.lx0, log2(l->shots[k])), fr.lx1 = fmax(fr.lx1, log2(l->shots[k]));
+            fr.lx0 = fmin(fr.lx0, xval(&fr, l->shots[k]));
+            fr.lx1 = fmax(fr.lx1, xval(&fr, l->shots[k]));
             fr.y_lo = fmin(fr.y_lo, l->mean[k] - l->ci[k]);
             fr.y_hi = fmax(fr.y_hi, l->mean[k] + l->ci[k]);
         }
@@ -222,7 +274,8 @@ static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *
     cairo_stroke(cr);
     cairo_set_font_size(cr, 12);
     text_at(cr, fr.x0 + fr.w / 2, fr.y0 + fr.h + 38,
-            "shots (examples per class; points for regression), log2 scale", 0.5);
+            fr.linear ? "the probe's size (param: ε, σ or pixels, in input units after scale)"
+                      : "shots (examples per class; points for regression), log2 scale", 0.5);
     cairo_save(cr);
     cairo_translate(cr, ox + 18, fr.y0 + fr.h / 2);
     cairo_rotate(cr, -M_PI / 2);
@@ -230,9 +283,12 @@ static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *
     text_at(cr, 0, 0, buf, 0.5);
     cairo_restore(cr);
     cairo_set_font_size(cr, 13);
-    char title[420];
-    snprintf(title, sizeof title, "%s%s%s", p->target,
-             strcmp(p->variant, "base") ? " — " : "", strcmp(p->variant, "base") ? p->variant : "");
+    char title[600], robust[200] = "";
+    if (p->probe[0])
+        snprintf(robust, sizeof robust, ", under %s at %g shots", p->probe, p->at);
+    snprintf(title, sizeof title, "%s%s%s%s", p->target,
+             strcmp(p->variant, "base") ? " — " : "", strcmp(p->variant, "base") ? p->variant : "",
+             robust);
     text_at(cr, fr.x0 + fr.w / 2, oy + 22, title, 0.5);
     /* bands, then lines and markers, one colour per learner, inside the frame */
     cairo_save(cr);
@@ -317,6 +373,9 @@ int plot_curves(const char *summary_path, const char *out_path, struct err *e)
                      summary_path, f->metric);
         goto done;
     }
+    for (int i = 0; i < f->n; i++)
+        if (f->panels[i].probe[0])
+            robustness_points(f, &f->panels[i]);
     for (int i = 0; i < f->n; i++)
         for (int k = 0; k < f->panels[i].n; k++)
             sort_line(&f->panels[i].lines[k]);

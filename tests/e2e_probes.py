@@ -19,6 +19,7 @@ back on the eps-ball is FGSM's point), and Gaussian noise at sigma 0 and
     accuracy, episode by episode, and the shape bias is well above 1/2;
   - probe rows carry the final step and param; -j 1 and -j 2 write the same
     episodes.csv;
+  - curves.svg has a robustness panel per probe with accuracy rows;
   - with cue_in_source the supervised pretraining is a unit of its own, and
     on images that carry their class's texture it learns the shortcut: its
     training loss falls under half the clean pretraining's.
@@ -127,6 +128,18 @@ def main():
                                for k in clean),
                            str({k: (clean[k]["train_loss"], cued[k]["train_loss"]) for k in clean}),
                            verbose=True)
+        # curves.svg: beside the learning curves, a robustness panel per probe with accuracy
+        # rows (fgsm, pgd, pgd1, noise, patch): each learner's colour is stroked in each it takes
+        import re
+        svg = open(os.path.join(outs[0], "curves.svg")).read()
+        strokes = {}
+        for style in re.findall(r'<path style="([^"]*)"', svg):
+            m = re.search(r"stroke:(rgb\([^)]*\))", style)
+            if m and "stroke-width:2;" in style and "fill:none" in style:
+                strokes[m.group(1)] = strokes.get(m.group(1), 0) + 1
+        e2echeck.check("curves.svg: a learning curve, a legend line and a robustness curve per "
+                       "probe it takes for each learner (knn: noise only)",
+                       sorted(strokes.values()) == [3, 7, 7], str(strokes))
         e2echeck.check("noise of sigma 0.1 changes some decision",
                        values("finetune", "noise", "0.1") != values("finetune", "", "", step="10"))
     finally:
