@@ -206,6 +206,16 @@ int columns_read(const char *path, const struct layout *l, int first, csvin_row_
     return csvin_read(path, names, l->n - first, spread_row, &s, e);
 }
 
+int columns_metric_sign(const char *metric)
+{
+    static const char *const lower[] = {"mse", "loss", "forgetting", "switch_rate",
+                                        "switch_rate_random", "mse_zero", NULL};
+    for (int i = 0; lower[i]; i++)
+        if (strcmp(metric, lower[i]) == 0)
+            return -1;
+    return 1;
+}
+
 int columns_read_stream(FILE *fp, const char *name, const struct layout *l, int first,
                         csvin_row_fn fn, void *ctx, struct err *e)
 {

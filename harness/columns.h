@@ -91,6 +91,11 @@ int columns_header(FILE *fp, const struct layout *l, int first);
 /* Read path, whose header must be columns [first, n) of l; fn gets each
  * record's fields indexed by l's enum (columns before first are NULL).
  * Errors as csvin_read's. */
+/* +1 when a higher value of metric is better, −1 when lower is (mse, loss,
+ * forgetting, the switch rates, mse_zero): how gains and comparisons orient
+ * a difference so that positive means better. */
+int columns_metric_sign(const char *metric);
+
 /* The same from an open stream, named name in messages. */
 int columns_read_stream(FILE *fp, const char *name, const struct layout *l, int first,
                         csvin_row_fn fn, void *ctx, struct err *e);

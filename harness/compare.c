@@ -129,17 +129,6 @@ static void pool(const double *v, const long *seed, long n, struct pooled *out)
                : df > 0 && all.std == 0 ? (all.mean == 0 ? 1.0 : 0.0) : NAN;
 }
 
-/* Metrics where lower is better: their differences are flipped. */
-static int orientation(const char *metric)
-{
-    static const char *const lower[] = {"mse", "loss", "forgetting", "switch_rate",
-                                        "switch_rate_random", "mse_zero", NULL};
-    for (int i = 0; lower[i]; i++)
-        if (strcmp(metric, lower[i]) == 0)
-            return -1;
-    return 1;
-}
-
 struct cell {
     const struct row *r;         /* the learner's rows of the column, by seed and episode */
     long n;
@@ -300,7 +289,7 @@ int compare_run(const struct compare_opts *o, FILE *out, struct err *e)
         rc = err_set(e, ERR_USAGE, "%s has no metric \"%s\"", path, metric);
         goto done;
     }
-    const int sign = orientation(metric);
+    const int sign = columns_metric_sign(metric);
     /* the baseline */
     int base = -1;
     if (o->baseline) {

@@ -22,34 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/base/hash.h"
+#include "harness/base/keymap.h"
 #include "harness/columns.h"
 #include "harness/curves.h"
 #include "harness/csvout.h"
 #include "harness/base/fsutil.h"
 #include "harness/stats.h"
 
-/* The cell key: summary.csv's first SUM_N_KEY columns, read from these
- * columns of episodes.csv. */
-static const int key_col[SUM_N_KEY] = {
-    EP_EXPERIMENT, EP_VARIANT, EP_SOURCE, EP_TARGET, EP_LEARNER, EP_WAYS, EP_SHOTS, EP_STEP,
-    EP_PROBE, EP_PARAM, EP_METRIC,
-};
-
-/* p resized to hold need elements of elem bytes (capacity doubles), or NULL
- * when out of memory; p is then unchanged and still the caller's. */
-static void *reserve(void *p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return p;
-    size_t c = *cap ? *cap : 4;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(p, c * elem);
-    if (q)
-        *cap = c;
-    return q;
-}
 
 /* The double text spells: all of it one number in strtod's syntax ('.' as
  * the decimal point: kshot never calls setlocale), not NaN, no blanks. */
@@ -60,120 +39,6 @@ static int parse_number(const char *text, double *v)
         return -1;
     *v = strtod(text, &end);
     return *end == '\0' && !isnan(*v) ? 0 : -1;
-}
-
-/* ---- keymap: byte strings to dense ids 0, 1, … in order of insertion ---- */
-
-struct key_span {
-    size_t off, len;        /* key id is text[off..off+len), NUL after it */
-};
-
-struct slot {
-    uint64_t hash;
-    size_t id1;             /* id + 1; 0 marks an empty slot */
-};
-
-struct keymap {
-    char *text;             /* every key back to back, each NUL-terminated */
-    size_t text_len, text_cap;
-    struct key_span *keys;  /* (n) */
-    size_t n, keys_cap;
-    struct slot *slots;     /* (n_slots) open addressing, linear probing; n_slots a
-                             * power of two, at most half full */
-    size_t n_slots;
-};
-
-static void keymap_free(struct keymap *m)
-{
-    free(m->text);
-    free(m->keys);
-    free(m->slots);
-    memset(m, 0, sizeof *m);
-}
-
-static const char *keymap_key(const struct keymap *m, size_t id)
-{
-    assert(id < m->n);
-    return m->text + m->keys[id].off;
-}
-
-/* Double the slot table and reinsert every key by its stored hash. */
-static int keymap_rehash(struct keymap *m)
-{
-    size_t n_slots = m->n_slots ? 2 * m->n_slots : 64, mask = n_slots - 1;
-    struct slot *slots = calloc(n_slots, sizeof *slots);
-    if (!slots)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < m->n_slots; i++) {
-        if (!m->slots[i].id1)
-            continue;
-        size_t j = m->slots[i].hash & mask;
-        while (slots[j].id1)
-            j = (j + 1) & mask;
-        slots[j] = m->slots[i];
-    }
-    free(m->slots);
-    m->slots = slots;
-    m->n_slots = n_slots;
-    return 0;
-}
-
-/* Store key[0..len) as id m->n into slot j. */
-static int keymap_append(struct keymap *m, const char *key, size_t len, uint64_t h, size_t j)
-{
-    char *text = reserve(m->text, &m->text_cap, m->text_len + len + 1, 1);
-    if (!text)
-        return ERR_NOMEM;
-    m->text = text;
-    struct key_span *keys = reserve(m->keys, &m->keys_cap, m->n + 1, sizeof *keys);
-    if (!keys)
-        return ERR_NOMEM;
-    m->keys = keys;
-    memcpy(text + m->text_len, key, len);
-    text[m->text_len + len] = '\0';
-    keys[m->n] = (struct key_span){m->text_len, len};
-    m->text_len += len + 1;
-    m->slots[j] = (struct slot){h, m->n + 1};
-    m->n++;
-    return 0;
-}
-
-/* *id of key[0..len): returns 0 when it was there, 1 when it is new (id
- * m->n − 1 afterwards), ERR_NOMEM. */
-static int keymap_put(struct keymap *m, const char *key, size_t len, size_t *id)
-{
-    if (2 * (m->n + 1) > m->n_slots && keymap_rehash(m) != 0)
-        return ERR_NOMEM;
-    uint64_t h = hash_fnv1a(key, len);
-    size_t mask = m->n_slots - 1, j = h & mask;
-    for (; m->slots[j].id1; j = (j + 1) & mask) {
-        const struct key_span *k = &m->keys[m->slots[j].id1 - 1];
-        if (m->slots[j].hash == h && k->len == len && memcmp(m->text + k->off, key, len) == 0) {
-            *id = m->slots[j].id1 - 1;
-            return 0;
-        }
-    }
-    if (keymap_append(m, key, len, h, j) != 0)
-        return ERR_NOMEM;
-    *id = m->n - 1;
-    return 1;
-}
-
-/* Whether key[0..len) is there: 0 and *id, or −1. */
-static int keymap_find(const struct keymap *m, const char *key, size_t len, size_t *id)
-{
-    if (!m->n_slots)
-        return -1;
-    uint64_t h = hash_fnv1a(key, len);
-    size_t mask = m->n_slots - 1;
-    for (size_t j = h & mask; m->slots[j].id1; j = (j + 1) & mask) {
-        const struct key_span *k = &m->keys[m->slots[j].id1 - 1];
-        if (m->slots[j].hash == h && k->len == len && memcmp(m->text + k->off, key, len) == 0) {
-            *id = m->slots[j].id1 - 1;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 /* ---- grouping episodes.csv ---- */
@@ -220,25 +85,23 @@ static void builder_init(struct builder *b, const char *path)
     b->path = path;
 }
 
+/* The cell key (summary.csv's first SUM_N_KEY columns, read from these
+ * columns of episodes.csv), then the seed: a sample's key. */
+static const int sample_col[SUM_N_KEY + 1] = {
+    EP_EXPERIMENT, EP_VARIANT, EP_SOURCE, EP_TARGET, EP_LEARNER, EP_WAYS, EP_SHOTS, EP_STEP,
+    EP_PROBE, EP_PARAM, EP_METRIC, EP_SEED,
+};
+
 /* b->key = the record's key fields, then seed, each followed by a NUL;
  * *key_len its length without the last NUL, *group_len the length of the
  * cell key alone (without the NUL before the seed). */
 static int build_key(struct builder *b, const char *const *f, size_t *key_len, size_t *group_len)
 {
-    size_t len = 0;
-    for (int k = 0; k <= SUM_N_KEY; k++) {
-        const char *s = f[k < SUM_N_KEY ? key_col[k] : EP_SEED];
-        size_t n = strlen(s);
-        char *key = reserve(b->key, &b->key_cap, len + n + 1, 1);
-        if (!key)
-            return ERR_NOMEM;
-        b->key = key;
-        if (k == SUM_N_KEY)
-            *group_len = len - 1;
-        memcpy(key + len, s, n + 1);
-        len += n + 1;
-    }
-    *key_len = len - 1;
+    long len = keymap_join(&b->key, &b->key_cap, f, sample_col, SUM_N_KEY + 1);
+    if (len < 0)
+        return ERR_NOMEM;
+    *key_len = (size_t)len;
+    *group_len = (size_t)len - strlen(f[EP_SEED]) - 1;
     return 0;
 }
 
@@ -247,7 +110,7 @@ static int build_key(struct builder *b, const char *const *f, size_t *key_len, s
 static int new_sample(struct builder *b, size_t id, size_t group_len)
 {
     assert(id == b->n_samples);
-    struct sample *samples = reserve(b->samples, &b->samples_cap, id + 1, sizeof *samples);
+    struct sample *samples = keymap_reserve(b->samples, &b->samples_cap, id + 1, sizeof *samples);
     if (!samples)
         return ERR_NOMEM;
     b->samples = samples;
@@ -257,14 +120,14 @@ static int new_sample(struct builder *b, size_t id, size_t group_len)
     if (added < 0)
         return ERR_NOMEM;
     if (added) {
-        struct group *groups = reserve(b->groups, &b->groups_cap, g + 1, sizeof *groups);
+        struct group *groups = keymap_reserve(b->groups, &b->groups_cap, g + 1, sizeof *groups);
         if (!groups)
             return ERR_NOMEM;
         b->groups = groups;
         groups[b->n_groups++] = (struct group){0};
     }
     struct group *gr = &b->groups[g];
-    size_t *ids = reserve(gr->samples, &gr->cap, gr->n + 1, sizeof *ids);
+    size_t *ids = keymap_reserve(gr->samples, &gr->cap, gr->n + 1, sizeof *ids);
     if (!ids)
         return ERR_NOMEM;
     gr->samples = ids;
@@ -289,7 +152,7 @@ static int builder_add(struct builder *b, const char *const *f, double v, long r
         s->n_failed++;
         return 0;
     }
-    double *x = reserve(s->v, &s->cap, s->n + 1, sizeof *x);
+    double *x = keymap_reserve(s->v, &s->cap, s->n + 1, sizeof *x);
     if (!x)
         return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", b->path, record);
     s->v = x;
@@ -350,27 +213,17 @@ struct pairing {
     struct builder *gains;
 };
 
-/* +1 for accuracy, −1 for mse, 0 for a metric that is not primary. */
+/* The primary metrics' orientation (accuracy +1, mse −1); 0 for the others. */
 static int primary_sign(const char *metric)
 {
-    return strcmp(metric, "accuracy") == 0 ? 1 : strcmp(metric, "mse") == 0 ? -1 : 0;
+    bool primary = strcmp(metric, "accuracy") == 0 || strcmp(metric, "mse") == 0;
+    return primary ? columns_metric_sign(metric) : 0;
 }
 
-/* pr->key = the record's pair key; its length. */
+/* pr->key = the record's pair key; its length, or −1 out of memory. */
 static long pair_key(struct pairing *pr, const char *const *f)
 {
-    size_t len = 0;
-    for (int k = 0; k < N_PAIR; k++) {
-        const char *s = f[pair_col[k]];
-        size_t n = strlen(s);
-        char *key = reserve(pr->key, &pr->key_cap, len + n + 1, 1);
-        if (!key)
-            return -1;
-        pr->key = key;
-        memcpy(key + len, s, n + 1);
-        len += n + 1;
-    }
-    return (long)len - 1;
+    return keymap_join(&pr->key, &pr->key_cap, f, pair_col, N_PAIR);
 }
 
 /* csvin callback, first pass: the baseline's values at its final step. */
@@ -389,7 +242,7 @@ static int add_baseline(void *ctx, const char *const *f, int n_fields, long reco
     size_t id;
     int added = len < 0 ? ERR_NOMEM : keymap_put(&pr->ids, pr->key, (size_t)len, &id);
     if (added == 1) {
-        struct kept *k = reserve(pr->kept, &pr->cap, id + 1, sizeof *k);
+        struct kept *k = keymap_reserve(pr->kept, &pr->cap, id + 1, sizeof *k);
         if (k)
             pr->kept = k, k[id] = (struct kept){LONG_MIN, NAN};
         else
@@ -423,6 +276,20 @@ static int add_gain(void *ctx, const char *const *f, int n_fields, long record, 
     memcpy(g, f, sizeof g);
     g[EP_METRIC] = "transfer_gain";
     return builder_add(pr->gains, g, sign * (v - pr->kept[id].value), record, e);
+}
+
+/* The first pass files every record, and keeps the baseline's values: the
+ * second (add_gain) needs them all. */
+struct first_pass {
+    struct builder *b;
+    struct pairing *pr;   /* NULL: no baseline */
+};
+
+static int add_first(void *ctx, const char *const *f, int n_fields, long record, struct err *e)
+{
+    struct first_pass *fp = ctx;
+    int rc = add_record(fp->b, f, n_fields, record, e);
+    return !rc && fp->pr ? add_baseline(fp->pr, f, n_fields, record, e) : rc;
 }
 
 static void pairing_free(struct pairing *pr)
@@ -467,7 +334,7 @@ static int write_group(const struct builder *b, size_t g, bool negative, FILE *f
     const char *key = keymap_key(&b->group_ids, g);
     size_t group_len = b->group_ids.keys[g].len;
     assert(gr->n > 0 && gr->n <= INT_MAX);
-    struct stats_summary *ps = reserve(*per_seed, cap, gr->n, sizeof *ps);
+    struct stats_summary *ps = keymap_reserve(*per_seed, cap, gr->n, sizeof *ps);
     if (!ps)
         return ERR_NOMEM;
     *per_seed = ps;
@@ -541,17 +408,7 @@ static void split_key(const char *key, const char *f[SUM_N_KEY])
  * without the last NUL, or −1 out of memory. */
 static long join(struct curves *cv, const char *const *f, int n)
 {
-    size_t len = 0;
-    for (int k = 0; k < n; k++) {
-        size_t m = strlen(f[k]);
-        char *key = reserve(cv->key, &cv->key_cap, len + m + 1, 1);
-        if (!key)
-            return -1;
-        cv->key = key;
-        memcpy(key + len, f[k], m + 1);
-        len += m + 1;
-    }
-    return (long)len - 1;
+    return keymap_join(&cv->key, &cv->key_cap, f, NULL, n);
 }
 
 static double sample_mean(const struct sample *s)
@@ -584,7 +441,7 @@ static int target_id(struct curves *cv, const char *const *f, size_t *id)
         return ERR_NOMEM;
     int added = keymap_put(&cv->targets, cv->key, (size_t)len, id);
     if (added == 1) {
-        int *n = reserve(cv->n_shots, &cv->n_shots_cap, *id + 1, sizeof *n);
+        int *n = keymap_reserve(cv->n_shots, &cv->n_shots_cap, *id + 1, sizeof *n);
         if (!n)
             return ERR_NOMEM;
         cv->n_shots = n, n[*id] = 0;
@@ -622,7 +479,7 @@ static int curves_build(const struct builder *b, struct curves *cv)
         size_t id;
         int added = len < 0 ? ERR_NOMEM : keymap_put(&cv->ids, cv->key, (size_t)len, &id);
         if (added == 1) {
-            struct curve *c = reserve(cv->c, &cv->cap, id + 1, sizeof *c);
+            struct curve *c = keymap_reserve(cv->c, &cv->cap, id + 1, sizeof *c);
             if (!c)
                 return ERR_NOMEM;
             cv->c = c, cv->n++;
@@ -773,10 +630,9 @@ int summary_write(const char *episodes_path, const char *summary_path, const str
     builder_init(&b, episodes_path);
     builder_init(&gains, episodes_path);
     int rc = csvrec_init(&r, SUM_N_COLS) ? err_set(e, ERR_NOMEM, "out of memory") : ERR_OK;
+    struct first_pass fp = {&b, baseline ? &pr : NULL};
     if (!rc)
-        rc = columns_read(episodes_path, &columns_episodes, 0, add_record, &b, e);
-    if (!rc && baseline)
-        rc = columns_read(episodes_path, &columns_episodes, 0, add_baseline, &pr, e);
+        rc = columns_read(episodes_path, &columns_episodes, 0, add_first, &fp, e);
     if (!rc && baseline)
         rc = columns_read(episodes_path, &columns_episodes, 0, add_gain, &pr, e);
     if (rc)
@@ -874,7 +730,7 @@ static int add_pooled(void *ctx, const char *const *f, int n_fields, long record
         rc = parse_stat(t, f, SUM_CI95, record, &ci95, e);
     if (rc)
         return rc;
-    struct printed *rows = reserve(t->rows, &t->cap, t->n + 1, sizeof *rows);
+    struct printed *rows = keymap_reserve(t->rows, &t->cap, t->n + 1, sizeof *rows);
     if (!rows)
         return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", t->path, record);
     t->rows = rows;
