@@ -70,12 +70,14 @@ SINUSOID_ARGS = [
     "targets.heldout.shots=[10]", "targets.heldout.episodes=10",
     "learners={maml: {kind: maml, meta: {iterations: %d, batch: %d, queries: %d, "
     "inner_steps: 1, inner_lr: %g, lr: %g}}}" % (N_KSHOT, TASKS, QUERIES, INNER_LR, OUTER_LR),
+    "baseline=maml",    # the config's baseline learner is not in this run
 ]
 FASHION_ARGS = [
     os.path.join(ROOT, "configs/fashion-meta.yaml"), "-q", "-j", "1",
     "targets.heldout.shots=[5]", "targets.heldout.episodes=50",
     "learners={maml: {kind: maml, meta: {iterations: 50, batch: 4, ways: 5, "
     "inner_steps: 5, inner_lr: 0.1}}}",
+    "baseline=maml",
 ]
 
 
