@@ -142,6 +142,24 @@ static const struct column cost_summary[CS_N] = {
                                   "interval lies wholly above 0"},
 };
 
+static const struct column units[UNITS_N] = {
+    [UNITS_UNIT] = {"unit", "the unit's id (its part is parts/<unit>.csv); a unit computed once "
+                            "for several labels appears once per label"},
+    [UNITS_KIND] = {"kind", "`pretrain` or `eval`"},
+    [UNITS_EXPERIMENT] = {"experiment", "the experiment's `name`"},
+    [UNITS_VARIANT] = {"variant", "as in episodes.csv"},
+    [UNITS_SEED] = {"seed", "the seed"},
+    [UNITS_SOURCE] = {"source", "as in episodes.csv"},
+    [UNITS_TARGET] = {"target", "the target (eval)"},
+    [UNITS_LEARNER] = {"learner", "the learner (eval, and a learner's own pretraining)"},
+    [UNITS_WAYS] = {"ways", "as in episodes.csv (eval)"},
+    [UNITS_SHOTS] = {"shots", "as in episodes.csv (eval), or a per-shot pretraining's count"},
+    [UNITS_THRESHOLDS] = {"thresholds", "the target's `thresholds`, space-separated (eval)"},
+    [UNITS_BASELINE] = {"baseline", "the learner summary.csv's transfer gains are against "
+                                    "(empty: none)"},
+    [UNITS_BLAS_CORE] = {"blas_core", "the kernels the unit ids were made for, as in costs.csv"},
+};
+
 const struct layout columns_episodes = {
     "episodes.csv", "one row per measured value, in plan order; only values that repeat "
     "exactly, so two runs can be compared with `cmp`", EP_N, episodes, EP_EPISODE};
@@ -157,9 +175,14 @@ const struct layout columns_cost_summary = {
     "cost_summary.csv", "costs per target × learner × shots (and per pretraining)", CS_N,
     cost_summary, CS_N};
 
+const struct layout columns_units = {
+    "units.csv", "the plan's units with their labels, written by every run (and shard) before "
+    "it computes; `kshot merge` rebuilds the other files from it and parts/", UNITS_N, units,
+    UNITS_N};
+
 const struct layout *const columns_all[] = {
     &columns_episodes, &columns_summary, &columns_pretrain, &columns_costs,
-    &columns_cost_summary, NULL,
+    &columns_cost_summary, &columns_units, NULL,
 };
 
 int columns_find(const struct layout *l, const char *name)

@@ -72,11 +72,20 @@ enum cost_summary_col {
     CS_WATTS, CS_WATTS_VS_BRAIN, CS_JOULES_METHOD, CS_JOULES_PER_GAIN_POINT, CS_N
 };
 
+/* units.csv: the labelled unit list a run writes beside its parts, from
+ * which `kshot merge` rebuilds the combined files. */
+enum units_col {
+    UNITS_UNIT, UNITS_KIND, UNITS_EXPERIMENT, UNITS_VARIANT, UNITS_SEED, UNITS_SOURCE,
+    UNITS_TARGET, UNITS_LEARNER, UNITS_WAYS, UNITS_SHOTS, UNITS_THRESHOLDS, UNITS_BASELINE,
+    UNITS_BLAS_CORE, UNITS_N
+};
+
 extern const struct layout columns_episodes;
 extern const struct layout columns_summary;
 extern const struct layout columns_pretrain;
 extern const struct layout columns_costs;
 extern const struct layout columns_cost_summary;
+extern const struct layout columns_units;
 
 /* Every layout, in the README's order; NULL-terminated. */
 extern const struct layout *const columns_all[];

@@ -11,6 +11,7 @@
 #include "harness/compare.h"
 #include "harness/columns.h"
 #include "harness/config.h"
+#include "harness/merge.h"
 #include "harness/plot.h"
 #include "harness/runner.h"
 
@@ -31,10 +32,13 @@ static int cmd_run(int argc, char **argv, struct err *e);
 static int cmd_plan(int argc, char **argv, struct err *e);
 static int cmd_compare(int argc, char **argv, struct err *e);
 static int cmd_plot(int argc, char **argv, struct err *e);
+static int cmd_merge(int argc, char **argv, struct err *e);
 
 static const struct command commands[] = {
     {"run", cmd_run, "run an experiment: kshot run FILE.yaml [KEY=VALUE ...] [-o DIR] [-j N] [-q]"},
     {"plan", cmd_plan, "validate an experiment and list its units without running them"},
+    {"merge", cmd_merge, "combine the parts that shards wrote into a results directory: "
+                         "kshot merge DIR (lists missing units; needs no data or config)"},
     {"compare", cmd_compare, "the learners of a results directory side by side, with paired "
                              "differences and tests: kshot compare DIR [--baseline L] [--metric M] "
                              "[--format text|markdown|csv]"},
@@ -149,6 +153,17 @@ static void run_usage(FILE *out)
             "                depend on N\n"
             "  -q            quiet: no progress line, no summary table\n"
             "  --shard I/N   run only shard I of N (0 <= I < N) of the evaluation units\n"
+            "                and the pretrainings they need (computed once under a lock by\n"
+            "                whichever shard needs one first); in a SLURM array task the\n"
+            "                shard comes from SLURM_ARRAY_TASK_ID and the array's size.\n"
+            "                Shards leave the combined files to `kshot merge DIR`\n"
+            "  --only pretrain|eval\n"
+            "                only the pretraining units (with --shard: every N-th of them),\n"
+            "                or only the evaluation units (the pretrainings they need are\n"
+            "                reused, or computed under a lock when missing)\n"
+            "  --fresh       start the results directory over: remove its parts, models,\n"
+            "                run records and combined files first (refused while another\n"
+            "                kshot process uses the directory, and with a shard)\n"
             "  -h, --help    print this help\n");
 }
 
@@ -192,7 +207,18 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, bool *help,
             *slash = '/';
             if (bad || o->shard_i >= o->shard_n)
                 return err_set(e, ERR_USAGE, "--shard %s: expected I/N with 0 <= I < N", val);
+            o->shard_given = true;
             i++;
+        } else if (strcmp(a, "--only") == 0) {
+            if (val && strcmp(val, "pretrain") == 0)
+                o->only = RUN_ONLY_PRETRAIN;
+            else if (val && strcmp(val, "eval") == 0)
+                o->only = RUN_ONLY_EVAL;
+            else
+                return err_set(e, ERR_USAGE, "--only needs pretrain or eval");
+            i++;
+        } else if (strcmp(a, "--fresh") == 0) {
+            o->fresh = true;
         } else if (a[0] == '-') {
             return err_set(e, ERR_USAGE, "unknown option '%s' (see kshot help run)", a);
         } else if (strchr(a, '=')) {
@@ -300,6 +326,32 @@ static int cmd_compare(int argc, char **argv, struct err *e)
     if (!o.dir)
         return err_set(e, ERR_USAGE, "compare: which results directory? (kshot compare --help)");
     return compare_run(&o, stdout, e);
+}
+
+static int cmd_merge(int argc, char **argv, struct err *e)
+{
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            printf("usage: kshot merge RESULTS\n\n"
+                   "Rebuilds episodes.csv, summary.csv, pretrain.csv, costs.csv,\n"
+                   "cost_summary.csv and curves.svg/png of a results directory from the parts\n"
+                   "its runs or shards wrote and the unit list (units.csv) every run writes;\n"
+                   "neither the data nor the config file is needed. Every part is verified\n"
+                   "first. When units are missing it lists them, writes nothing and exits 1;\n"
+                   "rerun the shards that did not finish (finished units are kept), then merge.\n");
+            return ERR_OK;
+        }
+        if (argv[i][0] == '-')
+            return err_set(e, ERR_USAGE, "merge: unknown option %s (kshot merge --help)", argv[i]);
+        if (dir)
+            return err_set(e, ERR_USAGE, "merge: one results directory at a time (%s, then %s)",
+                           dir, argv[i]);
+        dir = argv[i];
+    }
+    if (!dir)
+        return err_set(e, ERR_USAGE, "merge: which results directory? (kshot merge RESULTS)");
+    return merge_run(dir, stdout, e);
 }
 
 static int cmd_plot(int argc, char **argv, struct err *e)

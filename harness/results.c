@@ -15,6 +15,7 @@
 #include "harness/csvout.h"
 #include "harness/base/fsutil.h"
 #include "harness/summary.h"
+#include "harness/unitlist.h"
 
 int results_open(const char *dir, struct err *e)
 {
@@ -48,14 +49,14 @@ static bool exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-bool results_done(const char *dir, const struct unit *u)
+bool results_done(const char *dir, const char *id, int kind)
 {
     char path[4096];
-    results_part_path(dir, u->id, ".csv", path, sizeof path);
+    results_part_path(dir, id, ".csv", path, sizeof path);
     if (!exists(path))
         return false;
-    if (u->kind == UNIT_PRETRAIN) {
-        results_model_path(dir, u->id, path, sizeof path);
+    if (kind == UNIT_PRETRAIN) {
+        results_model_path(dir, id, path, sizeof path);
         return exists(path);
     }
     return true;
@@ -201,21 +202,21 @@ static int read_part_rows(const char *path, const char *id, const struct layout 
     return rc;
 }
 
-int results_verify(const char *dir, const struct unit *u, struct err *e)
+int results_verify(const char *dir, const char *id, struct err *e)
 {
     static const char *const suffixes[] = {".csv", ".cost.csv"};
     for (int k = 0; k < 2; k++) {
         char path[4096], *body;
         size_t len;
         bool missing;
-        results_part_path(dir, u->id, suffixes[k], path, sizeof path);
-        int rc = read_part(path, u->id, &body, &len, &missing, e);
+        results_part_path(dir, id, suffixes[k], path, sizeof path);
+        int rc = read_part(path, id, &body, &len, &missing, e);
         free(body);
         if (rc == ERR_NOMEM)
             return rc;
         if (rc && !missing) {
             char other[4096];   /* neither part of a damaged unit may stay */
-            results_part_path(dir, u->id, suffixes[1 - k], other, sizeof other);
+            results_part_path(dir, id, suffixes[1 - k], other, sizeof other);
             unlink(path), unlink(other);
             return rc;
         }
@@ -294,40 +295,33 @@ int results_write_unit(const char *dir, const struct plan *p, const struct unit 
 /* ---- combined files: each part's rows behind its labels from the plan ---- */
 
 /* The label columns (those before the part's) of unit u's rows in file l. */
-static void labels(struct csvrec *r, const struct layout *l, const struct plan *p,
-                   const struct unit *u)
+static void labels(struct csvrec *r, const struct layout *l, const struct ulabel *u)
 {
-    const struct variant *v = &p->variants[u->variant];
-    const struct experiment *x = &v->x;
     bool eval = u->kind == UNIT_EVAL;
-    const char *target = eval ? x->targets[u->target].name : NULL;
-    /* eval units, and pretrain units that are a learner's own */
-    const char *learner = u->learner >= 0 ? x->learners[u->learner].name : NULL;
     bool shots = eval || u->shots > 0;   /* a per-shot-count pretraining names its count */
     if (l == &columns_episodes) {
-        const struct target_view *tv = data_view(&v->store, u->seed, u->target);
-        csvrec_str(r, EP_EXPERIMENT, x->name), csvrec_str(r, EP_VARIANT, v->name);
-        csvrec_int(r, EP_SEED, u->seed), csvrec_str(r, EP_SOURCE, x->source.data);
-        csvrec_str(r, EP_TARGET, target), csvrec_str(r, EP_LEARNER, learner);
-        if (tv->d)   /* classification */
-            csvrec_int(r, EP_WAYS, tv->cfg->ways);
+        csvrec_str(r, EP_EXPERIMENT, u->experiment), csvrec_str(r, EP_VARIANT, u->variant);
+        csvrec_int(r, EP_SEED, u->seed), csvrec_str(r, EP_SOURCE, u->source);
+        csvrec_str(r, EP_TARGET, u->target), csvrec_str(r, EP_LEARNER, u->learner);
+        if (u->ways > 0)   /* classification */
+            csvrec_int(r, EP_WAYS, u->ways);
         else
             csvrec_empty(r, EP_WAYS);
         csvrec_int(r, EP_SHOTS, u->shots);
     } else if (l == &columns_pretrain) {
-        csvrec_str(r, PRE_EXPERIMENT, x->name), csvrec_str(r, PRE_UNIT, u->id);
-        csvrec_int(r, PRE_SEED, u->seed), csvrec_str(r, PRE_SOURCE, x->source.data);
-        csvrec_str(r, PRE_LEARNER, learner);
+        csvrec_str(r, PRE_EXPERIMENT, u->experiment), csvrec_str(r, PRE_UNIT, u->id);
+        csvrec_int(r, PRE_SEED, u->seed), csvrec_str(r, PRE_SOURCE, u->source);
+        csvrec_str(r, PRE_LEARNER, u->learner);
         if (shots)
             csvrec_int(r, PRE_SHOTS, u->shots);
         else
             csvrec_empty(r, PRE_SHOTS);
     } else {
         assert(l == &columns_costs);
-        csvrec_str(r, COST_EXPERIMENT, x->name), csvrec_str(r, COST_VARIANT, eval ? v->name : NULL);
+        csvrec_str(r, COST_EXPERIMENT, u->experiment), csvrec_str(r, COST_VARIANT, u->variant);
         csvrec_int(r, COST_SEED, u->seed), csvrec_str(r, COST_UNIT, u->id);
         csvrec_str(r, COST_KIND, eval ? "eval" : "pretrain");
-        csvrec_str(r, COST_TARGET, target), csvrec_str(r, COST_LEARNER, learner);
+        csvrec_str(r, COST_TARGET, u->target), csvrec_str(r, COST_LEARNER, u->learner);
         if (shots)
             csvrec_int(r, COST_SHOTS, u->shots);
         else
@@ -358,7 +352,7 @@ static int join_row(void *ctx, const char *const *f, int n, long record, struct 
 /* Combine the parts (suffix) of the units of one kind (-1: all) into
  * dir/<l->file>: each part's records behind its unit's labels. costs.csv
  * lists a unit computed once for several labels once, under the first. */
-static int combine(const char *dir, const struct plan *p, int kind, const char *suffix,
+static int combine(const char *dir, const struct unitlist *ul, int kind, const char *suffix,
                    const struct layout *l, struct err *e)
 {
     char path[4096], part[4096];
@@ -373,13 +367,14 @@ static int combine(const char *dir, const struct plan *p, int kind, const char *
         rc = err_set(e, ERR_NOMEM, "%s: out of memory", path);
     else if (columns_header(f.fp, l, 0))
         rc = err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    for (int i = 0; !rc && i < p->n_units; i++) {
-        if ((kind >= 0 && p->units[i].kind != kind) || (l == &columns_costs && p->units[i].same_as >= 0))
+    for (int i = 0; !rc && i < ul->n; i++) {
+        const struct ulabel *u = &ul->u[i];
+        if ((kind >= 0 && u->kind != kind) || (l == &columns_costs && !u->first))
             continue;
         csvrec_reset(&j.rec);
-        labels(&j.rec, l, p, &p->units[i]);
-        results_part_path(dir, p->units[i].id, suffix, part, sizeof part);
-        rc = read_part_rows(part, p->units[i].id, l, join_row, &j, e);
+        labels(&j.rec, l, u);
+        results_part_path(dir, u->id, suffix, part, sizeof part);
+        rc = read_part_rows(part, u->id, l, join_row, &j, e);
     }
     csvrec_free(&j.rec);
     if (rc) {
@@ -392,7 +387,7 @@ static int combine(const char *dir, const struct plan *p, int kind, const char *
 /* ---- cost summary ---- */
 
 struct cost_group {
-    const struct unit *u;   /* first unit of the group */
+    const struct ulabel *u; /* first unit of the group */
     int units;
     long episodes;
     double flops, cpu, wall, joules;
@@ -402,17 +397,19 @@ struct cost_group {
 /* Units of one line of cost_summary.csv: pretrainings by learner (none for
  * the shared one) and shot count, evaluations by variant, target, learner
  * and shots. */
-static bool same_group(const struct plan *p, const struct unit *a, const struct unit *b)
+static bool same_name(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool same_group(const struct ulabel *a, const struct ulabel *b)
 {
     if (a->kind != b->kind)
         return false;
-    if (a->kind == UNIT_PRETRAIN) {
-        const char *la = a->learner >= 0 ? p->variants[a->variant].x.learners[a->learner].name : "";
-        const char *lb = b->learner >= 0 ? p->variants[b->variant].x.learners[b->learner].name : "";
-        return strcmp(la, lb) == 0 && a->shots == b->shots;
-    }
-    return a->variant == b->variant && a->target == b->target && a->learner == b->learner &&
-           a->shots == b->shots;
+    if (a->kind == UNIT_PRETRAIN)
+        return same_name(a->learner, b->learner) && a->shots == b->shots;
+    return same_name(a->variant, b->variant) && same_name(a->target, b->target) &&
+           same_name(a->learner, b->learner) && a->shots == b->shots;
 }
 
 struct cost_reader {
@@ -522,7 +519,7 @@ static double per_gain_point(const struct gains *gs, const char *variant, const 
     return NAN;
 }
 
-static int write_cost_summary(const char *dir, const struct plan *p, const char *summary,
+static int write_cost_summary(const char *dir, const struct unitlist *ul, const char *summary,
                               struct err *e)
 {
     struct gains gs = {0};
@@ -531,16 +528,16 @@ static int write_cost_summary(const char *dir, const struct plan *p, const char 
         free(gs.g);
         return grc;
     }
-    struct cost_group *groups = calloc((size_t)p->n_units, sizeof *groups);
+    struct cost_group *groups = calloc((size_t)ul->n, sizeof *groups);
     int n = 0, rc = ERR_OK;
     if (!groups) {
         free(gs.g);
         return err_set(e, ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; !rc && i < p->n_units; i++) {
-        const struct unit *u = &p->units[i];
+    for (int i = 0; !rc && i < ul->n; i++) {
+        const struct ulabel *u = &ul->u[i];
         int g = 0;
-        while (g < n && !same_group(p, groups[g].u, u))
+        while (g < n && !same_group(groups[g].u, u))
             g++;
         if (g == n)
             groups[n++].u = u;
@@ -562,17 +559,14 @@ static int write_cost_summary(const char *dir, const struct plan *p, const char 
     struct csvrec r;
     rc = csvrec_init(&r, CS_N) ? ERR_NOMEM : columns_header(f.fp, &columns_cost_summary, 0);
     for (int g = 0; !rc && g < n; g++) {
-        const struct unit *u = groups[g].u;
-        const struct experiment *x = &p->variants[u->variant].x;
+        const struct ulabel *u = groups[g].u;
         bool eval = u->kind == UNIT_EVAL;
         /* per task: an adapted episode for eval, one pretraining for pretrain */
         double tasks = eval ? (double)groups[g].episodes : (double)groups[g].units;
         csvrec_reset(&r);
-        csvrec_str(&r, CS_EXPERIMENT, x->name);
-        csvrec_str(&r, CS_VARIANT, eval ? p->variants[u->variant].name : NULL);
+        csvrec_str(&r, CS_EXPERIMENT, u->experiment), csvrec_str(&r, CS_VARIANT, u->variant);
         csvrec_str(&r, CS_KIND, eval ? "eval" : "pretrain");
-        csvrec_str(&r, CS_TARGET, eval ? x->targets[u->target].name : NULL);
-        csvrec_str(&r, CS_LEARNER, u->learner >= 0 ? x->learners[u->learner].name : NULL);
+        csvrec_str(&r, CS_TARGET, u->target), csvrec_str(&r, CS_LEARNER, u->learner);
         if (eval || u->shots > 0)
             csvrec_int(&r, CS_SHOTS, u->shots);
         else
@@ -583,13 +577,10 @@ static int write_cost_summary(const char *dir, const struct plan *p, const char 
         csvrec_f64(&r, CS_FLOPS_PER_TASK, groups[g].flops / tasks);
         csvrec_f64(&r, CS_CPU_SECONDS_PER_TASK, groups[g].cpu / tasks);
         csvrec_f64(&r, CS_WALL_SECONDS_PER_TASK, groups[g].wall / tasks);
-        if (eval) {
-            const struct cfg_target *t = &x->targets[u->target];
-            bool reg = config_data_regression(config_data(x, t->data));
-            csvrec_int(&r, CS_SUPPORT_EXAMPLES_PER_TASK, (reg ? 1 : t->ways) * u->shots);
-        } else {
+        if (eval)   /* ways × shots, or shots for regression */
+            csvrec_int(&r, CS_SUPPORT_EXAMPLES_PER_TASK, (u->ways > 0 ? u->ways : 1) * u->shots);
+        else
             csvrec_empty(&r, CS_SUPPORT_EXAMPLES_PER_TASK);
-        }
         const struct cost_group *cg = &groups[g];
         double watts = cg->cpu > 0 ? cg->joules / cg->cpu : NAN;
         csvrec_f64(&r, CS_JOULES_TOTAL, cg->joules);
@@ -599,9 +590,8 @@ static int write_cost_summary(const char *dir, const struct plan *p, const char 
         csvrec_str(&r, CS_JOULES_METHOD, !cg->estimated ? "rapl" : !cg->measured ? "estimate"
                                                                               : "mixed");
         csvrec_f64(&r, CS_JOULES_PER_GAIN_POINT,
-                   eval ? per_gain_point(&gs, p->variants[u->variant].name,
-                                         x->targets[u->target].name, x->learners[u->learner].name,
-                                         u->shots, cg->joules / tasks)
+                   eval ? per_gain_point(&gs, u->variant, u->target, u->learner, u->shots,
+                                         cg->joules / tasks)
                         : NAN);
         rc = csvrec_write(f.fp, &r, 0, CS_N);
     }
@@ -615,17 +605,17 @@ static int write_cost_summary(const char *dir, const struct plan *p, const char 
     return afile_commit(&f, e);
 }
 
-int results_rebuild(const char *dir, const struct plan *p, int *missing, struct err *e)
+int results_rebuild(const char *dir, const struct unitlist *ul, int *missing, struct err *e)
 {
     *missing = 0;
-    for (int i = 0; i < p->n_units; i++)
-        *missing += !results_done(dir, &p->units[i]);
+    for (int i = 0; i < ul->n; i++)
+        *missing += ul->u[i].first && !results_done(dir, ul->u[i].id, ul->u[i].kind);
     if (*missing)
         return ERR_OK;
     /* every part verified before any combined file is written: a damaged
      * one is removed, and the run that finds it reports it */
-    for (int i = 0; i < p->n_units; i++) {
-        int rc = results_verify(dir, &p->units[i], e);
+    for (int i = 0; i < ul->n; i++) {
+        int rc = ul->u[i].first ? results_verify(dir, ul->u[i].id, e) : ERR_OK;
         if (rc == ERR_IO)
             return err_set(e, ERR_IO, "%s; it is removed, and running the same command again "
                            "recomputes its unit (no combined file was written)", e->msg);
@@ -635,27 +625,30 @@ int results_rebuild(const char *dir, const struct plan *p, int *missing, struct 
     char eps[4096], sum[4096];
     snprintf(eps, sizeof eps, "%s/episodes.csv", dir);
     snprintf(sum, sizeof sum, "%s/summary.csv", dir);
-    int rc = combine(dir, p, UNIT_EVAL, ".csv", &columns_episodes, e);
+    int rc = combine(dir, ul, UNIT_EVAL, ".csv", &columns_episodes, e);
     if (!rc)
-        rc = combine(dir, p, UNIT_PRETRAIN, ".csv", &columns_pretrain, e);
+        rc = combine(dir, ul, UNIT_PRETRAIN, ".csv", &columns_pretrain, e);
     if (!rc)
-        rc = combine(dir, p, -1, ".cost.csv", &columns_costs, e);
-    /* the baseline of the gains and the targets' thresholds: the variants
-     * share their learners' and targets' names */
-    const struct experiment *x = p->n_variants > 0 ? &p->variants[0].x : NULL;
-    struct summary_target *t = x ? calloc((size_t)x->n_targets + 1, sizeof *t) : NULL;
-    if (!rc && x && !t)
+        rc = combine(dir, ul, -1, ".cost.csv", &columns_costs, e);
+    /* the targets' thresholds, each from its first unit (the variants share
+     * their targets' names) */
+    struct summary_target *t = calloc((size_t)ul->n + 1, sizeof *t);
+    int n_targets = 0;
+    if (!rc && !t)
         rc = err_set(e, ERR_NOMEM, "out of memory");
-    for (int i = 0; t && i < x->n_targets; i++)
-        t[i] = (struct summary_target){x->targets[i].name, x->targets[i].n_thresholds,
-                                       x->targets[i].thresholds};
-    int base = x ? config_baseline(x, NULL, 0) : -1;
-    struct summary_opts o = {.baseline = base >= 0 ? x->learners[base].name : NULL,
-                             .targets = t, .n_targets = x ? x->n_targets : 0};
+    for (int i = 0; !rc && i < ul->n; i++) {
+        const struct ulabel *u = &ul->u[i];
+        bool seen = u->kind != UNIT_EVAL;
+        for (int k = 0; k < n_targets && !seen; k++)
+            seen = strcmp(t[k].name, u->target) == 0;
+        if (!seen)
+            t[n_targets++] = (struct summary_target){u->target, u->n_thresholds, u->thresholds};
+    }
+    struct summary_opts o = {.baseline = ul->baseline, .targets = t, .n_targets = n_targets};
     if (!rc)
         rc = summary_write(eps, sum, &o, e);
     free(t);
     if (!rc)   /* after summary.csv: it reads the gains */
-        rc = write_cost_summary(dir, p, sum, e);
+        rc = write_cost_summary(dir, ul, sum, e);
     return rc;
 }

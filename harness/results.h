@@ -8,8 +8,9 @@
  * is done. episodes.csv, pretrain.csv, costs.csv, cost_summary.csv and
  * summary.csv are rebuilt from the parts of the current plan, in plan
  * order, each part's records behind the labels the plan gives its unit
- * (experiment, variant, seed, names), so they hold exactly the current
- * plan's units whatever ran when and where. */
+ * (experiment, variant, seed, names; from units.csv, so that `kshot merge`
+ * needs neither config nor data), so they hold exactly the current plan's
+ * units whatever ran when and where. */
 #ifndef KSHOT_RESULTS_H
 #define KSHOT_RESULTS_H
 
@@ -19,6 +20,7 @@
 #include "harness/base/err.h"
 #include "harness/plan.h"
 #include "harness/unit.h"
+#include "harness/unitlist.h"
 
 /* Make dir, dir/parts and dir/models. */
 int results_open(const char *dir, struct err *e);
@@ -27,13 +29,15 @@ int results_open(const char *dir, struct err *e);
 void results_part_path(const char *dir, const char *id, const char *suffix, char *buf, size_t cap);
 void results_model_path(const char *dir, const char *id, char *buf, size_t cap);
 
-/* Is unit u finished (its part exists, and for pretraining its checkpoint)? */
-/* Check u's part files (each: its part line, unit id, record count and
- * checksum; a missing part is no damage). A damaged part is removed, with
- * its companion, so that the unit is recomputed: ERR_IO says which file
- * and what is wrong; ERR_OK otherwise. */
-int results_verify(const char *dir, const struct unit *u, struct err *e);
-bool results_done(const char *dir, const struct unit *u);
+/* Check the part files of unit id (each: its part line, unit id, record
+ * count and checksum; a missing part is no damage). A damaged part is
+ * removed, with its companion, so that the unit is recomputed: ERR_IO says
+ * which file and what is wrong; ERR_OK otherwise. */
+int results_verify(const char *dir, const char *id, struct err *e);
+
+/* Is unit id of kind (enum unit_kind) finished: its part exists, and for
+ * pretraining its checkpoint? */
+bool results_done(const char *dir, const char *id, int kind);
 
 /* Write a finished unit: its cost row, then its rows (rows: the part
  * columns of its file, CSV text without a header). core names the BLAS
@@ -44,9 +48,9 @@ int results_write_unit(const char *dir, const struct plan *p, const struct unit 
                        const char *rows, const struct unit_costs *c, long peak_kb,
                        struct err *e);
 
-/* Rebuild every combined file from the parts of plan p. *missing receives
- * the number of units without a part; with missing > 0 nothing is written
- * and the return is 0. */
-int results_rebuild(const char *dir, const struct plan *p, int *missing, struct err *e);
+/* Rebuild every combined file from the parts of the units in ul (the plan's
+ * unit list, unitlist.h). *missing receives the number of units without a
+ * part; with missing > 0 nothing is written and the return is 0. */
+int results_rebuild(const char *dir, const struct unitlist *ul, int *missing, struct err *e);
 
 #endif

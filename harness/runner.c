@@ -1,8 +1,11 @@
 /* runner: orchestration of a run — setup, signals, which units this run
  * computes (shards, finished work, shared units), the pool, the records. */
+#define _GNU_SOURCE   /* sched_getaffinity: the CPUs this process may use */
 #include "harness/runner.h"
 
 #include <errno.h>
+#include <dirent.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,17 +13,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/base/lockfile.h"
 #include "harness/base/meter.h"
 #include "harness/blas.h"
 #include "harness/config.h"
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/pool.h"
+#include "harness/merge.h"
 #include "harness/progress.h"
 #include "harness/results.h"
 #include "harness/runrec.h"
 #include "harness/summary.h"
 #include "harness/unit.h"
+#include "harness/unitlist.h"
 #include "harness/yamltree.h"
 #include "learners/ckpt.h"
 #include "learners/gemm.h"
@@ -172,6 +178,8 @@ struct eval_run {
     char **rows;                   /* (blocks) each block's rows */
     struct unit_costs c;           /* the unit's costs so far (episodes unused) */
     double t0;                     /* when its first task started */
+    struct lockfile lock;          /* held from its preparation to its part */
+    bool reused;                   /* another process finished it meanwhile */
 };
 
 /* What every worker shares while units run. */
@@ -182,10 +190,110 @@ struct run {
     bool *redo;                    /* (n_units) done, but its checkpoint is unreadable */
     struct eval_run *evals;        /* (n_units) eval units under way */
     const struct task *tasks;
-    pthread_mutex_t lock;          /* models, evals */
+    pthread_mutex_t lock;          /* models, evals, outcome */
     struct progress *pr;
     struct energy_meter em;        /* how every unit's joules are found */
+    signed char *outcome;          /* (n_units) OUTCOME_*: what this run did with each unit */
+    bool quiet;
 };
+
+/* ---- unit locks ----
+ *
+ * A unit is computed under parts/<id>.lock (lockfile.h), so that runs
+ * sharing a results directory — shards by design, two runs by mistake —
+ * compute it once: the others wait for the lock, then find the unit done
+ * and reuse it. */
+
+static void set_outcome(struct run *r, int idx, int outcome)
+{
+    pthread_mutex_lock(&r->lock);
+    r->outcome[idx] = (signed char)outcome;
+    pthread_mutex_unlock(&r->lock);
+}
+
+struct waiter {
+    const struct run *r;
+    const struct unit *u;
+};
+
+static void say_waiting(void *ctx, const char *holder)
+{
+    const struct waiter *w = ctx;
+    if (!w->r->quiet)
+        fprintf(stderr, "\nkshot: waiting for %s unit %s, which %s%s is computing\n",
+                w->u->kind == UNIT_EVAL ? "eval" : "pretrain", w->u->id,
+                holder[0] ? "process " : "another process", holder);
+}
+
+/* Load the finished pretraining idx's checkpoint into r->models[idx]. The
+ * checkpoint is part of its unit's result, so one that cannot be read back
+ * as that unit's network (truncated, corrupted, another unit's) means the
+ * pretraining is not done: 1 after a warning naming the file (the caller
+ * recomputes it; the same unit gives the same network, bit for bit), 0
+ * when loaded, ERR_NOMEM. */
+static int load_model(struct run *r, int idx, struct err *e)
+{
+    const struct unit *pre = &r->p->units[idx];
+    struct pretrained m = {0};
+    char path[4096], tag[CKPT_TAG_MAX] = "";
+    struct err why;
+    err_clear(&why);
+    results_model_path(r->dir, pre->id, path, sizeof path);
+    int rc = ckpt_read(path, &m.net, NULL, tag, &m.extra, &m.n_extra, &why);
+    if (rc == ERR_NOMEM) {
+        *e = why;
+        return rc;
+    }
+    if (!rc && strcmp(tag, pre->id) != 0)
+        rc = err_set(&why, ERR_IO, "%s: checkpoint of unit %s, expected %s", path, tag, pre->id);
+    if (rc) {
+        pretrained_free(&m);
+        fprintf(stderr, "kshot: warning: %s; recomputing pretrain unit %s\n", why.msg, pre->id);
+        return 1;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->models[idx] = m;
+    pthread_mutex_unlock(&r->lock);
+    return ERR_OK;
+}
+
+/* Take unit idx's lock, waiting while another process or worker holds it.
+ * ERR_OK: the unit is to be computed under *lk; 1: it was found finished
+ * once the lock was free (its checkpoint loaded, for a pretraining), and
+ * nothing is held; an error code otherwise. */
+static int take_unit(struct run *r, int idx, struct lockfile *lk, struct err *e)
+{
+    const struct unit *u = &r->p->units[idx];
+    char path[4096];
+    results_part_path(r->dir, u->id, ".lock", path, sizeof path);
+    struct waiter w = {r, u};
+    int rc = lockfile_wait(lk, path, &stop_flag, say_waiting, &w, e);
+    if (rc)
+        return rc;
+    struct err why;
+    err_clear(&why);
+    int vrc = results_verify(r->dir, u->id, &why);   /* a damaged part: computed again */
+    if (vrc == ERR_IO)
+        fprintf(stderr, "kshot: warning: %s; recomputing unit %s\n", why.msg, u->id);
+    else if (vrc) {
+        lockfile_release(lk);
+        *e = why;
+        return vrc;
+    }
+    bool done = !r->redo[idx] && results_done(r->dir, u->id, u->kind);
+    if (done && u->kind == UNIT_PRETRAIN && (rc = load_model(r, idx, e)) != ERR_OK) {
+        if (rc < 0) {
+            lockfile_release(lk);
+            return rc;
+        }
+        done = false;   /* its checkpoint is damaged: computed again */
+    }
+    if (!done)
+        return ERR_OK;
+    lockfile_release(lk);
+    set_outcome(r, idx, OUTCOME_REUSED);
+    return 1;
+}
 
 static int run_pretrain(struct run *r, int idx, int worker, struct err *e)
 {
@@ -193,15 +301,28 @@ static int run_pretrain(struct run *r, int idx, int worker, struct err *e)
     struct unit_costs c = {.em = &r->em};
     char *rows = NULL, path[4096];
     struct pretrained made;
+    struct lockfile lk;
     progress_start(r->pr, worker, idx, &c, 0);
+    int rc = take_unit(r, idx, &lk, e);
+    if (rc == 1) {   /* another process computed it meanwhile */
+        progress_end(r->pr, worker, true, 0);
+        return ERR_OK;
+    }
+    if (rc) {
+        progress_end(r->pr, worker, false, 0);
+        return rc;
+    }
     results_model_path(r->dir, u->id, path, sizeof path);
-    int rc = unit_pretrain(r->p, u, path, &made, &rows, &c, &stop_flag, e);
+    rc = unit_pretrain(r->p, u, path, &made, &rows, &c, &stop_flag, e);
     if (!rc) {
         pthread_mutex_lock(&r->lock);
         r->models[idx] = made;
         pthread_mutex_unlock(&r->lock);
         rc = results_write_unit(r->dir, r->p, u, rows, &c, meter_peak_kb(), e);
     }
+    lockfile_release(&lk);
+    if (!rc)
+        set_outcome(r, idx, OUTCOME_COMPUTED);
     free(rows);
     progress_end(r->pr, worker, rc == 0, c.wall_s);
     return rc;
@@ -214,10 +335,22 @@ static int run_prepare(struct run *r, int idx, int worker, struct err *e)
     struct unit_costs c = {.em = &r->em};
     progress_start(r->pr, worker, idx, &c, 0);
     ev->t0 = meter_wall();
+    int rc = take_unit(r, idx, &ev->lock, e);
+    if (rc == 1) {   /* another process computed it meanwhile: its blocks do nothing */
+        ev->reused = true;
+        progress_end(r->pr, worker, false, 0);
+        return ERR_OK;
+    }
+    if (rc) {
+        progress_end(r->pr, worker, false, 0);
+        return rc;
+    }
     pthread_mutex_lock(&r->lock);
     const struct pretrained *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
     pthread_mutex_unlock(&r->lock);
-    int rc = eval_job_new(r->p, u, pre, &ev->job, &c, &stop_flag, e);
+    rc = eval_job_new(r->p, u, pre, &ev->job, &c, &stop_flag, e);
+    if (rc)
+        lockfile_release(&ev->lock);   /* its blocks will not run */
     ev->c.em = &r->em;
     unit_costs_add(&ev->c, &c);   /* before any block of it starts */
     progress_end(r->pr, worker, false, c.wall_s);
@@ -247,7 +380,7 @@ static int run_block(struct run *r, const struct task *t, int worker, struct err
     struct unit_costs c = {.em = &r->em};
     char *rows = NULL;
     progress_start(r->pr, worker, t->unit, &c, t->first);
-    int rc = eval_job_run(ev->job, t->first, t->end, &rows, &c, &stop_flag, e);
+    int rc = ev->reused ? ERR_OK : eval_job_run(ev->job, t->first, t->end, &rows, &c, &stop_flag, e);
     pthread_mutex_lock(&r->lock);
     ev->rows[t->block] = rows;
     unit_costs_add(&ev->c, &c);
@@ -257,8 +390,11 @@ static int run_block(struct run *r, const struct task *t, int worker, struct err
     if (last) {   /* every other block has ended: this worker finishes the unit */
         ev->c.wall_s = meter_wall() - ev->t0;
         bool complete = !ev->failed;
-        if (complete)
+        if (complete && !ev->reused)
             rc = write_eval_part(r, t->unit, ev, e);
+        lockfile_release(&ev->lock);
+        if (complete && !rc && !ev->reused)
+            set_outcome(r, t->unit, OUTCOME_COMPUTED);
         eval_job_free(ev->job);
         ev->job = NULL;
         for (int b = 0; b < ev->blocks; b++)
@@ -303,29 +439,31 @@ static void remove_combined(const char *dir)
 /* Must unit i be computed by this run? */
 static bool to_run(const struct run *r, const bool *mine, int i)
 {
-    return mine[i] && (r->redo[i] || !results_done(r->dir, &r->p->units[i]));
+    const struct unit *u = &r->p->units[i];
+    return mine[i] && (r->redo[i] || !results_done(r->dir, u->id, u->kind));
 }
 
-/* Eval units of this shard (every N-th unit computed, in plan order; a unit
- * the same as an earlier one is that one's), and the pretrain units they
- * need. */
+/* The units of this shard. Evaluation (the default, and --only eval): every
+ * N-th eval unit computed, in plan order (a unit the same as an earlier one
+ * is that one's), and the pretrain units they need, computed under their
+ * locks by whichever shard gets there first unless an earlier pretraining
+ * array has. --only pretrain: every N-th pretrain unit. */
 static void select_units(const struct plan *p, const struct run_opts *o, bool *mine)
 {
+    int kind = o->only == RUN_ONLY_PRETRAIN ? UNIT_PRETRAIN : UNIT_EVAL;
     for (int i = 0, k = 0; i < p->n_units; i++) {
         const struct unit *u = &p->units[i];
-        mine[i] = u->kind == UNIT_EVAL && u->same_as < 0 && k++ % o->shard_n == o->shard_i;
+        mine[i] = u->kind == kind && (kind == UNIT_PRETRAIN || u->same_as < 0) &&
+                  k++ % o->shard_n == o->shard_i;
     }
-    for (int i = 0; i < p->n_units; i++)
+    for (int i = 0; kind == UNIT_EVAL && i < p->n_units; i++)
         if (mine[i] && p->units[i].pretrain >= 0)
             mine[p->units[i].pretrain] = true;
 }
 
 /* Load the checkpoints of finished pretrainings that unfinished eval units
- * of this run need. The checkpoint is part of its unit's result, so one that
- * cannot be read back as that unit's network (truncated, corrupted, another
- * unit's) means the pretraining is not done: it is recomputed (the same
- * unit gives the same network, bit for bit) after a warning naming the
- * file. Running out of memory is an error. */
+ * of this run need; one that cannot be read back is recomputed
+ * (load_model). Running out of memory is an error. */
 static int load_models(struct run *r, const bool *mine, struct err *e)
 {
     const struct plan *p = r->p;
@@ -334,65 +472,58 @@ static int load_models(struct run *r, const bool *mine, struct err *e)
         if (!to_run(r, mine, i) || u->kind != UNIT_EVAL || u->pretrain < 0)
             continue;
         const struct unit *pre = &p->units[u->pretrain];
-        struct pretrained *m = &r->models[u->pretrain];
-        if (m->net.params || r->redo[u->pretrain] || !results_done(r->dir, pre))
+        if (r->models[u->pretrain].net.params || r->redo[u->pretrain] ||
+            !results_done(r->dir, pre->id, pre->kind))
             continue;
-        char path[4096], tag[CKPT_TAG_MAX] = "";
-        struct err why;
-        err_clear(&why);
-        results_model_path(r->dir, pre->id, path, sizeof path);
-        int rc = ckpt_read(path, &m->net, NULL, tag, &m->extra, &m->n_extra, &why);
-        if (rc == ERR_NOMEM) {
-            *e = why;
+        int rc = load_model(r, u->pretrain, e);
+        if (rc < 0)
             return rc;
-        }
-        if (!rc && strcmp(tag, pre->id) != 0)
-            rc = err_set(&why, ERR_IO, "%s: checkpoint of unit %s, expected %s", path, tag, pre->id);
-        if (rc) {
-            pretrained_free(m);
-            r->redo[u->pretrain] = true;
-            fprintf(stderr, "kshot: warning: %s; recomputing pretrain unit %s\n", why.msg, pre->id);
-        }
+        r->redo[u->pretrain] = rc == 1;
     }
     return ERR_OK;
 }
 
+/* Workers by default: the CPUs this process may run on (a SLURM task's
+ * or a taskset's share), else those online. */
 static int count_cpus(void)
 {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
 
-static int finish(struct setup *s, const struct run_opts *o, struct err *e)
+/* Does this run end by rebuilding the combined files (it had every unit)? */
+static bool completes_plan(const struct run_opts *o)
+{
+    return o->shard_n == 1 && o->only != RUN_ONLY_PRETRAIN;
+}
+
+static int finish(struct setup *s, const struct unitlist *ul, const struct run_opts *o,
+                  struct err *e)
 {
     int missing = 0, rc = ERR_OK;
-    if (o->shard_n == 1 && (rc = results_rebuild(s->dir, &s->plan, &missing, e)))
+    bool figures = false;
+    if (completes_plan(o) && (rc = merge_rebuild(s->dir, ul, &missing, &figures, e)))
         return rc;
     if (missing)   /* every unit ran, yet some part is gone: someone removed it meanwhile */
         return err_set(e, ERR_IO, "%s: %d unit%s of the plan have no part file after the run; "
                        "run the same command again", s->dir, missing, missing == 1 ? "" : "s");
-    /* the learning curves, rebuilt with the other combined files (a run
-     * whose targets have one shot count still gets its points) */
-    char sum[4200], fig[4200];
-    snprintf(sum, sizeof sum, "%s/summary.csv", s->dir);
-    bool figures = o->shard_n == 1;
-    for (int k = 0; figures && k < 2 && !rc; k++) {
-        snprintf(fig, sizeof fig, "%s/curves.%s", s->dir, k ? "png" : "svg");
-        rc = plot_curves(sum, fig, e);
-        if (rc == ERR_USAGE) {   /* nothing to draw: no stale figure either */
-            unlink(fig);
-            figures = false, rc = ERR_OK;
-        }
-    }
-    if (rc)
-        return rc;
     if (o->quiet)
         return ERR_OK;
-    if (o->shard_n > 1) {
-        printf("shard %d/%d done; when every shard is, run the same command without --shard "
-               "(same -o %s) to combine them\n", o->shard_i, o->shard_n, s->dir);
+    if (!completes_plan(o)) {
+        if (o->shard_n > 1)
+            printf("shard %d/%d%s done; when every shard is, `kshot merge %s` combines them "
+                   "(and lists what is missing)\n", o->shard_i, o->shard_n,
+                   o->only == RUN_ONLY_PRETRAIN ? " of the pretraining" : "", s->dir);
+        else
+            printf("pretraining done; run again without --only (or with --only eval) to "
+                   "evaluate\n");
         return ERR_OK;
     }
+    char sum[4200];
+    snprintf(sum, sizeof sum, "%s/summary.csv", s->dir);
     printf("\n");
     if ((rc = summary_print(sum, stdout, "accuracy", e)) == 0)
         rc = summary_print(sum, stdout, "mse", e);
@@ -482,6 +613,8 @@ static int run_units(struct run *r, const struct setup *s, const struct run_opts
     for (int i = 0; i < s->plan.n_units; i++)
         if (to_run(r, mine, i))
             total++, flops += s->plan.units[i].flops;
+        else if (mine[i])
+            r->outcome[i] = OUTCOME_REUSED;   /* found done */
     struct task *tasks = NULL;
     int *after = NULL, n = make_tasks(r, mine, jobs, &tasks, &after);
     int workers = jobs < n ? jobs : n > 0 ? n : 1;
@@ -492,7 +625,7 @@ static int run_units(struct run *r, const struct setup *s, const struct run_opts
     if (!o->quiet)
         fprintf(stderr, "kshot: %s: %d units, %d to run with %d worker%s -> %s\n", s->base.name,
                 s->plan.n_units, total, workers, workers == 1 ? "" : "s", s->dir);
-    if (o->shard_n == 1 && total > 0)
+    if (completes_plan(o) && total > 0)
         remove_combined(s->dir);
     r->tasks = tasks;
     rc = pool_run(after, n, jobs, run_task, r, &stop_flag, e);
@@ -506,27 +639,136 @@ static int run_units(struct run *r, const struct setup *s, const struct run_opts
     return rc;
 }
 
-int runner_run(const struct run_opts *o, struct err *e)
+/* The shard of a SLURM array task: from SLURM_ARRAY_TASK_ID and the
+ * array's count, or its min and max (with a step when all three are set);
+ * nothing outside an array. */
+static int slurm_shard(struct run_opts *o, struct err *e)
+{
+    const char *id_s = getenv("SLURM_ARRAY_TASK_ID");
+    if (!id_s)
+        return ERR_OK;
+    const char *vars[] = {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT",
+                          "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"};
+    long v[4];
+    bool set[4];
+    for (int k = 0; k < 4; k++) {
+        const char *t = getenv(vars[k]);
+        char *end;
+        set[k] = t && t[0];
+        v[k] = set[k] ? strtol(t, &end, 10) : 0;
+        if (set[k] && (*end || v[k] < 0 || v[k] > (1L << 20)))
+            return err_set(e, ERR_USAGE, "%s=%s: expected a number from 0 to %ld", vars[k], t,
+                           1L << 20);
+    }
+    long id = v[0], count = v[1], min = v[2], max = v[3], index = -1, n = 0;
+    if (set[1] && set[2] && set[3] && count > 1 && max > min) {   /* --array=MIN-MAX[:STEP] */
+        long step = (max - min) / (count - 1);
+        if (step > 0 && (max - min) % (count - 1) == 0 && (id - min) % step == 0)
+            index = (id - min) / step, n = count;
+    } else if (set[1] && set[2]) {
+        index = id - min, n = count;
+    } else if (set[2] && set[3]) {
+        index = id - min, n = max - min + 1;
+    } else if (set[1]) {
+        index = id, n = count;
+    }
+    if (n < 1 || index < 0 || index >= n)
+        return err_set(e, ERR_USAGE, "cannot tell this array task's shard from SLURM_ARRAY_TASK_ID"
+                       "=%ld (COUNT %s, MIN %s, MAX %s); submit --array=0-N with an even step, or "
+                       "give --shard I/N", id, set[1] ? getenv(vars[1]) : "unset",
+                       set[2] ? getenv(vars[2]) : "unset", set[3] ? getenv(vars[3]) : "unset");
+    o->shard_i = (int)index, o->shard_n = (int)n;
+    return ERR_OK;
+}
+
+/* --fresh: alone in the directory (no other run holds its lock), remove
+ * everything kshot wrote there, then go on like any run. */
+static int start_over(const char *dir, struct lockfile *dl, struct err *e)
+{
+    if (lockfile_upgrade(dl) != ERR_OK)
+        return err_set(e, ERR_IO, "%s: another kshot process is using this results directory; "
+                       "--fresh starts it over only when nothing else does (wait for it, or "
+                       "stop it)", dir);
+    static const char *const subdirs[] = {"parts", "models"};
+    char path[4200];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, subdirs[k]);
+        DIR *d = opendir(path);
+        for (struct dirent *de; d && (de = readdir(d));) {
+            char f[4600];
+            snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+            if (de->d_name[0] != '.')
+                unlink(f);
+        }
+        if (d)
+            closedir(d);
+    }
+    remove_combined(dir);
+    static const char *const names[] = {"units.csv", "curves.svg", "curves.png"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        unlink(path);
+    }
+    DIR *d = opendir(dir);   /* every run record */
+    for (struct dirent *de; d && (de = readdir(d));) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, "run", 3) == 0 && len > 5 && !strcmp(de->d_name + len - 5, ".yaml")) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    lockfile_downgrade(dl);
+    return ERR_OK;
+}
+
+static const char *only_name(int only)
+{
+    return only == RUN_ONLY_PRETRAIN ? "pretrain" : only == RUN_ONLY_EVAL ? "eval" : NULL;
+}
+
+int runner_run(const struct run_opts *opts, struct err *e)
 {
     struct setup s;
     struct run r = {0};
     struct handlers h;
-    struct runrec rec = {.status = "running", .argc = o->argc, .argv = o->argv,
-                         .shard_i = o->shard_i, .shard_n = o->shard_n};
+    struct run_opts ob = *opts, *o = &ob;
+    struct unitlist ul = {0};
+    struct lockfile dl = {.fd = -1};
+    struct runrec rec = {.status = "running", .argc = o->argc, .argv = o->argv};
     bool *mine = NULL, locked = false;
     runrec_now(rec.started, sizeof rec.started);
     handlers_install(&h);   /* before loading: a ^C while loading is a clean stop too */
-    int rc = setup(&s, o, e);
+    int rc = o->shard_given ? ERR_OK : slurm_shard(o, e);
+    if (!rc && o->fresh && o->shard_n > 1)
+        rc = err_set(e, ERR_USAGE, "--fresh with a shard (%d/%d%s) would remove the other "
+                     "shards' work; start the directory over once, without a shard",
+                     o->shard_i, o->shard_n, o->shard_given ? "" : ", from SLURM's array");
+    if (!rc)
+        rc = setup(&s, o, e);
+    else
+        memset(&s, 0, sizeof s);
+    rec.shard_i = o->shard_i, rec.shard_n = o->shard_n, rec.only = only_name(o->only);
+    rec.shard_from = o->shard_n == 1 ? NULL : o->shard_given ? "--shard" : "slurm";
     if (!rc && signals)
         rc = err_set(e, ERR_STOPPED, "stopped by a signal before any unit ran; run the same "
                      "command again");
     if (rc || (rc = results_open(s.dir, e)))
         goto done;
+    char dlpath[4200];
+    snprintf(dlpath, sizeof dlpath, "%s/.kshot.lock", s.dir);
+    if ((rc = lockfile_shared(&dl, dlpath, e)) || (o->fresh && (rc = start_over(s.dir, &dl, e))))
+        goto done;
+    if ((rc = unitlist_from_plan(&ul, &s.plan, e)) || (rc = unitlist_write(s.dir, &ul, e)))
+        goto done;
     rec.workers = o->jobs > 0 ? o->jobs : count_cpus();
     rec.blas = &s.blas, rec.plan = &s.plan, rec.config = &s.doc;
-    if ((rc = runrec_write(s.dir, &rec, e)))
+    r.p = &s.plan, r.dir = s.dir, r.quiet = o->quiet;
+    r.outcome = calloc((size_t)s.plan.n_units + 1, sizeof *r.outcome);
+    rec.outcome = r.outcome;
+    if (!r.outcome || (rc = runrec_write(s.dir, &rec, e)))
         goto done;
-    r.p = &s.plan, r.dir = s.dir;
     energy_open(&r.em, s.base.powercap, s.base.watts_per_core);
     r.models = calloc((size_t)s.plan.n_units, sizeof *r.models);
     r.redo = calloc((size_t)s.plan.n_units, sizeof *r.redo);
@@ -536,6 +778,8 @@ int runner_run(const struct run_opts *o, struct err *e)
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
+    for (int i = 0; i < s.plan.n_units; i++)
+        r.evals[i].lock.fd = -1;
     pthread_mutex_init(&r.lock, NULL);
     locked = true;
     select_units(&s.plan, o, mine);
@@ -543,7 +787,7 @@ int runner_run(const struct run_opts *o, struct err *e)
     for (int i = 0; !rc && i < s.plan.n_units; i++) {
         struct err why;
         err_clear(&why);
-        int vrc = mine[i] ? results_verify(s.dir, &s.plan.units[i], &why) : ERR_OK;
+        int vrc = mine[i] ? results_verify(s.dir, s.plan.units[i].id, &why) : ERR_OK;
         if (vrc == ERR_IO)
             fprintf(stderr, "kshot: warning: %s; recomputing %s unit %s\n", why.msg,
                     s.plan.units[i].kind == UNIT_EVAL ? "eval" : "pretrain", s.plan.units[i].id);
@@ -553,7 +797,7 @@ int runner_run(const struct run_opts *o, struct err *e)
     if (!rc)
         rc = run_units(&r, &s, o, mine, rec.workers, e);
     if (!rc)
-        rc = finish(&s, o, e);
+        rc = finish(&s, &ul, o, e);
     runrec_now(rec.finished, sizeof rec.finished);
     rec.status = rc == 0 ? "done" : rc == ERR_STOPPED ? "stopped" : "failed";
     rec.error = rc ? e->msg : NULL;
@@ -569,13 +813,16 @@ done:
     if (r.evals)   /* units a failure or a signal left unfinished */
         for (int i = 0; i < s.plan.n_units; i++) {
             eval_job_free(r.evals[i].job);
+            lockfile_release(&r.evals[i].lock);
             for (int b = 0; r.evals[i].rows && b < r.evals[i].blocks; b++)
                 free(r.evals[i].rows[b]);
             free(r.evals[i].rows);
         }
     if (locked)
         pthread_mutex_destroy(&r.lock);
-    free(r.models), free(r.redo), free(r.evals), free(mine);
+    free(r.models), free(r.redo), free(r.evals), free(mine), free(r.outcome);
+    unitlist_free(&ul);
+    lockfile_close(&dl);
     setup_free(&s);
     handlers_restore(&h);
     return rc;

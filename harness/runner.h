@@ -11,13 +11,23 @@
  * back (truncated, corrupted) makes its pretraining not done: it is
  * recomputed, after a warning naming the file. run.yaml is rewritten
  * atomically at the start and the end, with the status (running, done,
- * stopped, failed) and the error. */
+ * stopped, failed) and the error.
+ *
+ * Runs that share a results directory (shards, SLURM array tasks) compute
+ * each unit once: a unit is computed under its lock (parts/<id>.lock), and
+ * whoever waited for it finds it done. Inside a SLURM array task without
+ * --shard, the shard is taken from SLURM_ARRAY_TASK_ID with
+ * SLURM_ARRAY_TASK_COUNT or SLURM_ARRAY_TASK_MIN/MAX. Every run writes
+ * units.csv, from which a complete run — or `kshot merge` — rebuilds the
+ * combined files. */
 #ifndef KSHOT_RUNNER_H
 #define KSHOT_RUNNER_H
 
 #include <stdbool.h>
 
 #include "harness/base/err.h"
+
+enum run_only { RUN_ONLY_ALL, RUN_ONLY_PRETRAIN, RUN_ONLY_EVAL };
 
 struct run_opts {
     const char *config;     /* experiment file */
@@ -27,6 +37,9 @@ struct run_opts {
     int jobs;               /* workers; 0: the number of CPUs */
     bool quiet;             /* -q: no progress, no table */
     int shard_i, shard_n;   /* --shard I/N; N = 1: everything */
+    bool shard_given;       /* --shard was given (else SLURM's array variables, if set) */
+    int only;               /* enum run_only: --only pretrain|eval */
+    bool fresh;             /* --fresh: start the results directory over */
     int argc;               /* the command line, for run.yaml */
     char **argv;
 };

@@ -11,12 +11,16 @@
 #include "harness/base/fsutil.h"
 #include "harness/base/meter.h"
 
-void runrec_path(const char *dir, int shard_i, int shard_n, char *buf, size_t cap)
+void runrec_path(const char *dir, const char *only, int shard_i, int shard_n, char *buf,
+                 size_t cap)
 {
+    char o[32] = "";
+    if (only)
+        snprintf(o, sizeof o, ".%s", only);
     if (shard_n > 1)
-        snprintf(buf, cap, "%s/run.%d-of-%d.yaml", dir, shard_i, shard_n);
+        snprintf(buf, cap, "%s/run%s.%d-of-%d.yaml", dir, o, shard_i, shard_n);
     else
-        snprintf(buf, cap, "%s/run.yaml", dir);
+        snprintf(buf, cap, "%s/run%s.yaml", dir, o);
 }
 
 void runrec_now(char *buf, size_t cap)
@@ -118,6 +122,40 @@ static struct yt_node *data_list(const struct plan *p)
     return list;
 }
 
+/* The ids of the plan's units with this outcome. */
+static struct yt_node *unit_ids(const struct runrec *r, int outcome)
+{
+    struct yt_node *list = yt_new(YT_SEQ);
+    for (int i = 0; list && r->outcome && i < r->plan->n_units; i++)
+        if (r->outcome[i] == outcome && yt_add(list, NULL, yt_new_scalar(r->plan->units[i].id, true))) {
+            yt_node_free(list);
+            list = NULL;
+        }
+    return list;
+}
+
+/* The SLURM job this run is (NULL outside SLURM): its variables' values. */
+static struct yt_node *slurm_job(void)
+{
+    static const char *const vars[][2] = {
+        {"SLURM_JOB_ID", "job_id"}, {"SLURM_ARRAY_JOB_ID", "array_job_id"},
+        {"SLURM_ARRAY_TASK_ID", "array_task_id"}, {"SLURM_ARRAY_TASK_COUNT", "array_task_count"},
+        {"SLURM_JOB_NAME", "job_name"}, {"SLURM_CLUSTER_NAME", "cluster"},
+        {"SLURMD_NODENAME", "node"}, {"SLURM_RESTART_COUNT", "restart_count"},
+    };
+    if (!getenv("SLURM_JOB_ID"))
+        return NULL;
+    struct yt_node *m = yt_new(YT_MAP);
+    for (size_t i = 0; m && i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i][0]);
+        if (v && yt_add(m, vars[i][1], text(v))) {
+            yt_node_free(m);
+            m = NULL;
+        }
+    }
+    return m;
+}
+
 static struct yt_node *record(const struct runrec *r)
 {
     char host[256] = "", shard[64];
@@ -157,6 +195,17 @@ static struct yt_node *record(const struct runrec *r)
     rc |= yt_add(m, "blas", blas);
     rc |= yt_add(m, "workers", number(r->workers));
     rc |= yt_add(m, "shard", yt_new_scalar(shard, true));
+    if (r->shard_from)
+        rc |= yt_add(m, "shard_from", yt_new_scalar(r->shard_from, false));
+    if (r->only)
+        rc |= yt_add(m, "only", yt_new_scalar(r->only, false));
+    struct yt_node *job = slurm_job();
+    if (job)
+        rc |= yt_add(m, "slurm", job);
+    if (r->outcome) {
+        rc |= yt_add(m, "computed", unit_ids(r, OUTCOME_COMPUTED));
+        rc |= yt_add(m, "reused", unit_ids(r, OUTCOME_REUSED));
+    }
     rc |= yt_add(m, "peak_rss_kb", number(meter_peak_kb()));
     rc |= yt_add(m, "data", data_list(r->plan));
     rc |= yt_add(m, "variants", variants);
@@ -172,7 +221,7 @@ static struct yt_node *record(const struct runrec *r)
 int runrec_write(const char *dir, const struct runrec *r, struct err *e)
 {
     char path[4200];
-    runrec_path(dir, r->shard_i, r->shard_n, path, sizeof path);
+    runrec_path(dir, r->only, r->shard_i, r->shard_n, path, sizeof path);
     struct yt_node *tree = record(r);
     if (!tree)
         return err_set(e, ERR_NOMEM, "%s: out of memory for the run record", path);

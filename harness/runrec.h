@@ -1,7 +1,10 @@
 /* runrec: the run record — a run's provenance and its resolved configuration, as YAML.
  *
- * run.yaml for an unsharded run, run.<I>-of-<N>.yaml for shard I of N, so
- * no shard's record overwrites another's. Written atomically (fsutil's
+ * run.yaml for an unsharded run, run.<I>-of-<N>.yaml for shard I of N (and
+ * run.<only>.… for --only pretrain|eval), so no shard's record overwrites
+ * another's. The record lists the units the run computed itself
+ * (`computed:`) and those of its share it found done (`reused:`), and under
+ * SLURM the job and array task it ran as. Written atomically (fsutil's
  * afile) when a run starts and again when it ends, through kshot's YAML
  * emitter: what it writes reads back as what was run, whatever bytes the
  * command line held (bytes that are not UTF-8 read back as U+0080…U+00FF).
@@ -16,6 +19,9 @@
 #include "harness/plan.h"
 #include "harness/yamltree.h"
 
+/* What a run did with each of its units (runrec.outcome). */
+enum unit_outcome { OUTCOME_NONE, OUTCOME_COMPUTED, OUTCOME_REUSED };
+
 struct runrec {
     int argc;                       /* the command line */
     char *const *argv;
@@ -25,12 +31,17 @@ struct runrec {
     const struct blas_info *blas;
     int workers;
     int shard_i, shard_n;
+    const char *only;               /* "pretrain", "eval", or NULL for both */
+    const char *shard_from;         /* "--shard", "slurm" (the array's variables) or NULL */
+    const signed char *outcome;     /* (plan->n_units) enum unit_outcome, or NULL */
     const struct plan *plan;        /* variants and the data they read */
     const struct yt_doc *config;    /* the resolved configuration */
 };
 
-/* dir/run.yaml, or dir/run.<I>-of-<N>.yaml for a shard. */
-void runrec_path(const char *dir, int shard_i, int shard_n, char *buf, size_t cap);
+/* dir/run.yaml, dir/run.<I>-of-<N>.yaml for a shard, and with --only
+ * dir/run.<only>.yaml or dir/run.<only>.<I>-of-<N>.yaml. */
+void runrec_path(const char *dir, const char *only, int shard_i, int shard_n, char *buf,
+                 size_t cap);
 
 /* The current UTC time as runrec's timestamps read. */
 void runrec_now(char *buf, size_t cap);

@@ -22,6 +22,7 @@
 #include "harness/results.h"
 #include "harness/runner.h"
 #include "harness/unit.h"
+#include "harness/unitlist.h"
 #include "harness/yamltree.h"
 #include "plantest.h"
 
@@ -57,14 +58,16 @@ static void files_are_rebuilt_in_plan_order_once_every_part_is_there(void **stat
     assert_int_equal(results_open(dir, &e), 0);
     struct unit_costs c = {.cpu_s = 0.25, .wall_s = 0.5, .flops = 1000, .episodes = 4};
     int missing = -1;
+    struct unitlist ul;
+    assert_int_equal(unitlist_from_plan(&ul, &p, &e), 0);
     /* written backwards, as workers might finish them */
     for (int i = p.n_units - 1; i >= 0; i--) {
-        assert_false(results_done(dir, &p.units[i]));
+        assert_false(results_done(dir, p.units[i].id, p.units[i].kind));
         fake_rows(&p, i, rows, sizeof rows);
         assert_int_equal(results_write_unit(dir, &p, &p.units[i], rows, &c, 1, &e), 0);
         /* a pretraining is done only with its checkpoint */
-        assert_int_equal(results_done(dir, &p.units[i]), p.units[i].kind == UNIT_EVAL);
-        assert_int_equal(results_rebuild(dir, &p, &missing, &e), 0);
+        assert_int_equal(results_done(dir, p.units[i].id, p.units[i].kind), p.units[i].kind == UNIT_EVAL);
+        assert_int_equal(results_rebuild(dir, &ul, &missing, &e), 0);
         /* units 0..i-1, and pretrainings written without a checkpoint */
         int want = i;
         for (int j = i; j < p.n_units; j++)
@@ -76,9 +79,9 @@ static void files_are_rebuilt_in_plan_order_once_every_part_is_there(void **stat
     for (int i = 0; i < p.n_units; i += 10) {
         results_model_path(dir, p.units[i].id, path, sizeof path);
         testutil_write(path, "x", 1);
-        assert_true(results_done(dir, &p.units[i]));
+        assert_true(results_done(dir, p.units[i].id, p.units[i].kind));
     }
-    assert_int_equal(results_rebuild(dir, &p, &missing, &e), 0);
+    assert_int_equal(results_rebuild(dir, &ul, &missing, &e), 0);
     assert_int_equal(missing, 0);
     char want[16384], got[16384];
     snprintf(want, sizeof want, "%s\n",
@@ -96,6 +99,29 @@ static void files_are_rebuilt_in_plan_order_once_every_part_is_there(void **stat
     for (char *q = got; (q = strchr(q, '\n')); q++)
         lines++;
     assert_int_equal(lines, 1 + p.n_units);
+    /* the unit list read back from units.csv (what merge has, without the
+     * config or the data) rebuilds the same bytes, summary.csv included */
+    char sum_plan[16384], sum_list[16384], sum_path[4200];
+    snprintf(sum_path, sizeof sum_path, "%s/summary.csv", dir);
+    testutil_read(sum_path, sum_plan, sizeof sum_plan);
+    struct unitlist back;
+    assert_int_equal(unitlist_write(dir, &ul, &e), 0);
+    assert_int_equal(unitlist_read(dir, &back, &e), 0);
+    assert_int_equal(back.n, ul.n);
+    for (int i = 0; i < ul.n; i++) {
+        assert_string_equal(back.u[i].id, ul.u[i].id);
+        assert_int_equal(back.u[i].first, ul.u[i].first);
+        assert_int_equal(back.u[i].ways, ul.u[i].ways);
+    }
+    snprintf(path, sizeof path, "%s/episodes.csv", dir);
+    unlink(path), unlink(sum_path);
+    assert_int_equal(results_rebuild(dir, &back, &missing, &e), 0);
+    testutil_read(path, got, sizeof got);
+    assert_string_equal(got, want);
+    testutil_read(sum_path, sum_list, sizeof sum_list);
+    assert_string_equal(sum_list, sum_plan);
+    unitlist_free(&back);
+    unitlist_free(&ul);
     testutil_rmtree(dir);
     free(dir);
     plan_free(&p);
@@ -164,7 +190,7 @@ static void a_part_that_cannot_be_written_leaves_nothing_behind(void **state)
     char part[4200];
     results_part_path(dir, p.units[1].id, ".csv", part, sizeof part);
     assert_non_null(strstr(w.e.msg, part));   /* the message names the file */
-    assert_false(results_done(dir, &p.units[1]));
+    assert_false(results_done(dir, p.units[1].id, p.units[1].kind));
     assert_no_part_of(dir, p.units[1].id);
     free(rows);
     testutil_rmtree(dir);

@@ -1,0 +1,206 @@
+/* merge: rebuild from parts and units.csv; say what is missing, foreign or computed twice. */
+#include "harness/merge.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/base/keymap.h"
+#include "harness/base/lockfile.h"
+#include "harness/columns.h"
+#include "harness/plot.h"
+#include "harness/results.h"
+#include "harness/yamltree.h"
+
+int merge_rebuild(const char *dir, const struct unitlist *ul, int *missing, bool *figures,
+                  struct err *e)
+{
+    *figures = false;
+    int rc = results_rebuild(dir, ul, missing, e);
+    if (rc || *missing)
+        return rc;
+    /* the learning curves, rebuilt with the other combined files (a run
+     * whose targets have one shot count still gets its points) */
+    char sum[4200], fig[4200];
+    snprintf(sum, sizeof sum, "%s/summary.csv", dir);
+    *figures = true;
+    for (int k = 0; *figures && k < 2 && !rc; k++) {
+        snprintf(fig, sizeof fig, "%s/curves.%s", dir, k ? "png" : "svg");
+        rc = plot_curves(sum, fig, e);
+        if (rc == ERR_USAGE) {   /* nothing to draw: no stale figure either */
+            unlink(fig);
+            *figures = false, rc = ERR_OK;
+        }
+    }
+    return rc;
+}
+
+/* One line per missing unit (the first 20), with its labels. */
+static void list_missing(const char *dir, const struct unitlist *ul, FILE *out)
+{
+    int shown = 0;
+    for (int i = 0; i < ul->n; i++) {
+        const struct ulabel *u = &ul->u[i];
+        if (!u->first || results_done(dir, u->id, u->kind))
+            continue;
+        if (shown++ == 20) {
+            fprintf(out, "  …\n");
+            break;
+        }
+        if (u->kind == UNIT_EVAL)
+            fprintf(out, "  missing eval unit %s: variant %s, seed %ld, target %s, learner %s, "
+                    "shots %ld\n", u->id, u->variant, u->seed, u->target, u->learner, u->shots);
+        else
+            fprintf(out, "  missing pretrain unit %s: seed %ld%s%s\n", u->id, u->seed,
+                    u->learner ? ", learner " : "", u->learner ? u->learner : "");
+    }
+}
+
+/* blas_core of a part's cost companion ("" when it cannot be read). */
+struct core_reader {
+    char core[128];
+};
+
+static int read_core(void *ctx, const char *const *f, int n, long record, struct err *e)
+{
+    struct core_reader *c = ctx;
+    if (!c->core[0])
+        snprintf(c->core, sizeof c->core, "%s", f[COST_BLAS_CORE]);
+    return ERR_OK;
+}
+
+/* Parts in dir/parts that are not units of ul: another plan's — a changed
+ * config, or another binary or BLAS core (whose unit ids differ). Those
+ * with a core other than ul's are named; returns how many. */
+static int foreign_parts(const char *dir, const struct unitlist *ul, FILE *out)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/parts", dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct keymap ids = {0};
+    for (int i = 0; i < ul->n; i++) {
+        size_t id;
+        if (keymap_put(&ids, ul->u[i].id, 32, &id) < 0)
+            break;
+    }
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        size_t len = strlen(de->d_name), id;
+        if (len != 41 || strcmp(de->d_name + 32, ".cost.csv") != 0 ||
+            keymap_find(&ids, de->d_name, 32, &id) == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/parts/%s", dir, de->d_name);
+        FILE *f = fopen(path, "r");
+        char line[512];
+        struct core_reader c = {""};
+        if (f && fgets(line, sizeof line, f) && strncmp(line, "#kshot-part ", 12) == 0) {
+            struct err ignored;
+            columns_read_stream(f, path, &columns_costs, columns_costs.part_first, read_core,
+                                &c, &ignored);
+        }
+        if (f)
+            fclose(f);
+        if (c.core[0] && strcmp(c.core, ul->core) != 0) {
+            if (n++ < 5)
+                fprintf(out, "  parts/%.32s was computed under BLAS core %s, not %s\n",
+                        de->d_name, c.core, ul->core);
+        }
+    }
+    closedir(d);
+    keymap_free(&ids);
+    return n;
+}
+
+/* Ids that two or more run records (run*.yaml) list under computed:. */
+static int computed_twice(const char *dir, FILE *out)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct keymap ids = {0};
+    int *count = NULL, twice = 0;
+    size_t cap = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, "run", 3) != 0 || len < 8 || strcmp(de->d_name + len - 5, ".yaml"))
+            continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct yt_doc doc = {0};
+        struct err ignored;
+        if (yt_load_file(path, &doc, &ignored) == 0 && doc.root && doc.root->kind == YT_MAP) {
+            const struct yt_node *c = yt_get(doc.root, "computed");
+            for (int i = 0; c && c->kind == YT_SEQ && i < c->n_items; i++) {
+                const struct yt_node *v = c->items[i];
+                size_t id;
+                int put = v->kind == YT_SCALAR && strlen(v->value) == 32
+                              ? keymap_put(&ids, v->value, 32, &id) : -1;
+                int *more = put >= 0 ? keymap_reserve(count, &cap, ids.n, sizeof *count) : NULL;
+                if (!more)
+                    continue;
+                count = more;
+                count[id] = put == 1 ? 1 : count[id] + 1;
+            }
+        }
+        yt_free(&doc);
+    }
+    closedir(d);
+    for (size_t i = 0; i < ids.n; i++)
+        if (count[i] > 1 && twice++ < 5)
+            fprintf(out, "  unit %s was computed by %d runs\n", keymap_key(&ids, i), count[i]);
+    free(count);
+    keymap_free(&ids);
+    return twice;
+}
+
+int merge_run(const char *dir, FILE *out, struct err *e)
+{
+    struct unitlist ul;
+    int rc = unitlist_read(dir, &ul, e);
+    if (rc)
+        return rc;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.kshot.lock", dir);
+    struct lockfile dl;
+    if ((rc = lockfile_shared(&dl, path, e))) {   /* not while --fresh empties it */
+        unitlist_free(&ul);
+        return rc;
+    }
+    int units = 0;
+    for (int i = 0; i < ul.n; i++)
+        units += ul.u[i].first;
+    int twice = computed_twice(dir, stderr);
+    if (twice)
+        fprintf(stderr, "kshot: note: %d unit%s computed by more than one run (the runs' "
+                "records list them under computed:); the work was repeated, the results are "
+                "the same bytes\n", twice, twice == 1 ? " was" : "s were");
+    int missing;
+    bool figures;
+    rc = merge_rebuild(dir, &ul, &missing, &figures, e);
+    if (!rc && missing) {
+        list_missing(dir, &ul, stderr);
+        int foreign = foreign_parts(dir, &ul, stderr);
+        if (foreign)
+            rc = err_set(e, ERR_IO, "%s: %d of %d units are missing, and %d part%s in parts/ "
+                         "were computed under another BLAS core or binary (a unit's id names "
+                         "its core): kshot does not mix them. Run the missing units' shards "
+                         "on machines with core %s (see units.csv), or all of them again on "
+                         "one kind of machine; nothing was written", dir, missing, units,
+                         foreign, foreign == 1 ? "" : "s", ul.core);
+        else
+            rc = err_set(e, ERR_IO, "%s: %d of %d units are missing (listed above); run the "
+                         "shards that did not finish again (the same command: finished units "
+                         "are kept), then merge; nothing was written", dir, missing, units);
+    }
+    if (!rc)
+        fprintf(out, "merged %d units into %s/ (episodes.csv, summary.csv, pretrain.csv, "
+                "costs.csv, cost_summary.csv%s)\n", units, dir,
+                figures ? ", curves.svg, curves.png" : "");
+    lockfile_close(&dl);
+    unitlist_free(&ul);
+    return rc;
+}
