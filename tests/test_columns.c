@@ -24,7 +24,7 @@ static void every_file_has_unique_explained_columns(void **state)
             assert_int_equal(columns_find(l, l->cols[i].name), i);
         }
     }
-    assert_int_equal(files, 5);
+    assert_int_equal(files, 6);
     assert_int_equal(columns_find(&columns_costs, "no such column"), -1);
 }
 
