@@ -14,6 +14,7 @@
 #include "harness/merge.h"
 #include "harness/plot.h"
 #include "harness/runner.h"
+#include "harness/slurm.h"
 
 static int g_argc;
 static char **g_argv;
@@ -33,10 +34,13 @@ static int cmd_plan(int argc, char **argv, struct err *e);
 static int cmd_compare(int argc, char **argv, struct err *e);
 static int cmd_plot(int argc, char **argv, struct err *e);
 static int cmd_merge(int argc, char **argv, struct err *e);
+static int cmd_slurm(int argc, char **argv, struct err *e);
 
 static const struct command commands[] = {
     {"run", cmd_run, "run an experiment: kshot run FILE.yaml [KEY=VALUE ...] [-o DIR] [-j N] [-q]"},
     {"plan", cmd_plan, "validate an experiment and list its units without running them"},
+    {"slurm", cmd_slurm, "write a submit script that runs an experiment as SLURM job arrays: "
+                         "kshot slurm FILE.yaml [KEY=VALUE ...] [--tasks N] [-o submit.sh]"},
     {"merge", cmd_merge, "combine the parts that shards wrote into a results directory: "
                          "kshot merge DIR (lists missing units; needs no data or config)"},
     {"compare", cmd_compare, "the learners of a results directory side by side, with paired "
@@ -352,6 +356,82 @@ static int cmd_merge(int argc, char **argv, struct err *e)
     if (!dir)
         return err_set(e, ERR_USAGE, "merge: which results directory? (kshot merge RESULTS)");
     return merge_run(dir, stdout, e);
+}
+
+static void slurm_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kshot slurm FILE.yaml [KEY.PATH=VALUE ...] [--tasks N] [--cpus C]\n"
+            "                  [--partition P] [--time T] [--mem M] [--account A]\n"
+            "                  [--results DIR] [-o FILE]\n"
+            "\n"
+            "Writes a bash script that submits the experiment to SLURM as three jobs, each\n"
+            "after the one before: an array of pretraining tasks (kshot run --only\n"
+            "pretrain), an array of evaluation tasks (--only eval; after the pretraining\n"
+            "succeeded) and kshot merge (after the evaluation ended, however it ended, so it\n"
+            "lists what is missing). Array tasks take their shard from SLURM; a requeued or\n"
+            "resubmitted task keeps the units that are done. The script names kshot, the\n"
+            "config and the results directory by absolute path, and runs the jobs in the\n"
+            "current directory. Submit it with: bash FILE.\n"
+            "\n"
+            "  --tasks N      tasks per array (default: the eval units, at most 32; the\n"
+            "                 pretraining array has at most as many as pretrain units)\n"
+            "  --cpus C       CPUs per task, and kshot's workers (-j) (default 1)\n"
+            "  --partition P, --time T, --mem M, --account A\n"
+            "                 the jobs' #SBATCH resources (default: the cluster's)\n"
+            "  --results DIR  the results directory the jobs share (default: output.dir, or\n"
+            "                 results/<name>; it must be on a file system every node sees)\n"
+            "  -o FILE        write the script to FILE (default: standard output)\n");
+}
+
+static int cmd_slurm(int argc, char **argv, struct err *e)
+{
+    struct run_opts o;
+    struct slurm_opts so = {.cpus = 1};
+    static char *ovr[256];
+    runner_defaults(&o);
+    o.overrides = ovr;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **str = strcmp(a, "--partition") == 0 ? &so.partition
+                           : strcmp(a, "--time") == 0    ? &so.time
+                           : strcmp(a, "--mem") == 0     ? &so.mem
+                           : strcmp(a, "--account") == 0 ? &so.account
+                           : strcmp(a, "-o") == 0        ? &so.out
+                           : strcmp(a, "--results") == 0 ? &o.out_dir
+                                                         : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            slurm_usage(stdout);
+            return ERR_OK;
+        } else if (str) {
+            if (!val || !val[0])
+                return err_set(e, ERR_USAGE, "slurm: %s needs a value (kshot slurm --help)", a);
+            *str = argv[++i];
+        } else if (strcmp(a, "--tasks") == 0 || strcmp(a, "--cpus") == 0) {
+            int *n = a[2] == 't' ? &so.tasks : &so.cpus;
+            if (!val || parse_int(val, 1, a[2] == 't' ? 100000 : 256, n))
+                return err_set(e, ERR_USAGE, "slurm: %s needs a number from 1 to %d", a,
+                               a[2] == 't' ? 100000 : 256);
+            i++;
+        } else if (strcmp(a, "-q") == 0) {
+            o.quiet = true;
+        } else if (a[0] == '-') {
+            return err_set(e, ERR_USAGE, "slurm: unknown option %s (kshot slurm --help)", a);
+        } else if (strchr(a, '=')) {
+            if (o.n_overrides == 256)
+                return err_set(e, ERR_USAGE, "at most 256 overrides");
+            ovr[o.n_overrides++] = argv[i];
+        } else if (!o.config) {
+            o.config = a;
+        } else {
+            return err_set(e, ERR_USAGE, "slurm: '%s': only one experiment file (an override is "
+                           "KEY.PATH=VALUE)", a);
+        }
+    }
+    if (!o.config)
+        return err_set(e, ERR_USAGE, "slurm: no experiment file given (kshot slurm --help)");
+    o.quiet = true;   /* no BLAS notes around a script on standard output */
+    return runner_slurm(&o, &so, e);
 }
 
 static int cmd_plot(int argc, char **argv, struct err *e)

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness/base/fsutil.h"
 #include "harness/base/lockfile.h"
 #include "harness/base/meter.h"
 #include "harness/blas.h"
@@ -24,6 +26,7 @@
 #include "harness/progress.h"
 #include "harness/results.h"
 #include "harness/runrec.h"
+#include "harness/slurm.h"
 #include "harness/summary.h"
 #include "harness/unit.h"
 #include "harness/unitlist.h"
@@ -153,6 +156,70 @@ int runner_plan(const struct run_opts *o, struct err *e)
             printf("no transfer_gain rows in summary.csv: %s\n", why);
         printf("results directory: %s\n", s.dir);
     }
+    setup_free(&s);
+    return rc;
+}
+
+/* An absolute form of path (which need not exist yet) into buf. */
+static int absolute(const char *path, char *buf, size_t cap, struct err *e)
+{
+    char cwd[4096];
+    if (path[0] == '/') {
+        snprintf(buf, cap, "%s", path);
+        return ERR_OK;
+    }
+    if (!getcwd(cwd, sizeof cwd))
+        return err_set(e, ERR_IO, "cannot tell the current directory: %s", strerror(errno));
+    snprintf(buf, cap, "%s/%s", cwd, path);
+    return ERR_OK;
+}
+
+int runner_slurm(const struct run_opts *o, const struct slurm_opts *so, struct err *e)
+{
+    struct setup s;
+    int rc = setup(&s, o, e);
+    char exe[4096], config[4096], results[4200], workdir[4096];
+    ssize_t n = rc ? 0 : readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (!rc && n <= 0)
+        rc = err_set(e, ERR_IO, "cannot tell kshot's own path: %s", strerror(errno));
+    else if (!rc)
+        exe[n] = '\0';
+    if (!rc && !realpath(o->config, config))
+        rc = err_set(e, ERR_IO, "%s: %s", o->config, strerror(errno));
+    if (!rc)
+        rc = absolute(s.dir, results, sizeof results, e);
+    if (!rc)
+        rc = absolute(".", workdir, sizeof workdir, e);
+    if (rc) {
+        setup_free(&s);
+        return rc;
+    }
+    workdir[strlen(workdir) - 2] = '\0';   /* without its "/." */
+    struct slurm_job job = {.name = s.base.name, .kshot = exe, .config = config,
+                            .results = results, .workdir = workdir,
+                            .overrides = o->overrides, .n_overrides = o->n_overrides};
+    for (int i = 0; i < s.plan.n_units; i++) {
+        const struct unit *u = &s.plan.units[i];
+        job.pretrain_units += u->kind == UNIT_PRETRAIN;
+        job.eval_units += u->kind == UNIT_EVAL && u->same_as < 0;
+    }
+    struct afile f = {0};
+    FILE *out = stdout;
+    if (so->out && !(rc = afile_open(&f, so->out, e)))
+        out = f.fp;
+    if (!rc)
+        rc = slurm_script(out, &job, so, e);
+    if (so->out && f.fp) {
+        if (!rc && fchmod(fileno(f.fp), 0755) != 0)
+            rc = err_set(e, ERR_IO, "%s: cannot make it executable: %s", so->out, strerror(errno));
+        if (rc)
+            afile_abort(&f);
+        else
+            rc = afile_commit(&f, e);
+    }
+    if (!rc && so->out && !o->quiet)
+        fprintf(stderr, "kshot: wrote %s: %d pretrain and %d eval units for SLURM arrays; submit "
+                "with: bash %s\n", so->out, job.pretrain_units, job.eval_units, so->out);
     setup_free(&s);
     return rc;
 }

@@ -48,6 +48,11 @@ void runner_defaults(struct run_opts *o);
 
 int runner_run(const struct run_opts *o, struct err *e);
 
+struct slurm_opts;
+
+/* `kshot slurm`: the submit script for o's experiment (slurm.h). */
+int runner_slurm(const struct run_opts *o, const struct slurm_opts *so, struct err *e);
+
 /* Validate and print the units without running anything. */
 int runner_plan(const struct run_opts *o, struct err *e);
 
