@@ -11,7 +11,8 @@ cd "$(dirname "$0")"
 # Debian 12 package names; each is checked with dpkg before apt-get runs.
 BUILD_PKGS=(build-essential pkg-config meson ninja-build libyaml-dev libopenblas-dev
             libcsv-dev zlib1g-dev libxsmm-dev libcairo2-dev dataset-fashion-mnist)
-TEST_PKGS=(libcmocka-dev valgrind python3 python3-pandas r-base-core)
+TEST_PKGS=(libcmocka-dev valgrind python3 python3-pandas r-base-core
+           munge slurmctld slurmd slurm-client)
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -25,8 +26,19 @@ install_missing() {
     log "installing: ${missing[*]}"
     local sudo=()
     [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # Packages with daemons (munge, slurmd, slurmctld) must not start system
+    # services: the SLURM test starts its own cluster. policy-rc.d denies
+    # service starts while apt runs, unless the machine has its own policy.
+    local policy=/usr/sbin/policy-rc.d made=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+        "${sudo[@]}" chmod 755 "$policy"; made=1
+    fi
+    local rc=0
+    { "${sudo[@]}" apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } || rc=$?
+    [ "$made" = 1 ] && "${sudo[@]}" rm -f "$policy"
+    return "$rc"
 }
 
 # configure DIR [meson options...]: set up DIR once, reconfigure if options change.
@@ -63,6 +75,10 @@ test_all() {
     phase "tests: unit, e2e, slow"
     meson test -C build --print-errorlogs --suite unit --suite e2e --suite slow
     phase_end tests
+
+    phase "tests on a throwaway SLURM cluster (needs root)"
+    meson test -C build --print-errorlogs --suite cluster
+    phase_end slurm
 
     phase "build with AddressSanitizer + UndefinedBehaviorSanitizer"
     configure build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false "${werror[@]}"

@@ -11,6 +11,10 @@ unit), and checks what DESIGN.md promises ("Outputs", "Exit status"):
   (no temporaries, every part a CSV with its file's header and full rows);
   the same command then exits 0 with an episodes.csv byte-identical to an
   uninterrupted run's (made with -j 1, the others with -j 2);
+- SIGKILL at a random instant mid-way (the run is given no chance to clean
+  up): the same command then exits 0 with the same episodes.csv, and no
+  part or checkpoint is damaged (each verified on the rerun, which would
+  warn and recompute one that is);
 - deleting one part recomputes exactly that unit, to the same bytes;
 - --shard 0/2 then --shard 1/2 into one directory, then a plain run that
   finds everything done and rebuilds: the same episodes.csv;
@@ -23,6 +27,7 @@ Prints one line per failed check and a closing 'N passed, M failed'.
 import csv
 import glob
 import os
+import random
 import re
 import shutil
 import signal
@@ -119,7 +124,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="kshot-interrupt-")
     try:
         fresh = os.path.join(tmp, "fresh")
+        t0 = time.monotonic()
         rc, err = run(kshot, fresh, jobs=1)
+        run_time = (time.monotonic() - t0) / 2   # about what -j 2 takes
         check("fresh run exits 0", rc == 0, err)
         ref = os.path.join(fresh, "episodes.csv")
         units = unit_ids(kshot)
@@ -149,6 +156,34 @@ def main():
             same_file(f"{sig.name}: pretrain.csv equals the uninterrupted run's",
                       os.path.join(out, "pretrain.csv"), os.path.join(fresh, "pretrain.csv"))
             check_parts(f"{sig.name} rerun", out)
+
+        # SIGKILL at a random instant once the run is computing: nothing to
+        # flush, temporaries may stay; the rerun finishes to the same bytes.
+        rng = random.Random(os.getpid())
+        fresh_time = run_time
+        for k in range(2):
+            out = os.path.join(tmp, f"sigkill{k}")
+            delay = rng.uniform(0.0, 0.4) * fresh_time
+            p = subprocess.Popen([kshot, "run", CONFIG, *LONGER, "-o", out, "-j", "2"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t0 = time.monotonic()   # mid-way: once units are being written, then a random delay
+            while p.poll() is None and time.monotonic() - t0 < 300 and \
+                    not glob.glob(os.path.join(out, "parts", "*.cost.csv")):
+                time.sleep(0.02)
+            time.sleep(delay)
+            killed_early = p.poll() is not None
+            p.kill()
+            p.wait()
+            check(f"SIGKILL {k}: the run was still going {delay:.1f} s after its first part",
+                  not killed_early, "raise targets.heldout.episodes so that it runs longer")
+            done = len(glob.glob(os.path.join(out, "parts", "*.cost.csv")))
+            rc, err = run(kshot, out)
+            check(f"SIGKILL {k}: rerun exits 0", rc == 0, err)
+            check(f"SIGKILL {k}: no part or checkpoint was damaged", "recomputing" not in err, err)
+            check(f"SIGKILL {k}: rerun runs only what was missing ({done} done)",
+                  f"22 units, {22 - done} to run" in err, err)
+            same_file(f"SIGKILL {k}: episodes.csv equals the uninterrupted run's",
+                      os.path.join(out, "episodes.csv"), ref)
 
         # One part deleted: exactly that unit runs again, to the same bytes.
         out = os.path.join(tmp, "sigint")
