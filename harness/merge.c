@@ -115,15 +115,28 @@ static int foreign_parts(const char *dir, const struct unitlist *ul, FILE *out)
     return n;
 }
 
-/* Ids that two or more run records (run*.yaml) list under computed:. */
-static int computed_twice(const char *dir, FILE *out)
+/* What the run records (run*.yaml) say about who computed the plan's units. */
+struct records {
+    int twice;                  /* units that two or more records list as computed */
+    int binaries;               /* distinct binaries among the records that computed units of the plan */
+    char first[4200], other[4200];   /* "<record>: <path> (crc32 <crc>)" of two of them */
+};
+
+static void read_records(const char *dir, const struct unitlist *ul, struct records *out,
+                         FILE *msg)
 {
+    memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
     if (!d)
-        return 0;
-    struct keymap ids = {0};
-    int *count = NULL, twice = 0;
+        return;
+    struct keymap plan = {0}, ids = {0};
+    for (int i = 0; i < ul->n; i++) {
+        size_t id;
+        keymap_put(&plan, ul->u[i].id, 32, &id);
+    }
+    int *count = NULL;
     size_t cap = 0;
+    char crc1[16] = "";
     for (struct dirent *de; (de = readdir(d));) {
         size_t len = strlen(de->d_name);
         if (strncmp(de->d_name, "run", 3) != 0 || len < 8 || strcmp(de->d_name + len - 5, ".yaml"))
@@ -132,29 +145,50 @@ static int computed_twice(const char *dir, FILE *out)
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         struct yt_doc doc = {0};
         struct err ignored;
-        if (yt_load_file(path, &doc, &ignored) == 0 && doc.root && doc.root->kind == YT_MAP) {
-            const struct yt_node *c = yt_get(doc.root, "computed");
-            for (int i = 0; c && c->kind == YT_SEQ && i < c->n_items; i++) {
-                const struct yt_node *v = c->items[i];
-                size_t id;
-                int put = v->kind == YT_SCALAR && strlen(v->value) == 32
-                              ? keymap_put(&ids, v->value, 32, &id) : -1;
-                int *more = put >= 0 ? keymap_reserve(count, &cap, ids.n, sizeof *count) : NULL;
-                if (!more)
-                    continue;
-                count = more;
-                count[id] = put == 1 ? 1 : count[id] + 1;
+        if (yt_load_file(path, &doc, &ignored) != 0 || !doc.root || doc.root->kind != YT_MAP) {
+            yt_free(&doc);
+            continue;
+        }
+        const struct yt_node *c = yt_get(doc.root, "computed");
+        bool of_plan = false;
+        for (int i = 0; c && c->kind == YT_SEQ && i < c->n_items; i++) {
+            const struct yt_node *v = c->items[i];
+            size_t id;
+            if (v->kind != YT_SCALAR || strlen(v->value) != 32)
+                continue;
+            of_plan |= keymap_find(&plan, v->value, 32, &id) == 0;
+            int put = keymap_put(&ids, v->value, 32, &id);
+            int *more = put >= 0 ? keymap_reserve(count, &cap, ids.n, sizeof *count) : NULL;
+            if (!more)
+                continue;
+            count = more;
+            count[id] = put == 1 ? 1 : count[id] + 1;
+        }
+        const struct yt_node *bin = yt_get(doc.root, "binary");
+        const struct yt_node *crc = bin && bin->kind == YT_MAP ? yt_get(bin, "crc32") : NULL;
+        const struct yt_node *exe = bin && bin->kind == YT_MAP ? yt_get(bin, "path") : NULL;
+        if (of_plan && crc && crc->kind == YT_SCALAR && strcmp(crc->value, "unknown") != 0) {
+            char line[4200];
+            snprintf(line, sizeof line, "%s: %s (crc32 %s)", de->d_name,
+                     exe && exe->kind == YT_SCALAR ? exe->value : "?", crc->value);
+            if (!crc1[0]) {
+                snprintf(crc1, sizeof crc1, "%s", crc->value);
+                snprintf(out->first, sizeof out->first, "%s", line);
+                out->binaries = 1;
+            } else if (strcmp(crc1, crc->value) != 0 && out->binaries == 1) {
+                snprintf(out->other, sizeof out->other, "%s", line);
+                out->binaries = 2;
             }
         }
         yt_free(&doc);
     }
     closedir(d);
     for (size_t i = 0; i < ids.n; i++)
-        if (count[i] > 1 && twice++ < 5)
-            fprintf(out, "  unit %s was computed by %d runs\n", keymap_key(&ids, i), count[i]);
+        if (count[i] > 1 && out->twice++ < 5)
+            fprintf(msg, "  unit %s was computed by %d runs\n", keymap_key(&ids, i), count[i]);
     free(count);
     keymap_free(&ids);
-    return twice;
+    keymap_free(&plan);
 }
 
 int merge_run(const char *dir, FILE *out, struct err *e)
@@ -173,14 +207,22 @@ int merge_run(const char *dir, FILE *out, struct err *e)
     int units = 0;
     for (int i = 0; i < ul.n; i++)
         units += ul.u[i].first;
-    int twice = computed_twice(dir, stderr);
-    if (twice)
+    struct records rec;
+    read_records(dir, &ul, &rec, stderr);
+    if (rec.twice)
         fprintf(stderr, "kshot: note: %d unit%s computed by more than one run (the runs' "
                 "records list them under computed:); the work was repeated, the results are "
-                "the same bytes\n", twice, twice == 1 ? " was" : "s were");
-    int missing;
-    bool figures;
-    rc = merge_rebuild(dir, &ul, &missing, &figures, e);
+                "the same bytes\n", rec.twice, rec.twice == 1 ? " was" : "s were");
+    int missing = 0;
+    bool figures = false;
+    if (rec.binaries > 1)   /* another compiler or build may change the last digits */
+        rc = err_set(e, ERR_IO, "%s: units of this plan were computed by two kshot binaries "
+                     "(%s; %s): kshot does not mix them, since another build may change the "
+                     "last digits. Run every shard with one binary (`kshot run --fresh` "
+                     "starts the directory over); nothing was written", dir, rec.first,
+                     rec.other);
+    else
+        rc = merge_rebuild(dir, &ul, &missing, &figures, e);
     if (!rc && missing) {
         list_missing(dir, &ul, stderr);
         int foreign = foreign_parts(dir, &ul, stderr);

@@ -865,6 +865,10 @@ int runner_run(const struct run_opts *opts, struct err *e)
         rc = run_units(&r, &s, o, mine, rec.workers, e);
     if (!rc)
         rc = finish(&s, &ul, o, e);
+    if (lockfile_unsupported())
+        fprintf(stderr, "kshot: warning: the file system of %s does not support fcntl locks; "
+                "runs sharing it may compute a unit twice (the results are the same bytes)\n",
+                s.dir);
     runrec_now(rec.finished, sizeof rec.finished);
     rec.status = rc == 0 ? "done" : rc == ERR_STOPPED ? "stopped" : "failed";
     rec.error = rc ? e->msg : NULL;

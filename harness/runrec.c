@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "harness/base/fsutil.h"
 #include "harness/base/meter.h"
@@ -122,6 +123,24 @@ static struct yt_node *data_list(const struct plan *p)
     return list;
 }
 
+void runrec_binary(char *path, size_t path_cap, char *crc, size_t crc_cap)
+{
+    ssize_t n = readlink("/proc/self/exe", path, path_cap - 1);
+    path[n > 0 ? n : 0] = '\0';
+    snprintf(crc, crc_cap, "unknown");
+    FILE *f = n > 0 ? fopen(path, "rb") : NULL;
+    if (!f)
+        return;
+    unsigned long c = crc32(0L, Z_NULL, 0);
+    unsigned char buf[1 << 16];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        c = crc32(c, buf, (uInt)got);
+    if (!ferror(f))
+        snprintf(crc, crc_cap, "%08lx", c);
+    fclose(f);
+}
+
 /* The ids of the plan's units with this outcome. */
 static struct yt_node *unit_ids(const struct runrec *r, int outcome)
 {
@@ -183,6 +202,14 @@ static struct yt_node *record(const struct runrec *r)
         return NULL;
     }
     rc |= yt_add(m, "kshot_version", yt_new_scalar(KSHOT_VERSION, true));
+    struct yt_node *bin = yt_new(YT_MAP);
+    char exe[4096], crc[16];
+    runrec_binary(exe, sizeof exe, crc, sizeof crc);
+    if (bin) {
+        rc |= yt_add(bin, "path", text(exe));
+        rc |= yt_add(bin, "crc32", yt_new_scalar(crc, true));
+    }
+    rc |= yt_add(m, "binary", bin);
     rc |= yt_add(m, "unit_format", number(PLAN_FORMAT));
     rc |= yt_add(m, "command", cmd);
     rc |= yt_add(m, "host", text(host));

@@ -4,7 +4,8 @@
  * run.<only>.… for --only pretrain|eval), so no shard's record overwrites
  * another's. The record lists the units the run computed itself
  * (`computed:`) and those of its share it found done (`reused:`), and under
- * SLURM the job and array task it ran as. Written atomically (fsutil's
+ * SLURM the job and array task it ran as; `binary:` names the executable and
+ * the CRC-32 of its bytes, so that merge can refuse units of two binaries. Written atomically (fsutil's
  * afile) when a run starts and again when it ends, through kshot's YAML
  * emitter: what it writes reads back as what was run, whatever bytes the
  * command line held (bytes that are not UTF-8 read back as U+0080…U+00FF).
@@ -42,6 +43,10 @@ struct runrec {
  * dir/run.<only>.yaml or dir/run.<only>.<I>-of-<N>.yaml. */
 void runrec_path(const char *dir, const char *only, int shard_i, int shard_n, char *buf,
                  size_t cap);
+
+/* This executable's path and the CRC-32 of its bytes (8 hex digits, or
+ * "unknown"): which binary computed a run's units (`binary:` in the record). */
+void runrec_binary(char *path, size_t path_cap, char *crc, size_t crc_cap);
 
 /* The current UTC time as runrec's timestamps read. */
 void runrec_now(char *buf, size_t cap);

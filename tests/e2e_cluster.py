@@ -18,6 +18,7 @@ run's files:
   task; variables that name no shard are refused (exit 2);
 - parts computed under another kernel (KSHOT_GEMM=openblas changes the
   unit ids' core) are not mixed: merge names them and their core, exit 1;
+  nor are units computed by two binaries (the records' CRC-32s differ);
 - --fresh starts a directory over, and is refused while another run uses it
   (exit 1) and with a shard (exit 2).
 Prints one line per failed check and a closing 'N passed, M failed'.
@@ -201,6 +202,26 @@ def main():
                   "computed under BLAS core" in out and "another BLAS core" in out, out)
             check("mixed kernels: nothing written",
                   not os.path.exists(os.path.join(d, "episodes.csv")))
+
+        # Units of two binaries are not mixed: a copy of kshot with one byte
+        # appended runs the same, but is another binary (its CRC-32 differs).
+        other = os.path.join(tmp, "kshot-other")
+        shutil.copyfile(kshot, other)
+        with open(other, "ab") as f:
+            f.write(b"\0")
+        os.chmod(other, 0o755)
+        d = os.path.join(tmp, "binaries")
+        rc, out = run(other, d, "--shard", "0/2")
+        check("a shard of the other binary exits 0", rc == 0, out)
+        rc, out = run(kshot, d, "--shard", "1/2")
+        check("a shard of this binary exits 0", rc == 0, out)
+        rc, out = merge(kshot, d)
+        check("two binaries: merge exits 1", rc == 1, out)
+        check("two binaries: merge names both", "two kshot binaries" in out and "kshot-other" in out
+              and "run.0-of-2.yaml" in out and "run.1-of-2.yaml" in out, out)
+        check("two binaries: nothing written", not os.path.exists(os.path.join(d, "episodes.csv")))
+        rc, out = run(other, d, "--shard", "1/2", "--fresh")
+        check("--fresh with a shard is refused even so", rc == 2, out)
 
         # --fresh.
         d = os.path.join(tmp, "fresh")

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,24 @@ static bool busy(int err)
     return err == EAGAIN || err == EACCES;
 }
 
+/* Set once a file system refused fcntl locks altogether (an NFS mount
+ * with nolock): its locks are then granted without locking. */
+static atomic_int no_locks;
+
+static bool unsupported(int err)
+{
+    if (err == ENOLCK || err == EINVAL || err == EOPNOTSUPP || err == ENOSYS) {
+        atomic_store(&no_locks, 1);
+        return true;
+    }
+    return false;
+}
+
+bool lockfile_unsupported(void)
+{
+    return atomic_load(&no_locks) != 0;
+}
+
 static void read_holder(int fd, char *holder, size_t cap)
 {
     if (!cap)
@@ -45,7 +64,7 @@ int lockfile_try(struct lockfile *l, const char *path, char *holder, size_t cap,
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
         if (fd < 0)
             return err_set(e, ERR_IO, "%s: cannot open the lock: %s", path, strerror(errno));
-        if (set_lock(fd, F_WRLCK) != 0) {
+        if (set_lock(fd, F_WRLCK) != 0 && !unsupported(errno)) {
             int saved = errno;
             if (busy(saved))
                 read_holder(fd, holder, cap);
@@ -115,7 +134,7 @@ int lockfile_shared(struct lockfile *l, const char *path, struct err *e)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0)
         return err_set(e, ERR_IO, "%s: cannot open the lock: %s", path, strerror(errno));
-    if (set_lock(fd, F_RDLCK) != 0) {
+    if (set_lock(fd, F_RDLCK) != 0 && !unsupported(errno)) {
         int saved = errno;
         close(fd);
         if (busy(saved))

@@ -63,4 +63,10 @@ void lockfile_downgrade(struct lockfile *l);
 /* Release the directory lock, leaving its file. */
 void lockfile_close(struct lockfile *l);
 
+/* Has a file system refused fcntl locks altogether (ENOLCK: an NFS mount
+ * without a lock manager)? Its locks are then granted without locking,
+ * so that kshot still runs there; concurrent runs may then compute a unit
+ * twice (the same bytes), and the runner says so. */
+bool lockfile_unsupported(void);
+
 #endif
