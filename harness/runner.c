@@ -287,8 +287,8 @@ static void say_waiting(void *ctx, const char *holder)
 {
     const struct waiter *w = ctx;
     if (!w->r->quiet)
-        fprintf(stderr, "\nkshot: waiting for %s unit %s, which %s%s is computing\n",
-                w->u->kind == UNIT_EVAL ? "eval" : "pretrain", w->u->id,
+        fprintf(stderr, "%skshot: waiting for %s unit %s, which %s%s is computing\n",
+                isatty(2) ? "\n" : "", w->u->kind == UNIT_EVAL ? "eval" : "pretrain", w->u->id,
                 holder[0] ? "process " : "another process", holder);
 }
 
