@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 BUILD_PKGS=(build-essential pkg-config meson ninja-build libyaml-dev libopenblas-dev
             libcsv-dev zlib1g-dev libxsmm-dev libcairo2-dev dataset-fashion-mnist)
 TEST_PKGS=(libcmocka-dev valgrind python3 python3-pandas r-base-core
-           munge slurmctld slurmd slurm-client)
+           munge slurmctld slurmd slurm-client clang libclang-rt-14-dev cppcheck)
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -89,12 +89,39 @@ test_all() {
     phase_end asan-tests
 
     # libxsmm sees valgrind's CPU (no AVX-512) and generates AVX2 kernels for it.
+    # Valgrind cannot run AVX-512: where OpenBLAS would choose such a kernel
+    # and nobody set OPENBLAS_CORETYPE, this phase alone sets Haswell (a value
+    # the user or the environment set is kept).
     phase "tests under valgrind: unit, smoke"
     local vg='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet'
-    meson test -C build --print-errorlogs --suite unit --timeout-multiplier 10 --wrapper "$vg"
+    local core=()
+    if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo; then
+        core=(OPENBLAS_CORETYPE=Haswell)
+    fi
+    env ${core[@]+"${core[@]}"} meson test -C build --print-errorlogs --suite unit \
+        --timeout-multiplier 10 --wrapper "$vg"
     # The smoke tests are Python drivers: valgrind wraps the kshot they start.
-    KSHOT_WRAP="$vg" meson test -C build --print-errorlogs --suite smoke --timeout-multiplier 10
+    env ${core[@]+"${core[@]}"} KSHOT_WRAP="$vg" meson test -C build --print-errorlogs \
+        --suite smoke --timeout-multiplier 10
     phase_end valgrind
+
+    phase "static analysis: cppcheck (tests/static/cppcheck.sh)"
+    bash tests/static/cppcheck.sh
+    phase_end cppcheck
+
+    # clang builds everything here (-Wall -Wextra, -Werror in CI), with
+    # libFuzzer's coverage hooks and ASan+UBSan; the fuzz targets link libFuzzer.
+    phase "build with clang: ASan+UBSan, libFuzzer targets"
+    CC=clang configure build-fuzz --buildtype=debugoptimized -Dfuzz=true \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link "${werror[@]}"
+    ninja -C build-fuzz; phase_end fuzz-build
+    phase "fuzzing: each target ${KSHOT_FUZZ_SECONDS:-60} s from its seeds (tests/fuzz/)"
+    local flog=build-fuzz/fuzz.log frc=0
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C build-fuzz --suite fuzz --verbose >"$flog" 2>&1 || frc=$?
+    grep -E "executions|FAILED" "$flog" || true
+    [ "$frc" = 0 ] || { tail -n 80 "$flog"; echo "fuzzing failed (inputs kept in build-fuzz/fuzz-artifacts/)"; return "$frc"; }
+    phase_end fuzz
 
     log "phase times: ${TIMES[*]}; total $(( $(date +%s) - t0 ))s"
 }

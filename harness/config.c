@@ -809,9 +809,10 @@ static int check_probe(const struct experiment *x, const struct cfg_probe *p,
 
 static int validate(struct experiment *x, const struct yt_node *root, struct err *e)
 {
-    int rc = check_baseline(x, root, e);
-    for (int i = 0; !rc && i < x->n_probes; i++)
-        rc = check_probe(x, &x->probes[i], root, e);
+    /* the data, source and targets first: the baseline's and the probes'
+     * checks look up the data the targets name (an input the fuzzer found:
+     * a probe beside a target naming data that does not exist) */
+    int rc = ERR_OK;
     for (int i = 0; !rc && i < x->n_data; i++)
         rc = check_data(&x->data[i], root, e);
     if (!rc && x->source.data)
@@ -820,6 +821,10 @@ static int validate(struct experiment *x, const struct yt_node *root, struct err
         rc = check_target(x, &x->targets[i], root, e);
     for (int i = 0; !rc && i < x->n_learners; i++)
         rc = check_learner(x, &x->learners[i], root, e);
+    if (!rc)
+        rc = check_baseline(x, root, e);
+    for (int i = 0; !rc && i < x->n_probes; i++)
+        rc = check_probe(x, &x->probes[i], root, e);
     return rc;
 }
 

@@ -319,7 +319,7 @@ static int make_pre(struct store *s, const struct cfg_data *c, long seed, struct
     preprocess_init(&p->p);
     int rc = ERR_OK;
     if (c->standardise) {
-        const struct dataset *d;
+        const struct dataset *d = NULL;
         int *rows = NULL, *labels = NULL, *ids = NULL, n = 0, k;
         if (s->x->source.data && strcmp(s->x->source.data, c->name) == 0)
             rc = data_source_rows(s, seed, &d, &rows, &labels, &n, &k, &ids, e);

@@ -43,7 +43,7 @@ void energy_open(struct energy_meter *m, const char *root, double watts_per_core
     DIR *d = root ? opendir(root) : NULL;
     if (!d)
         return;
-    char *names[ENERGY_MAX_ZONES];
+    char *names[ENERGY_MAX_ZONES] = {NULL};
     int n = 0;
     for (struct dirent *de; (de = readdir(d)) && n < ENERGY_MAX_ZONES;)
         if (package_zone(de->d_name) && (names[n] = strdup(de->d_name)))

@@ -783,7 +783,10 @@ static void format_stats(struct table *t)
     }
     for (size_t i = 0; i < t->n; i++) {
         struct printed *p = &t->rows[i];
-        snprintf(p->mean, sizeof p->mean, isnan(p->mean_v) ? "-" : fmt, p->mean_v);
+        if (isnan(p->mean_v))
+            snprintf(p->mean, sizeof p->mean, "-");
+        else
+            snprintf(p->mean, sizeof p->mean, fmt, p->mean_v);
         if (!isnan(p->ci95_v))
             snprintf(p->ci95, sizeof p->ci95, fmt, p->ci95_v);
     }

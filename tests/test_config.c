@@ -689,6 +689,14 @@ static void probes_are_parsed_by_kind_and_checked(void **state)
           "exp.yaml:11:6: probes.c: a cue_conflict probe needs images (idx data), and target "
           "\"t\" draws from clusters data");
     fails(edit(10, "probes: [fgsm]", 0), "exp.yaml:10:9: probes: expected a map of named probes, got a list");
+    /* found by fuzz_config (tests/fuzz/corpus/config/found-probe-beside-unknown-target-data.yaml):
+     * a probe's check looked up a target's data before the target's own check had
+     * refused a name that does not exist, and read through NULL */
+    fails(edit(7, "  t: {data: fashi:n, classes: [5, 6, 7, 8, 9]}", 10,
+               "probes:\n  f: {kind: fgsm}", 0),
+          "exp.yaml:7:13: targets.t.data: no data source \"fashi:n\" (did you mean \"fashion\"?)");
+    fails(edit(7, "  t: {data: fashi:n, classes: [5, 6, 7, 8, 9]}", 10, "baseline: ft", 0),
+          "exp.yaml:7:13: targets.t.data: no data source \"fashi:n\" (did you mean \"fashion\"?)");
 }
 
 /* ---- YAML features ---- */
