@@ -2,6 +2,7 @@
  * exit statuses. The only file in kshot that prints errors or calls exit(). */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "harness/compare.h"
 #include "harness/columns.h"
 #include "harness/config.h"
+#include "harness/memory.h"
 #include "harness/merge.h"
 #include "harness/plot.h"
 #include "harness/runner.h"
@@ -165,6 +167,10 @@ static void run_usage(FILE *out)
             "                only the pretraining units (with --shard: every N-th of them),\n"
             "                or only the evaluation units (the pretrainings they need are\n"
             "                reused, or computed under a lock when missing)\n"
+            "  --max-memory SIZE\n"
+            "                refuse up front a run whose memory estimate (kshot plan prints\n"
+            "                it) exceeds SIZE (4G, 512M; default: the cgroup's memory.max,\n"
+            "                what SLURM's --mem becomes, else the machine's memory)\n"
             "  --fresh       start the results directory over: remove its parts, models,\n"
             "                run records and combined files first (refused while another\n"
             "                kshot process uses the directory, and with a shard)\n"
@@ -223,6 +229,14 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o, bool *help,
             i++;
         } else if (strcmp(a, "--fresh") == 0) {
             o->fresh = true;
+        } else if (strcmp(a, "--max-memory") == 0) {
+            uint64_t bytes;
+            if (!val)
+                return err_set(e, ERR_USAGE, "--max-memory needs a size such as 4G");
+            if (memory_parse(val, &bytes, e))
+                return ERR_USAGE;
+            o->max_memory = bytes;
+            i++;
         } else if (a[0] == '-') {
             return err_set(e, ERR_USAGE, "unknown option '%s' (see kshot help run)", a);
         } else if (strchr(a, '=')) {

@@ -22,6 +22,7 @@
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/pool.h"
+#include "harness/memory.h"
 #include "harness/merge.h"
 #include "harness/progress.h"
 #include "harness/results.h"
@@ -142,6 +143,43 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
     return rc;
 }
 
+static int count_cpus(void);
+
+/* The limit a run's memory estimate is held against: --max-memory, else
+ * the cgroup's or the machine's. */
+static uint64_t max_memory(const struct run_opts *o, char *what, size_t cap)
+{
+    if (o->max_memory) {
+        snprintf(what, cap, "--max-memory");
+        return o->max_memory;
+    }
+    return memory_limit(what, cap);
+}
+
+static double mb(uint64_t bytes)
+{
+    return (double)bytes / (1 << 20);
+}
+
+/* Refuse up front a run whose estimate exceeds the limit. */
+static int check_memory(const struct setup *s, const struct run_opts *o, const bool *run,
+                        int workers, struct err *e)
+{
+    struct mem_estimate m;
+    char what[64];
+    memory_estimate(&s->plan, run, workers, &m);
+    uint64_t limit = max_memory(o, what, sizeof what);
+    if (!limit || m.total <= limit)
+        return ERR_OK;
+    return err_set(e, ERR_NOMEM, "this run would need about %.0f MB of memory, more than %s "
+                   "(%.0f MB): the process after loading %.0f MB, pretrained networks %.0f MB, "
+                   "and %d worker%s × %.0f MB (the largest unit's rows %.0f MB, held until it "
+                   "ends); use fewer workers (-j), split the episodes over more targets or "
+                   "shards, or give --max-memory SIZE if the estimate is wrong for you",
+                   mb(m.total), what, mb(limit), mb(m.base), mb(m.models), workers,
+                   workers == 1 ? "" : "s", mb(m.per_worker), mb(m.rows));
+}
+
 int runner_plan(const struct run_opts *o, struct err *e)
 {
     struct setup s;
@@ -155,6 +193,16 @@ int runner_plan(const struct run_opts *o, struct err *e)
         else
             printf("no transfer_gain rows in summary.csv: %s\n", why);
         printf("results directory: %s\n", s.dir);
+        int workers = o->jobs > 0 ? o->jobs : count_cpus();
+        struct mem_estimate m;
+        char what[64];
+        memory_estimate(&s.plan, NULL, workers, &m);
+        uint64_t limit = max_memory(o, what, sizeof what);
+        printf("memory: about %.0f MB with %d worker%s (after loading %.0f MB, pretrained "
+               "networks %.0f MB, per worker up to %.0f MB, of which the largest unit's rows "
+               "%.0f MB); limit %.0f MB (%s)%s\n", mb(m.total), workers, workers == 1 ? "" : "s",
+               mb(m.base), mb(m.models), mb(m.per_worker), mb(m.rows), mb(limit), what,
+               limit && m.total > limit ? ": kshot run would refuse it" : "");
     }
     setup_free(&s);
     return rc;
@@ -850,6 +898,8 @@ int runner_run(const struct run_opts *opts, struct err *e)
     pthread_mutex_init(&r.lock, NULL);
     locked = true;
     select_units(&s.plan, o, mine);
+    if ((rc = check_memory(&s, o, mine, rec.workers, e)))
+        goto record;
     /* a part that fails its check is removed (with a warning): its unit runs again */
     for (int i = 0; !rc && i < s.plan.n_units; i++) {
         struct err why;
@@ -865,6 +915,7 @@ int runner_run(const struct run_opts *opts, struct err *e)
         rc = run_units(&r, &s, o, mine, rec.workers, e);
     if (!rc)
         rc = finish(&s, &ul, o, e);
+record:
     if (lockfile_unsupported())
         fprintf(stderr, "kshot: warning: the file system of %s does not support fcntl locks; "
                 "runs sharing it may compute a unit twice (the results are the same bytes)\n",

@@ -40,6 +40,7 @@ struct run_opts {
     bool shard_given;       /* --shard was given (else SLURM's array variables, if set) */
     int only;               /* enum run_only: --only pretrain|eval */
     bool fresh;             /* --fresh: start the results directory over */
+    unsigned long long max_memory;   /* --max-memory in bytes; 0: the cgroup's or machine's */
     int argc;               /* the command line, for run.yaml */
     char **argv;
 };

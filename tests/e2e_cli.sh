@@ -80,6 +80,16 @@ check scale-overflow 2 "$kshot" run "$tmp/t.yaml" -o "$tmp/rs" -q
 contains scale-overflow-msg "data.d.scale: 1e-40 makes a feature value of 8" "$kshot" run "$tmp/t.yaml" -o "$tmp/rs" -q
 check plan 0 "$kshot" plan configs/smoke.yaml
 contains plan-count "22 units: 2 pretrain, 20 eval" "$kshot" plan configs/smoke.yaml
+# Memory: plan estimates it; run refuses up front what exceeds --max-memory
+# (exit 1, nothing computed), and the estimate grows with a unit's rows.
+contains plan-memory "memory: about " "$kshot" plan configs/smoke.yaml -j 2
+contains plan-memory-refusal "kshot run would refuse it" "$kshot" plan configs/smoke.yaml --max-memory 1M
+check max-memory-refused 1 "$kshot" run configs/smoke.yaml -o "$tmp/mm" -q --max-memory 20M
+contains max-memory-msg "more than --max-memory (20 MB)" "$kshot" run configs/smoke.yaml -o "$tmp/mm" -q --max-memory 20M
+check max-memory-nothing-computed 1 test -e "$tmp/mm/parts/"*.csv
+contains max-memory-rows "more than --max-memory (1024 MB)" "$kshot" run configs/smoke.yaml -o "$tmp/mm" -q --max-memory 1G targets.heldout.episodes=10000000
+check max-memory-bad 2 "$kshot" run configs/smoke.yaml --max-memory 4X
+check max-memory-ok 0 "$kshot" run configs/smoke.yaml -o "$tmp/mm" -q --max-memory 8G
 contains help-config "learners.<name>.freeze" "$kshot" help config
 rm -f /tmp/kshot-cli.$$
 echo "$pass passed, $fail failed"

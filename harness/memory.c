@@ -1,0 +1,177 @@
+/* memory: the run's memory estimate, the cgroup's limit, sizes as people write them. */
+#include "harness/memory.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/base/meter.h"
+
+#define ROW_BYTES 48   /* an episodes part row as CSV text ("12,20,fgsm,0.1,accuracy,0.866666667,ok\n" is 38) */
+
+static uint64_t arch_params(const struct mlp_arch *a)
+{
+    uint64_t n = 0;
+    for (int l = 0; l < a->n_layers; l++)
+        n += (uint64_t)a->sizes[l] * (uint64_t)a->sizes[l + 1] + (uint64_t)a->sizes[l + 1];
+    return n;
+}
+
+static uint64_t arch_width(const struct mlp_arch *a)
+{
+    uint64_t w = 0;
+    for (int l = 0; l <= a->n_layers; l++)
+        w += (uint64_t)a->sizes[l];
+    return w;
+}
+
+/* Rows an episode of eval unit u writes, at most: each recorded step's
+ * metrics (accuracy and loss, or mse), each probe parameter's, forgetting
+ * and mse_zero. */
+static uint64_t rows_per_episode(const struct experiment *x, const struct unit *u)
+{
+    const struct learner_settings *s = &x->learners[u->learner].s;
+    uint64_t rows = 2 * (1 + (uint64_t)s->n_record) + 2;
+    for (int i = 0; i < x->n_probes; i++) {
+        const struct cfg_probe *p = &x->probes[i];
+        if (config_probe_applies(p, &x->learners[u->learner]))
+            rows += 2 * (uint64_t)(p->n_eps + p->n_sigma + p->n_size + p->n_strength);
+    }
+    return rows;
+}
+
+/* What one worker holds while it runs unit u. */
+static uint64_t unit_bytes(const struct plan *p, const struct unit *u, uint64_t *rows)
+{
+    const struct variant *v = &p->variants[u->variant];
+    const struct experiment *x = &v->x;
+    *rows = 0;
+    if (u->kind == UNIT_PRETRAIN) {
+        const struct learner_settings *s = u->learner >= 0 ? &x->learners[u->learner].s : NULL;
+        const struct target_view *tv = data_view(&v->store, u->seed, 0);
+        int dim = tv ? tv->dim : 1, out = 64;
+        struct mlp_arch a = plan_arch(x, dim, out);
+        /* a meta-training step's tasks (rows per class: shots and queries), or a minibatch */
+        uint64_t task = s ? (uint64_t)(s->meta.ways > 0 ? s->meta.ways : 1) *
+                                (uint64_t)((u->shots > 0 ? u->shots : s->meta.shots) + u->queries)
+                          : 0;
+        uint64_t batch = s ? (uint64_t)(s->meta.batch > 0 ? s->meta.batch : 1) * task
+                           : (uint64_t)x->source.train.batch;
+        uint64_t steps = s ? 1 + (uint64_t)s->meta.inner_steps : 1;
+        return 6 * 4 * arch_params(&a) + 2 * 4 * batch * arch_width(&a) * steps;
+    }
+    const struct target_view *tv = data_view(&v->store, u->seed, u->target);
+    const struct cfg_target *t = tv->cfg;
+    const struct learner_settings *s = &x->learners[u->learner].s;
+    bool reg = tv->d == NULL;
+    uint64_t mult = reg ? 1 : (uint64_t)t->ways, out = reg ? 1 : (uint64_t)t->ways;
+    struct mlp_arch a = plan_arch(x, tv->dim, (int)out);
+    uint64_t examples = mult * ((uint64_t)u->shots + (uint64_t)t->queries);
+    uint64_t steps = 1 + (uint64_t)s->meta.inner_steps;
+    uint64_t table = tv->d ? (uint64_t)tv->d->n * (uint64_t)a.sizes[a.n_layers - 1] * 4 : 0;
+    *rows = 2 * (uint64_t)t->episodes * rows_per_episode(x, u) * ROW_BYTES;
+    return *rows + 6 * 4 * arch_params(&a) + 2 * 4 * examples * arch_width(&a) * steps + table;
+}
+
+void memory_estimate(const struct plan *p, const bool *run, int workers, struct mem_estimate *m)
+{
+    memset(m, 0, sizeof *m);
+    m->base = (uint64_t)meter_peak_kb() * 1024;
+    for (int i = 0; i < p->n_units; i++) {
+        const struct unit *u = &p->units[i];
+        if ((run && !run[i]) || u->same_as >= 0)
+            continue;
+        uint64_t rows, b = unit_bytes(p, u, &rows);
+        if (b > m->per_worker)
+            m->per_worker = b;
+        if (rows > m->rows)
+            m->rows = rows;
+        if (u->kind == UNIT_PRETRAIN) {   /* kept for the eval units that reuse it */
+            const struct variant *v = &p->variants[u->variant];
+            const struct target_view *tv = data_view(&v->store, u->seed, 0);
+            struct mlp_arch a = plan_arch(&v->x, tv ? tv->dim : 1, 64);
+            m->models += 2 * 4 * arch_params(&a);
+        }
+    }
+    m->total = m->base + m->models + (uint64_t)(workers > 0 ? workers : 1) * m->per_worker;
+}
+
+/* A byte count from a cgroup file: "max" (no limit) gives 0. */
+static uint64_t read_limit(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char buf[64] = "";
+    if (!f)
+        return 0;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (end == buf || errno || v >= (1ULL << 62))   /* "max", or v1's "no limit" */
+        return 0;
+    return v;
+}
+
+uint64_t memory_limit(char *what, size_t cap)
+{
+    uint64_t best = 0;
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "0::", 3) != 0)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        char dir[4200];
+        snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", line + 3);
+        for (;;) {   /* this cgroup and its parents: the smallest limit holds */
+            char path[4300];
+            snprintf(path, sizeof path, "%s/memory.max", dir);
+            uint64_t v = read_limit(path);
+            if (v && (!best || v < best))
+                best = v;
+            char *slash = strrchr(dir, '/');
+            if (!slash || slash - dir <= (long)strlen("/sys/fs/cgroup"))
+                break;
+            *slash = '\0';
+        }
+    }
+    if (f)
+        fclose(f);
+    if (!best)
+        best = read_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+    if (best) {
+        snprintf(what, cap, "the cgroup's memory limit");
+        return best;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    snprintf(what, cap, "the machine's memory");
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+int memory_parse(const char *s, uint64_t *bytes, struct err *e)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    int shift = 0;
+    if (end != s) {
+        char u = (char)toupper((unsigned char)*end);
+        shift = u == 'K' ? 10 : u == 'M' ? 20 : u == 'G' ? 30 : u == 'T' ? 40 : 0;
+        if (shift)
+            end++;
+        if (shift && (*end == 'i' || *end == 'I'))
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+    }
+    if (end == s || *end || errno || !(v > 0) || v * (double)(1ULL << shift) > 1e18)
+        return err_set(e, ERR_USAGE, "--max-memory %s: expected a size such as 4G, 512M or "
+                       "1073741824 (bytes)", s);
+    *bytes = (uint64_t)(v * (double)(1ULL << shift));
+    return ERR_OK;
+}

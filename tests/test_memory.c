@@ -1,0 +1,75 @@
+/* test_memory: sizes as --max-memory reads them; the estimate's rows grow
+ * with the episodes and its workers' share with the workers; the limit is
+ * found. */
+#include "testutil.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "harness/memory.h"
+#include "harness/plan.h"
+#include "plantest.h"
+
+static void sizes_are_read_as_people_write_them(void **state)
+{
+    uint64_t b;
+    struct err e;
+    assert_int_equal(memory_parse("1073741824", &b, &e), ERR_OK);
+    assert_true(b == 1073741824ULL);
+    assert_int_equal(memory_parse("4G", &b, &e), ERR_OK);
+    assert_true(b == 4ULL << 30);
+    assert_int_equal(memory_parse("512MiB", &b, &e), ERR_OK);
+    assert_true(b == 512ULL << 20);
+    assert_int_equal(memory_parse("1.5k", &b, &e), ERR_OK);
+    assert_true(b == 1536);
+    assert_int_equal(memory_parse("2TB", &b, &e), ERR_OK);
+    assert_true(b == 2ULL << 40);
+    const char *bad[] = {"", "G", "4X", "-1G", "0", "4 G", "nan", "1e30G"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(memory_parse(bad[i], &b, &e), ERR_USAGE);
+        assert_contains(e.msg, "expected a size such as 4G");
+    }
+}
+
+static void rows_grow_with_episodes_and_workers_multiply(void **state)
+{
+    struct plan small, large;
+    const char *ten[] = {"targets.t.episodes=10", "targets.u.episodes=10"};
+    const char *many[] = {"targets.t.episodes=100000", "targets.u.episodes=100000"};
+    plan_ok(&small, base_yaml, ten, 2);
+    plan_ok(&large, base_yaml, many, 2);
+    struct mem_estimate a, b, c;
+    memory_estimate(&small, NULL, 1, &a);
+    memory_estimate(&large, NULL, 1, &b);
+    memory_estimate(&large, NULL, 3, &c);
+    /* rows: 10,000 times the episodes, 10,000 times the bytes */
+    assert_true(a.rows > 0);
+    assert_true(b.rows == 10000 * a.rows);
+    assert_true(b.per_worker > b.rows && b.total == b.base + b.models + b.per_worker);
+    assert_true(c.total == c.base + c.models + 3 * c.per_worker);
+    assert_true(b.models > 0);   /* the plan's pretraining is kept */
+    bool none[64] = {false};
+    struct mem_estimate d;
+    memory_estimate(&large, none, 2, &d);   /* nothing to run: no worker's share */
+    assert_true(d.per_worker == 0 && d.models == 0);
+    plan_free(&small), plan_free(&large);
+}
+
+static void a_limit_is_found(void **state)
+{
+    char what[64];
+    uint64_t limit = memory_limit(what, sizeof what);
+    assert_true(limit >= (64ULL << 20));   /* any machine that runs the tests */
+    assert_true(strstr(what, "memory") != NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sizes_are_read_as_people_write_them),
+        cmocka_unit_test(rows_grow_with_episodes_and_workers_multiply),
+        cmocka_unit_test(a_limit_is_found),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
