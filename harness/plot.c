@@ -36,6 +36,15 @@ struct panel {
     struct line lines[MAX_LINES];
 };
 
+/* A cost per adapted episode (cost_summary.csv) of a target, learner and shot count. */
+struct cost {
+    char target[128], variant[256], learner[128];
+    double shots, flops, joules;
+    bool measured;               /* joules from RAPL */
+};
+
+#define MAX_COSTS 512
+
 struct figure {
     const char *path;
     const char *metric;          /* accuracy, or mse when no row has accuracy */
@@ -44,6 +53,9 @@ struct figure {
     struct panel panels[MAX_PANELS];
     int n_names;                 /* every learner, in order of appearance: its colour */
     char names[MAX_LINES][128];
+    int n_costs;                 /* the efficiency panels' x values */
+    struct cost costs[MAX_COSTS];
+    bool joules;                 /* x is joules per task (every cost measured), else FLOPs */
 };
 
 /* Okabe and Ito's palette, distinguishable by colour-blind readers. */
@@ -150,6 +162,38 @@ static void robustness_points(struct figure *f, struct panel *p)
                 }
         }
     }
+}
+
+/* csvin callback: cost_summary.csv's eval rows. */
+static int add_cost(void *ctx, const char *const *c, int n_fields, long record, struct err *e)
+{
+    struct figure *f = ctx;
+    if (strcmp(c[CS_KIND], "eval") != 0 || f->n_costs == MAX_COSTS || !c[CS_SHOTS][0])
+        return ERR_OK;
+    struct cost *k = &f->costs[f->n_costs++];
+    snprintf(k->target, sizeof k->target, "%s", c[CS_TARGET]);
+    snprintf(k->variant, sizeof k->variant, "%s", c[CS_VARIANT]);
+    snprintf(k->learner, sizeof k->learner, "%s", c[CS_LEARNER]);
+    k->shots = strtod(c[CS_SHOTS], NULL);
+    k->flops = c[CS_FLOPS_PER_TASK][0] ? strtod(c[CS_FLOPS_PER_TASK], NULL) : NAN;
+    k->joules = c[CS_JOULES_PER_TASK][0] ? strtod(c[CS_JOULES_PER_TASK], NULL) : NAN;
+    k->measured = strcmp(c[CS_JOULES_METHOD], "rapl") == 0;
+    return ERR_OK;
+}
+
+/* The cost per task of a learning curve's point, NaN when unknown. */
+static double cost_of(const struct figure *f, const struct panel *p, const struct line *l,
+                      double shots)
+{
+    for (int i = 0; i < f->n_costs; i++) {
+        const struct cost *k = &f->costs[i];
+        if (k->shots == shots && !strcmp(k->target, p->target) && !strcmp(k->variant, p->variant) &&
+            !strcmp(k->learner, l->learner)) {
+            double v = f->joules ? k->joules : k->flops;
+            return v > 0 ? v : NAN;
+        }
+    }
+    return NAN;
 }
 
 /* Points in increasing x (rows come in order of appearance). */
@@ -325,6 +369,104 @@ static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *
     cairo_restore(cr);
 }
 
+/* The efficiency scatter of a learning-curve panel: each learner's points
+ * (one per shot count, its mean with the 95% CI as a bar) against the cost
+ * of an adapted episode on a log10 axis — joules when every unit's energy
+ * was measured (RAPL), else FLOPs — joined in order of shots by a thin
+ * line. Returns whether anything was drawn. */
+static bool draw_efficiency(cairo_t *cr, const struct figure *f, const struct panel *p, double ox,
+                            double oy)
+{
+    struct frame fr = {ox + LEFT, oy + TOP, PANEL_W - LEFT - RIGHT, PANEL_H - TOP - BOTTOM,
+                       INFINITY, -INFINITY, INFINITY, -INFINITY, true};
+    for (int i = 0; i < p->n; i++)
+        for (int k = 0; k < p->lines[i].n; k++) {
+            const struct line *l = &p->lines[i];
+            double x = cost_of(f, p, l, l->shots[k]);
+            if (!isfinite(x) || !isfinite(l->mean[k]))
+                continue;
+            fr.lx0 = fmin(fr.lx0, log10(x)), fr.lx1 = fmax(fr.lx1, log10(x));
+            fr.y_lo = fmin(fr.y_lo, l->mean[k] - l->ci[k]);
+            fr.y_hi = fmax(fr.y_hi, l->mean[k] + l->ci[k]);
+        }
+    if (!isfinite(fr.lx0))
+        return false;
+    fr.lx0 = floor(fr.lx0 - 0.1), fr.lx1 = ceil(fr.lx1 + 0.1);
+    double pad = fr.y_hi > fr.y_lo ? 0.08 * (fr.y_hi - fr.y_lo) : 0.05;
+    fr.y_lo -= pad, fr.y_hi += pad;
+    if (f->has_accuracy)
+        fr.y_lo = fmax(fr.y_lo, 0), fr.y_hi = fmin(fr.y_hi, 1);
+    else
+        fr.y_lo = fmax(fr.y_lo, 0);
+    if (!(fr.y_hi > fr.y_lo))
+        fr.y_hi = fr.y_lo + 1;
+    char buf[160];
+    cairo_set_line_width(cr, 1);
+    cairo_set_font_size(cr, 11);
+    for (int t = 0; t <= 4; t++) {
+        double v = fr.y_lo + (fr.y_hi - fr.y_lo) * t / 4;
+        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        cairo_new_path(cr);
+        cairo_move_to(cr, fr.x0, py(&fr, v)), cairo_line_to(cr, fr.x0 + fr.w, py(&fr, v));
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        snprintf(buf, sizeof buf, "%.3g", v);
+        text_at(cr, fr.x0 - 6, py(&fr, v) + 4, buf, 1);
+    }
+    for (double d = fr.lx0; d <= fr.lx1 + 1e-9; d += 1) {   /* a tick per power of ten */
+        snprintf(buf, sizeof buf, "1e%g", d);
+        text_at(cr, px(&fr, d), fr.y0 + fr.h + 16, buf, 0.5);
+    }
+    cairo_new_path(cr);
+    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
+    cairo_stroke(cr);
+    cairo_set_font_size(cr, 12);
+    text_at(cr, fr.x0 + fr.w / 2, fr.y0 + fr.h + 38,
+            f->joules ? "energy per adapted episode (joules, measured by RAPL), log10 scale"
+                      : "FLOPs per adapted episode (energy not measured), log10 scale", 0.5);
+    cairo_save(cr);
+    cairo_translate(cr, ox + 18, fr.y0 + fr.h / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    snprintf(buf, sizeof buf, "%s (mean, 95%% CI)", f->metric);
+    text_at(cr, 0, 0, buf, 0.5);
+    cairo_restore(cr);
+    cairo_set_font_size(cr, 13);
+    snprintf(buf, sizeof buf, "%s: %s against cost", p->target, f->metric);
+    text_at(cr, fr.x0 + fr.w / 2, oy + 22, buf, 0.5);
+    cairo_save(cr);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
+    cairo_clip(cr);
+    for (int i = 0; i < p->n; i++) {
+        const struct line *l = &p->lines[i];
+        const double *c = colour(f, l->learner);
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        cairo_set_line_width(cr, 1.5);
+        cairo_new_path(cr);
+        for (int k = 0; k < l->n; k++) {
+            double x = cost_of(f, p, l, l->shots[k]);
+            if (isfinite(x))
+                cairo_line_to(cr, px(&fr, log10(x)), py(&fr, l->mean[k]));
+        }
+        cairo_stroke(cr);
+        cairo_set_line_width(cr, 1);
+        for (int k = 0; k < l->n; k++) {
+            double x = cost_of(f, p, l, l->shots[k]);
+            if (!isfinite(x))
+                continue;
+            cairo_new_path(cr);   /* the CI as a bar, then the point */
+            cairo_move_to(cr, px(&fr, log10(x)), py(&fr, l->mean[k] - l->ci[k]));
+            cairo_line_to(cr, px(&fr, log10(x)), py(&fr, l->mean[k] + l->ci[k]));
+            cairo_stroke(cr);
+            cairo_new_sub_path(cr);
+            cairo_rectangle(cr, px(&fr, log10(x)) - 3.5, py(&fr, l->mean[k]) - 3.5, 7, 7);
+            cairo_fill(cr);
+        }
+    }
+    cairo_restore(cr);
+    return true;
+}
+
 /* The legend: a short line in each learner's colour and its name. */
 static void draw_legend(cairo_t *cr, const struct figure *f, double ox, double oy)
 {
@@ -379,7 +521,23 @@ int plot_curves(const char *summary_path, const char *out_path, struct err *e)
     for (int i = 0; i < f->n; i++)
         for (int k = 0; k < f->panels[i].n; k++)
             sort_line(&f->panels[i].lines[k]);
-    const double width = PANEL_W * f->n + LEGEND_W, height = PANEL_H;
+    /* the efficiency scatters' costs: cost_summary.csv beside summary.csv
+     * (none, and no scatter, when it is not there) */
+    char costs[4200];
+    snprintf(costs, sizeof costs, "%s", summary_path);
+    char *slash = strrchr(costs, '/');
+    snprintf(slash ? slash + 1 : costs, sizeof costs - (size_t)(slash ? slash + 1 - costs : 0),
+             "cost_summary.csv");
+    if (access(costs, F_OK) == 0 &&
+        (rc = columns_read(costs, &columns_cost_summary, 0, add_cost, f, e)))
+        goto done;
+    f->joules = f->n_costs > 0;
+    for (int i = 0; i < f->n_costs; i++)
+        f->joules &= f->costs[i].measured;
+    int scatters = 0;
+    for (int i = 0; f->n_costs && i < f->n; i++)
+        scatters += !f->panels[i].probe[0];
+    const double width = PANEL_W * (f->n + scatters) + LEGEND_W, height = PANEL_H;
     char tmp[4400], host[FSUTIL_HOST_MAX];
     fsutil_host(host, sizeof host);   /* the temporaries' naming: fsutil_clean_stale finds it */
     snprintf(tmp, sizeof tmp, "%s.tmp.%s.%ld.0", out_path, host, (long)getpid());
@@ -391,9 +549,13 @@ int plot_curves(const char *summary_path, const char *out_path, struct err *e)
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    int drawn = 0;
     for (int i = 0; i < f->n; i++)
-        draw_panel(cr, f, &f->panels[i], PANEL_W * i, 0);
-    draw_legend(cr, f, PANEL_W * f->n, 0);
+        draw_panel(cr, f, &f->panels[i], PANEL_W * drawn++, 0);
+    for (int i = 0; f->n_costs && i < f->n; i++)
+        if (!f->panels[i].probe[0])
+            draw_efficiency(cr, f, &f->panels[i], PANEL_W * drawn++, 0);
+    draw_legend(cr, f, PANEL_W * (f->n + scatters), 0);
     cairo_destroy(cr);
     cairo_status_t st = cairo_surface_status(s);
     if (st == CAIRO_STATUS_SUCCESS && !strcmp(ext, "png"))

@@ -7,6 +7,9 @@ Runs configs/smoke.yaml with three shot counts (five learners) and checks
 the curves.svg and curves.png that `kshot run` writes, and `kshot plot`:
   - in the SVG, one stroked curve per learner, each in its own colour, with
     as many points as shot counts, and a legend line in the same colour;
+  - the efficiency scatter: per learner a thin line in its colour through
+    one point per shot count (its cost per adapted episode from
+    cost_summary.csv);
   - the PNG is a PNG whose pixels are not all one colour;
   - `kshot plot DIR -o x.pdf` writes a PDF; an unknown extension is refused
     with exit status 2.
@@ -66,6 +69,16 @@ def main():
                        "shot count", len(curves) == LEARNERS, str(by_colour), verbose=True)
         e2echeck.check("a legend line per learner in the curve's colour",
                        all(sorted(n) == [2, len(SHOTS)] for n in curves.values()), str(curves))
+        # the efficiency scatter: per learner a thin line through its points
+        # (one per shot count), in the learner's colour
+        thin = {}
+        for style, d in paths:
+            m = re.search(r"stroke:(rgb\([^)]*\))", style)
+            if m and "stroke-width:1.5;" in style and "fill:none" in style:
+                thin.setdefault(m.group(1), []).append(1 + d.count(" L "))
+        e2echeck.check("an efficiency scatter: a line per learner through a point per shot count",
+                       sorted(thin) == sorted(curves) and
+                       all(n == [len(SHOTS)] for n in thin.values()), str(thin))
         pix, w, h = png_pixels(os.path.join(tmp, "curves.png"))
         e2echeck.check("curves.png is a PNG that is not blank",
                        pix is not None and w > 100 and h > 100 and len(set(pix)) > 20,
