@@ -1,15 +1,18 @@
 /* compare: tables of learners × shot counts with paired differences and tests. */
 #include "harness/compare.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness/columns.h"
 #include "harness/csvout.h"
 #include "harness/stats.h"
+#include "harness/yamltree.h"
 
 /* ---- episodes.csv in memory ---- */
 
@@ -48,6 +51,7 @@ struct row {
 
 struct data {
     const char *path;
+    const char *prefix;              /* "<dir>/" before each learner's name, or "" */
     struct strs variants, targets, learners, probes, params, metrics;
     struct row *r;
     long n, cap;
@@ -73,7 +77,9 @@ static int add_row(void *ctx, const char *const *f, int n_fields, long record, s
     r->episode = strtol(f[EP_EPISODE], NULL, 10);
     r->step = f[EP_STEP][0] ? strtol(f[EP_STEP], NULL, 10) : -1;
     r->variant = intern(&d->variants, f[EP_VARIANT]), r->target = intern(&d->targets, f[EP_TARGET]);
-    r->learner = intern(&d->learners, f[EP_LEARNER]), r->probe = intern(&d->probes, f[EP_PROBE]);
+    char learner[512];
+    snprintf(learner, sizeof learner, "%s%s", d->prefix, f[EP_LEARNER]);
+    r->learner = intern(&d->learners, learner), r->probe = intern(&d->probes, f[EP_PROBE]);
     r->param = intern(&d->params, f[EP_PARAM]), r->metric = intern(&d->metrics, f[EP_METRIC]);
     if (r->variant < 0 || r->target < 0 || r->learner < 0 || r->probe < 0 || r->param < 0 ||
         r->metric < 0)
@@ -269,16 +275,151 @@ static int find(const struct strs *t, const char *s)
     return -1;
 }
 
-int compare_run(const struct compare_opts *o, FILE *out, struct err *e)
+/* ---- several runs side by side ---- */
+
+/* A run's record: run.yaml, or a shard's run.*.yaml (they share the config). */
+static int load_record(const char *dir, struct yt_doc *doc, struct err *e)
 {
     char path[4200];
-    struct data dt = {.path = path};
+    snprintf(path, sizeof path, "%s/run.yaml", dir);
+    if (access(path, F_OK) != 0) {
+        DIR *d = opendir(dir);
+        path[0] = '\0';
+        for (struct dirent *de; d && !path[0] && (de = readdir(d));) {
+            size_t len = strlen(de->d_name);
+            if (!strncmp(de->d_name, "run.", 4) && len > 5 && !strcmp(de->d_name + len - 5, ".yaml"))
+                snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        }
+        if (d)
+            closedir(d);
+        if (!path[0])
+            return err_set(e, ERR_USAGE, "%s: no run record (run.yaml): compare pairs several "
+                           "runs' episodes only when their records show them to be the same", dir);
+    }
+    int rc = yt_load_file(path, doc, e);
+    if (!rc && (!doc->root || doc->root->kind != YT_MAP || !yt_find(doc->root, "config.targets")))
+        rc = err_set(e, ERR_IO, "%s: not a run record of kshot (no config.targets)", path);
+    return rc;
+}
+
+/* A node as one line of flow YAML, into buf ("" when absent). */
+static void flow(const struct yt_node *n, char *buf, size_t cap)
+{
+    char *t = NULL;
+    struct err ignored;
+    buf[0] = '\0';
+    if (n && yt_flow_text(n, &t, &ignored) == 0)
+        snprintf(buf, cap, "%s", t);
+    free(t);
+}
+
+/* Every entry of a record's data list for data name, as
+ * "split S, seed N: rows R, crc32 X; …" in the record's order ("" if none). */
+static void data_entries(const struct yt_node *root, const char *name, char *buf, size_t cap)
+{
+    const struct yt_node *list = yt_get(root, "data");
+    buf[0] = '\0';
+    for (int i = 0; list && list->kind == YT_SEQ && i < list->n_items; i++) {
+        const struct yt_node *m = list->items[i];
+        const struct yt_node *n = m->kind == YT_MAP ? yt_get(m, "name") : NULL;
+        if (!n || n->kind != YT_SCALAR || strcmp(n->value, name) != 0)
+            continue;
+        const struct yt_node *sp = yt_get(m, "split"), *sd = yt_get(m, "seed");
+        const struct yt_node *rows = yt_get(m, "rows"), *crc = yt_get(m, "crc32");
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%ssplit %s, seed %s: rows %s, crc32 %s", len ? "; " : "",
+                 sp && sp->value ? sp->value : "?", sd && sd->value ? sd->value : "?",
+                 rows && rows->value ? rows->value : "?", crc && crc->value ? crc->value : "?");
+    }
+}
+
+/* Do runs a and b (records ra, rb) draw the same episodes for every target
+ * they share? ERR_USAGE naming what differs otherwise. */
+static int same_episodes(const char *a, const struct yt_node *ra, const char *b,
+                         const struct yt_node *rb, struct err *e)
+{
+    const struct yt_node *ta = yt_find(ra, "config.targets"), *tb = yt_find(rb, "config.targets");
+    char fa[2048], fb[2048];
+    bool shared = false;
+    for (int i = 0; ta->kind == YT_MAP && tb->kind == YT_MAP && i < ta->n_items; i++) {
+        const char *name = ta->keys[i];
+        const struct yt_node *x = ta->items[i], *y = yt_get(tb, name);
+        if (!y)
+            continue;
+        shared = true;
+        flow(x, fa, sizeof fa), flow(y, fb, sizeof fb);
+        if (strcmp(fa, fb) != 0)
+            return err_set(e, ERR_USAGE, "compare: %s and %s set target \"%s\" differently "
+                           "(%s: %s; %s: %s), so their episodes are not the same and cannot be "
+                           "paired", a, b, name, a, fa, b, fb);
+        /* the data it reads: the same splits, seeds, rows and checksums in both */
+        const struct yt_node *data = x->kind == YT_MAP ? yt_get(x, "data") : NULL;
+        if (!data || data->kind != YT_SCALAR)
+            continue;
+        data_entries(ra, data->value, fa, sizeof fa), data_entries(rb, data->value, fb, sizeof fb);
+        if (strcmp(fa, fb) != 0)
+            return err_set(e, ERR_USAGE, "compare: %s and %s read different data \"%s\" for "
+                           "target \"%s\" (%s: %s; %s: %s), so their episodes cannot be paired",
+                           a, b, data->value, name, a, fa[0] ? fa : "none", b,
+                           fb[0] ? fb : "none");
+    }
+    if (!shared)
+        return err_set(e, ERR_USAGE, "compare: %s and %s have no target in common", a, b);
+    return ERR_OK;
+}
+
+/* The runs' records agree on every shared target and its data. */
+static int check_pairable(const struct compare_opts *o, struct err *e)
+{
+    struct yt_doc docs[COMPARE_MAX_DIRS];
+    memset(docs, 0, sizeof docs);
+    int rc = ERR_OK;
+    for (int i = 0; !rc && i < o->n_dirs; i++)
+        rc = load_record(o->dirs[i], &docs[i], e);
+    for (int i = 1; !rc && i < o->n_dirs; i++)
+        rc = same_episodes(o->dirs[0], docs[0].root, o->dirs[i], docs[i].root, e);
+    for (int i = 0; i < o->n_dirs; i++)
+        yt_free(&docs[i]);
+    return rc;
+}
+
+/* A directory's label: its last path component (the whole path when two
+ * runs' last components are equal). */
+static void dir_label(const struct compare_opts *o, int i, char *buf, size_t cap)
+{
+    char names[COMPARE_MAX_DIRS][512];
+    for (int k = 0; k < o->n_dirs; k++) {
+        snprintf(names[k], sizeof names[k], "%s", o->dirs[k]);
+        size_t len = strlen(names[k]);
+        while (len > 1 && names[k][len - 1] == '/')
+            names[k][--len] = '\0';
+        const char *slash = strrchr(names[k], '/');
+        if (slash)
+            memmove(names[k], slash + 1, strlen(slash + 1) + 1);
+    }
+    bool unique = true;
+    for (int k = 0; k < o->n_dirs; k++)
+        unique &= k == i || strcmp(names[k], names[i]) != 0;
+    snprintf(buf, cap, "%s", unique ? names[i] : o->dirs[i]);
+}
+
+int compare_run(const struct compare_opts *o, FILE *out, struct err *e)
+{
+    char path[4200], prefix[600] = "";
+    struct data dt = {.path = path, .prefix = prefix};
     struct gain_learners gl = {0};
     double *d = NULL;
     long *sd = NULL, *final = NULL;
     struct cell *cells = NULL;
-    snprintf(path, sizeof path, "%s/episodes.csv", o->dir);
-    int rc = columns_read(path, &columns_episodes, 0, add_row, &dt, e);
+    int rc = o->n_dirs > 1 ? check_pairable(o, e) : ERR_OK;
+    for (int k = 0; !rc && k < o->n_dirs; k++) {
+        if (o->n_dirs > 1) {
+            dir_label(o, k, prefix, sizeof prefix - 1);
+            strcat(prefix, "/");
+        }
+        snprintf(path, sizeof path, "%s/episodes.csv", o->dirs[k]);
+        rc = columns_read(path, &columns_episodes, 0, add_row, &dt, e);
+    }
     if (rc)
         goto done;
     /* the metric */
@@ -299,13 +440,21 @@ int compare_run(const struct compare_opts *o, FILE *out, struct err *e)
             goto done;
         }
     } else {
-        char sum[4200];
-        snprintf(sum, sizeof sum, "%s/summary.csv", o->dir);
+        /* the first run's: its learner without gain rows, in the first run's names */
+        char sum[4200], name[700];
+        snprintf(sum, sizeof sum, "%s/summary.csv", o->dirs[0]);
         if ((rc = columns_read(sum, &columns_summary, 0, read_gains, &gl, e)))
             goto done;
-        for (int l = 0; gl.with_gain.n > 0 && l < dt.learners.n; l++)
-            if (find(&gl.with_gain, dt.learners.s[l]) < 0)
+        if (o->n_dirs > 1)
+            dir_label(o, 0, prefix, sizeof prefix - 1), strcat(prefix, "/");
+        for (int l = 0; gl.with_gain.n > 0 && l < dt.learners.n; l++) {
+            const char *full = dt.learners.s[l];
+            if (strncmp(full, prefix, strlen(prefix)) != 0)
+                continue;
+            snprintf(name, sizeof name, "%s", full + strlen(prefix));
+            if (find(&gl.with_gain, name) < 0)
                 base = base == -1 ? l : -2;
+        }
         base = base < 0 ? -1 : base;
     }
     /* each learner's final step, then its rows of the metric at that step */

@@ -18,8 +18,14 @@
  *   p_holm           p_t adjusted by Holm's method across the table
  *   best, tied       the best mean of the column, and the learners whose
  *                    paired difference to it has an interval containing 0
- * Not here (yet): several results directories side by side, and choosing a
- * sweep's variant on validation targets. */
+ *
+ * Several results directories side by side: each learner is named
+ * <dir>/<learner> (the directory's last path component), and rows pair
+ * across runs on (seed, episode) — which is sound only when the runs'
+ * episodes are the same, so the runs' records must agree on every target
+ * they share (its settings) and on the data those targets read (split,
+ * seed, rows, checksum); otherwise compare refuses, naming what differs.
+ * Not here (yet): choosing a sweep's variant on validation targets. */
 #ifndef KSHOT_COMPARE_H
 #define KSHOT_COMPARE_H
 
@@ -29,8 +35,11 @@
 
 enum compare_format { COMPARE_TEXT, COMPARE_MARKDOWN, COMPARE_CSV };
 
+#define COMPARE_MAX_DIRS 16
+
 struct compare_opts {
-    const char *dir;          /* the results directory */
+    const char *dirs[COMPARE_MAX_DIRS];   /* results directories: one, or runs side by side */
+    int n_dirs;
     const char *baseline;     /* a learner's name; NULL: the run's (summary.csv's gains) */
     const char *metric;       /* NULL: accuracy, or mse */
     int format;               /* enum compare_format */

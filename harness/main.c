@@ -284,7 +284,7 @@ static int cmd_plan(int argc, char **argv, struct err *e)
 static void compare_usage(FILE *out)
 {
     fprintf(out,
-            "usage: kshot compare RESULTS [--baseline LEARNER] [--metric METRIC]\n"
+            "usage: kshot compare RESULTS... [--baseline LEARNER] [--metric METRIC]\n"
             "                     [--format text|markdown|csv]\n"
             "\n"
             "Per target (and variant, probe and param), every learner at its final step\n"
@@ -294,6 +294,12 @@ static void compare_usage(FILE *out)
             "signed-rank test's, and the t-test's adjusted by Holm across the table; the\n"
             "best learner of each column, and those whose paired difference to it has an\n"
             "interval containing 0 (tied).\n"
+            "\n"
+            "Several results directories side by side: learners are named DIR/LEARNER (DIR\n"
+            "the directory's last component), and rows pair across runs episode by\n"
+            "episode, so the runs' records (run.yaml) must agree on every target they\n"
+            "share and on the data it reads; compare refuses, naming what differs,\n"
+            "otherwise.\n"
             "\n"
             "  --baseline L   compare with learner L (default: the run's baseline, the one\n"
             "                 summary.csv's transfer_gain rows are against)\n"
@@ -334,14 +340,14 @@ static int cmd_compare(int argc, char **argv, struct err *e)
                                "csv)", f);
         } else if (a[0] == '-') {
             return err_set(e, ERR_USAGE, "compare: unknown option %s (kshot compare --help)", a);
-        } else if (o.dir) {
-            return err_set(e, ERR_USAGE, "compare: several results directories side by side are "
-                           "not supported yet; give one (%s, then %s)", o.dir, a);
+        } else if (o.n_dirs == COMPARE_MAX_DIRS) {
+            return err_set(e, ERR_USAGE, "compare: at most %d results directories side by side",
+                           COMPARE_MAX_DIRS);
         } else {
-            o.dir = a;
+            o.dirs[o.n_dirs++] = a;
         }
     }
-    if (!o.dir)
+    if (!o.n_dirs)
         return err_set(e, ERR_USAGE, "compare: which results directory? (kshot compare --help)");
     return compare_run(&o, stdout, e);
 }

@@ -16,7 +16,12 @@ standard library (the t distribution from tests/check_summary.py):
   - best: the highest mean of each column; tied: a paired difference to the
     best whose interval contains 0.
 Also: the text and markdown formats print, and a learner that does not exist
-is refused with exit status 2.
+is refused with exit status 2. Two runs side by side (the second with
+finetune's lr changed): learners are named RUN/LEARNER, a unit both runs
+share compares to itself with a difference of exactly 0, the cross-run
+paired difference of finetune equals one recomputed from the two
+episodes.csv files, and a run whose target draws other episodes (more of
+them) is refused with exit status 2, naming the target.
 """
 import csv
 import io
@@ -164,6 +169,49 @@ def main():
                            text=True)
         e2echeck.check("an unknown baseline is refused (exit 2) naming it",
                        p.returncode == 2 and '"nobody"' in p.stderr, p.stderr)
+
+        # Two runs side by side.
+        other = os.path.join(tmp, "lr01")
+        p = subprocess.run([kshot, "run", os.path.join(root, "configs/smoke.yaml"), "-o", other,
+                            "-q", "learners.finetune.lr=0.1"], capture_output=True, text=True)
+        e2echeck.check("a second run", p.returncode == 0, p.stderr)
+        a = os.path.basename(tmp.rstrip("/"))
+        p = subprocess.run([kshot, "compare", tmp, other, "--format", "csv", "--baseline",
+                            f"{a}/finetune"], capture_output=True, text=True)
+        e2echeck.check("two runs side by side", p.returncode == 0, p.stderr)
+        rows2 = {(r["learner"], r["shots"]): r for r in csv.DictReader(io.StringIO(p.stdout))}
+        e2echeck.check("learners named RUN/LEARNER, both runs' learners there",
+                       (f"{a}/scratch", "1") in rows2 and ("lr01/finetune", "5") in rows2,
+                       str(sorted(rows2)))
+        same = rows2.get((f"lr01/scratch", "1"), {})
+        e2echeck.check("a unit both runs share: the same mean in both",
+                       same.get("mean") == rows2.get((f"{a}/scratch", "1"), {}).get("mean"), str(same))
+        with open(os.path.join(other, "episodes.csv"), newline="") as f:
+            eps2 = [r for r in csv.DictReader(f) if r["metric"] == "accuracy" and not r["probe"]]
+        ok = True
+        for shots in ("1", "5"):
+            base = values("finetune", shots)
+            f2 = max(int(r["step"]) for r in eps2 if r["learner"] == "finetune")
+            v2 = {(r["seed"], r["episode"]): float(r["value"]) for r in eps2
+                  if r["learner"] == "finetune" and r["shots"] == shots and r["value"] and
+                  int(r["step"]) == f2}
+            dm, dci, pt = pooled([(k[0], v2[k] - base[k]) for k in sorted(v2) if k in base])
+            r = rows2[("lr01/finetune", shots)]
+            ok &= close(r["diff"], dm) and close(r["diff_ci95"], dci) and close(r["p_t"], pt, rel=1e-5)
+        e2echeck.check("the cross-run paired difference equals the recomputed one", ok)
+        p = subprocess.run([kshot, "compare", tmp, other, "--format", "csv", "--baseline",
+                            "lr01/scratch"], capture_output=True, text=True)
+        zero = [r for r in csv.DictReader(io.StringIO(p.stdout))
+                if r["learner"] == f"{a}/scratch"]
+        e2echeck.check("the shared unit against itself: a difference of exactly 0",
+                       zero and all(float(r["diff"]) == 0 and float(r["diff_ci95"]) == 0
+                                    for r in zero), str(zero))
+        longer = os.path.join(tmp, "longer")
+        p = subprocess.run([kshot, "run", os.path.join(root, "configs/smoke.yaml"), "-o", longer,
+                            "-q", "targets.heldout.episodes=30"], capture_output=True, text=True)
+        p = subprocess.run([kshot, "compare", tmp, longer], capture_output=True, text=True)
+        e2echeck.check("runs whose episodes differ are refused (exit 2), naming the target",
+                       p.returncode == 2 and 'target "heldout" differently' in p.stderr, p.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return e2echeck.summary()

@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (summary_write(eps, sum, &so, &e) != 0)
         return 0;
     FILE *out = fopen("/dev/null", "w");
-    struct compare_opts o = {.dir = dir, .format = size % 2 ? COMPARE_CSV : COMPARE_TEXT};
+    struct compare_opts o = {.dirs = {dir}, .n_dirs = 1,
+                             .format = size % 2 ? COMPARE_CSV : COMPARE_TEXT};
     compare_run(&o, out, &e);
     fclose(out);
     return 0;
