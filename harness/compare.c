@@ -45,6 +45,7 @@ static void strs_free(struct strs *t)
 
 struct row {
     int variant, target, learner, probe, param, metric;
+    int shown;                         /* the variant printed (variant groups the tables) */
     long shots, seed, episode, step;   /* step −1: a learner without steps */
     double v;                          /* NaN: empty */
 };
@@ -81,6 +82,7 @@ static int add_row(void *ctx, const char *const *f, int n_fields, long record, s
     snprintf(learner, sizeof learner, "%s%s", d->prefix, f[EP_LEARNER]);
     r->learner = intern(&d->learners, learner), r->probe = intern(&d->probes, f[EP_PROBE]);
     r->param = intern(&d->params, f[EP_PARAM]), r->metric = intern(&d->metrics, f[EP_METRIC]);
+    r->shown = r->variant;
     if (r->variant < 0 || r->target < 0 || r->learner < 0 || r->probe < 0 || r->param < 0 ||
         r->metric < 0)
         return err_set(e, ERR_NOMEM, "%s: record %ld: out of memory", d->path, record);
@@ -208,7 +210,7 @@ static int print_table(FILE *out, const struct compare_opts *o, const struct dat
             csvrec_f32(&r, 13, x->has_diff ? x->p_wilcoxon : NAN);
             csvrec_f32(&r, 14, x->has_diff ? x->p_holm : NAN);
             csvrec_int(&r, 15, x->best), csvrec_int(&r, 16, x->tied);
-            csvrec_str(&r, 17, dt->variants.s[x->r[0].variant]);
+            csvrec_str(&r, 17, dt->variants.s[x->r[0].shown]);
             int rc = csvrec_write(out, &r, 0, 18);
             csvrec_free(&r);
             if (rc)
@@ -403,6 +405,112 @@ static void dir_label(const struct compare_opts *o, int i, char *buf, size_t cap
     snprintf(buf, cap, "%s", unique ? names[i] : o->dirs[i]);
 }
 
+/* ---- a sweep's variant chosen on validation targets ---- */
+
+/* Which targets of dt the run record of dir marks `role: validation`
+ * (val[t]); how many. */
+static int validation_targets(const char *dir, const struct data *dt, bool *val, struct err *e)
+{
+    struct yt_doc doc = {0};
+    struct err ignored;
+    int n = 0;
+    if (load_record(dir, &doc, &ignored) == 0) {
+        const struct yt_node *ts = yt_find(doc.root, "config.targets");
+        for (int t = 0; t < dt->targets.n; t++) {
+            const struct yt_node *x = ts && ts->kind == YT_MAP ? yt_get(ts, dt->targets.s[t]) : NULL;
+            const struct yt_node *role = x && x->kind == YT_MAP ? yt_get(x, "role") : NULL;
+            val[t] = role && role->kind == YT_SCALAR && strcmp(role->value, "validation") == 0;
+            n += val[t];
+        }
+    }
+    yt_free(&doc);
+    return n;
+}
+
+/* With validation targets: for each learner, the variant whose mean over
+ * the validation targets' cells (each target and shot count, clean inputs,
+ * at the learner's final step; oriented by sign) is best; then only the
+ * test targets' rows of that variant are kept (r[0..*n)), grouped into one
+ * table per target whatever their variants. The choice is printed to out
+ * (text and markdown). */
+static int choose_variants(const struct compare_opts *o, struct data *dt, const bool *val,
+                           int sign, long *n, FILE *out, struct err *e)
+{
+    for (int v = 0; v < dt->variants.n; v++)
+        if (strstr(dt->variants.s[v], "targets."))
+            return err_set(e, ERR_USAGE, "compare: variant \"%s\" changes a target's settings, "
+                           "so the variants' episodes differ and one cannot be chosen on "
+                           "validation targets for another's test targets", dt->variants.s[v]);
+    const int L = dt->learners.n, V = dt->variants.n, T = dt->targets.n;
+    const int clean = find(&dt->probes, "");
+    long shots[64];   /* the validation cells' shot counts, in order of appearance */
+    int S = 0;
+    for (long i = 0; i < *n; i++) {
+        const struct row *r = &dt->r[i];
+        int s = 0;
+        while (val[r->target] && r->probe == clean && s < S && shots[s] != r->shots)
+            s++;
+        if (val[r->target] && r->probe == clean && s == S && S < 64)
+            shots[S++] = r->shots;
+    }
+    size_t cells = (size_t)L * (size_t)V * (size_t)T * (size_t)(S ? S : 1);
+    double *sum = calloc(cells, sizeof *sum);
+    long *cnt = calloc(cells, sizeof *cnt);
+    int *chosen = malloc(sizeof *chosen * (size_t)(L ? L : 1));
+    if (!sum || !cnt || !chosen) {
+        free(sum), free(cnt), free(chosen);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    for (long i = 0; i < *n; i++) {
+        const struct row *r = &dt->r[i];
+        if (!val[r->target] || r->probe != clean || isnan(r->v))
+            continue;
+        int s = 0;
+        while (s < S && shots[s] != r->shots)
+            s++;
+        if (s == S)
+            continue;
+        size_t k = (((size_t)r->learner * V + r->variant) * T + r->target) * S + s;
+        sum[k] += r->v, cnt[k]++;
+    }
+    bool md = o->format == COMPARE_MARKDOWN, csv = o->format == COMPARE_CSV;
+    if (!csv)
+        fprintf(out, "%sVariants chosen on the validation targets%s (mean of %s over their cells; "
+                "the tables below show the test targets only):\n", md ? "\n**" : "\n",
+                md ? "**" : "", dt->metrics.s[dt->r[0].metric]);
+    for (int l = 0; l < L; l++) {
+        double best = NAN;
+        chosen[l] = -1;
+        for (int v = 0; v < V; v++) {
+            double total = 0;
+            int m = 0;
+            for (int t = 0; t < T; t++)
+                for (int s = 0; s < S; s++) {
+                    size_t k = (((size_t)l * V + v) * T + t) * S + s;
+                    if (cnt[k])
+                        total += sum[k] / (double)cnt[k], m++;
+                }
+            if (m && (chosen[l] < 0 || sign * total / m > sign * best))
+                chosen[l] = v, best = total / m;
+        }
+        if (!csv && chosen[l] >= 0)
+            fprintf(out, "%s%s: %s (%.4f)\n", md ? "- " : "  ", dt->learners.s[l],
+                    dt->variants.s[chosen[l]], best);
+    }
+    int group = intern(&dt->variants, "chosen on validation");
+    long m = 0;
+    for (long i = 0; group >= 0 && i < *n; i++) {
+        struct row r = dt->r[i];
+        if (val[r.target] || chosen[r.learner] != r.variant)
+            continue;
+        r.variant = group;
+        dt->r[m++] = r;
+    }
+    *n = m;
+    free(sum), free(cnt), free(chosen);
+    return group < 0 ? err_set(e, ERR_NOMEM, "out of memory") : ERR_OK;
+}
+
 int compare_run(const struct compare_opts *o, FILE *out, struct err *e)
 {
     char path[4200], prefix[600] = "";
@@ -472,6 +580,17 @@ int compare_run(const struct compare_opts *o, FILE *out, struct err *e)
     for (long i = 0; i < dt.n; i++)
         if (dt.r[i].metric == mi && dt.r[i].step == final[dt.r[i].learner])
             dt.r[n++] = dt.r[i];
+    /* validation targets (one run): each learner's variant chosen on them */
+    bool *val = calloc((size_t)dt.targets.n + 1, sizeof *val);
+    if (!val) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (o->n_dirs == 1 && n > 0 && validation_targets(o->dirs[0], &dt, val, e) > 0)
+        rc = choose_variants(o, &dt, val, sign, &n, out, e);
+    free(val);
+    if (rc)
+        goto done;
     qsort(dt.r, (size_t)n, sizeof *dt.r, by_cell);
     d = malloc(sizeof *d * (size_t)(n ? n : 1)), sd = malloc(sizeof *sd * (size_t)(n ? n : 1));
     cells = malloc(sizeof *cells * (size_t)(dt.learners.n ? dt.learners.n : 1) * 64);

@@ -25,7 +25,15 @@
  * episodes are the same, so the runs' records must agree on every target
  * they share (its settings) and on the data those targets read (split,
  * seed, rows, checksum); otherwise compare refuses, naming what differs.
- * Not here (yet): choosing a sweep's variant on validation targets. */
+ *
+ * Validation before test: when one run's targets include some marked
+ * `role: validation`, each learner's variant of a sweep is chosen on them
+ * (the best mean of the metric over their cells: each validation target
+ * and shot count, clean inputs, the learner's final step), the choice is
+ * printed, and the tables show the test targets only, each learner at its
+ * chosen variant — so hyperparameters are never chosen on the numbers
+ * reported. A sweep over target settings is refused for this (its
+ * variants' episodes differ). */
 #ifndef KSHOT_COMPARE_H
 #define KSHOT_COMPARE_H
 

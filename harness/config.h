@@ -82,6 +82,7 @@ struct cfg_target {
     char *name;
     char *data;
     char *split;
+    char *role;                /* "test", or "validation": where compare chooses a sweep's variant */
     struct cfg_labels classes;
     long ways;
     int n_shots;

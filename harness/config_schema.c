@@ -30,6 +30,7 @@ static const char *const activations[] = {"identity", "relu", "tanh", NULL}; /* 
 static const char *const fresh_inits[] = {"torch", "he", "glorot", NULL};
 const char *const config_formats[] = {"idx", "csv", "sinusoid", "clusters", NULL};
 static const char *const splits[] = {"train", "test", NULL};
+static const char *const roles[] = {"test", "validation", NULL};
 
 #define EXP(f) offsetof(struct experiment, f)
 #define DAT(f) offsetof(struct cfg_data, f)
@@ -173,6 +174,10 @@ static const struct key table[] = {
     {S_TARGET, "data", K_STR, 0, 0, NULL, TGT(data), 0, NULL, NULL, "data source of the held-out task", FEEDS_NONE, 0},
     {S_TARGET, "split", K_WORD, 0, 0, "test", TGT(split), 0, NULL, splits,
      "train or test; a csv source has only train, which is then the default", FEEDS_EVAL, 0},
+    {S_TARGET, "role", K_WORD, 0, 0, "test", TGT(role), 0, NULL, roles,
+     "test, or validation: `kshot compare` picks each learner's sweep variant on the validation "
+     "targets and reports it on the test targets (a label: the numbers do not change)",
+     FEEDS_NONE, 0},
     {S_TARGET, "classes", K_LABELS, 0, 0, "[]", TGT(classes), 0, NULL, NULL,
      "class labels episodes draw from (default: all); must not overlap the source's", FEEDS_EVAL, 0},
     {S_TARGET, "allow_overlap", K_BOOL, 0, 0, "false", TGT(allow_overlap), 0, NULL, NULL,

@@ -21,7 +21,11 @@ finetune's lr changed): learners are named RUN/LEARNER, a unit both runs
 share compares to itself with a difference of exactly 0, the cross-run
 paired difference of finetune equals one recomputed from the two
 episodes.csv files, and a run whose target draws other episodes (more of
-them) is refused with exit status 2, naming the target.
+them) is refused with exit status 2, naming the target. Validation: with a
+target marked `role: validation` and a sweep over two learners' lr, each
+learner's variant is the one whose mean over the validation target's cells
+is best (recomputed here), the tables hold the test target only, and each
+learner's row there is its chosen variant's.
 """
 import csv
 import io
@@ -212,6 +216,53 @@ def main():
         p = subprocess.run([kshot, "compare", tmp, longer], capture_output=True, text=True)
         e2echeck.check("runs whose episodes differ are refused (exit 2), naming the target",
                        p.returncode == 2 and 'target "heldout" differently' in p.stderr, p.stderr)
+
+        # A sweep's variant chosen on a validation target.
+        vdir = os.path.join(tmp, "validation")
+        p = subprocess.run([kshot, "run", os.path.join(root, "configs/smoke.yaml"), "-o", vdir, "-q",
+                            "targets.val={data: fashion, split: train, classes: [5, 6, 7, 8, 9], "
+                            "role: validation, shots: [1, 5], queries: 5, episodes: 20}",
+                            "sweep={learners.finetune.lr: [0.001, 0.1], "
+                            "learners.probe.lr: [0.01, 1.0]}"], capture_output=True, text=True)
+        e2echeck.check("a run with a validation target and a sweep", p.returncode == 0, p.stderr)
+        p = subprocess.run([kshot, "compare", vdir, "--format", "csv"], capture_output=True,
+                           text=True)
+        vrows = list(csv.DictReader(io.StringIO(p.stdout)))
+        e2echeck.check("only the test target is reported",
+                       p.returncode == 0 and vrows and {r["target"] for r in vrows} == {"heldout"},
+                       p.stderr + str({r["target"] for r in vrows}))
+        with open(os.path.join(vdir, "episodes.csv"), newline="") as f:
+            veps = [r for r in csv.DictReader(f) if r["metric"] == "accuracy" and not r["probe"]]
+        ok = True
+        for learner in ("finetune", "probe"):
+            fin = max(int(r["step"]) for r in veps if r["learner"] == learner)
+            scores = {}
+            for v in sorted({r["variant"] for r in veps}):
+                cells = {}
+                for r in veps:
+                    if (r["learner"] == learner and r["variant"] == v and r["target"] == "val"
+                            and int(r["step"]) == fin and r["value"]):
+                        cells.setdefault(r["shots"], []).append(float(r["value"]))
+                scores[v] = statistics.mean(statistics.mean(c) for c in cells.values())
+            want = max(scores, key=scores.get)
+            got = {r["variant"] for r in vrows if r["learner"] == learner}
+            ok &= got == {want}
+            for r in vrows:
+                if r["learner"] != learner:
+                    continue
+                seeds = {}
+                for x in veps:
+                    if (x["learner"] == learner and x["variant"] == want and
+                            x["target"] == "heldout" and x["shots"] == r["shots"] and
+                            int(x["step"]) == fin and x["value"]):
+                        seeds.setdefault(x["seed"], []).append(float(x["value"]))
+                ok &= close(r["mean"], statistics.mean(statistics.mean(v) for v in seeds.values()))
+        e2echeck.check("each learner's variant is the best on the validation target, and its "
+                       "test rows are that variant's", ok, str(vrows[:4]))
+        p = subprocess.run([kshot, "compare", vdir], capture_output=True, text=True)
+        e2echeck.check("the choice is printed",
+                       "Variants chosen on the validation targets" in p.stdout and
+                       "finetune: learners.finetune.lr=" in p.stdout, p.stdout[:500])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return e2echeck.summary()

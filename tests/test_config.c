@@ -892,7 +892,7 @@ static const char *const all_keys[] = {
     "source.train.epochs", "source.train.batch", "source.train.optimizer", "source.train.lr",
     "source.train.momentum", "source.train.weight_decay", "source.train.beta1",
     "source.train.beta2", "source.train.epsilon",
-    "targets.<name>.data", "targets.<name>.split", "targets.<name>.classes",
+    "targets.<name>.data", "targets.<name>.split", "targets.<name>.role", "targets.<name>.classes",
     "targets.<name>.allow_overlap", "targets.<name>.ways", "targets.<name>.shots",
     "targets.<name>.queries", "targets.<name>.episodes", "targets.<name>.thresholds",
     "targets.<name>.forgetting",

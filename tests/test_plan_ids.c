@@ -283,6 +283,8 @@ static const struct id_case cases[] = {
     {"targets.<name>.data", CLUSTERS, {"targets.t.data=same"}, NULL, NULL, SAME,
      "another data source with the same contents"},
     {"targets.<name>.split", CLUSTERS, {"targets.t.split=train"}, NULL, NULL, CHANGED, NULL},
+    {"targets.<name>.role", CLUSTERS, {"targets.t.role=validation"}, NULL, NULL, SAME,
+     "a label for compare"},
     {"targets.<name>.classes", CLUSTERS, {"targets.t.classes=[3, 4]"}, NULL, NULL, CHANGED, NULL},
     {"targets.<name>.allow_overlap", CLUSTERS, {"targets.t.allow_overlap=true"}, NULL, NULL, SAME,
      NULL},
