@@ -46,7 +46,7 @@ static const struct command commands[] = {
     {"merge", cmd_merge, "combine the parts that shards wrote into a results directory: "
                          "kshot merge DIR (lists missing units; needs no data or config)"},
     {"compare", cmd_compare, "the learners of a results directory side by side, with paired "
-                             "differences and tests: kshot compare DIR [--baseline L] [--metric M] "
+                             "differences and tests: kshot compare DIR... [--baseline L] [--metric M] "
                              "[--format text|markdown|csv]"},
     {"plot", cmd_plot, "draw a results directory's learning curves: kshot plot DIR -o FILE.svg|png|pdf"},
     {"info", cmd_info, "print the BLAS kernel, CPU vector units and run the BLAS self-test"},
