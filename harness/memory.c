@@ -175,3 +175,44 @@ int memory_parse(const char *s, uint64_t *bytes, struct err *e)
     *bytes = (uint64_t)(v * (double)(1ULL << shift));
     return ERR_OK;
 }
+
+/* The limit: max (--max-memory) when set, else the cgroup's or the machine's. */
+static uint64_t limit_of(uint64_t max, char *what, size_t cap)
+{
+    if (max) {
+        snprintf(what, cap, "--max-memory");
+        return max;
+    }
+    return memory_limit(what, cap);
+}
+
+static double mb(uint64_t bytes)
+{
+    return (double)bytes / (1 << 20);
+}
+
+int memory_check(const struct mem_estimate *m, int workers, uint64_t max, struct err *e)
+{
+    char what[64];
+    uint64_t limit = limit_of(max, what, sizeof what);
+    if (!limit || m->total <= limit)
+        return ERR_OK;
+    return err_set(e, ERR_NOMEM, "this run would need about %.0f MB of memory, more than %s "
+                   "(%.0f MB): the process after loading %.0f MB, pretrained networks %.0f MB, "
+                   "and %d worker%s × %.0f MB (a unit's rows up to %.0f MB, held until it "
+                   "ends); use fewer workers (-j), split the episodes over more targets or "
+                   "shards, or give --max-memory SIZE if the estimate is wrong for you",
+                   mb(m->total), what, mb(limit), mb(m->base), mb(m->models), workers,
+                   workers == 1 ? "" : "s", mb(m->per_worker), mb(m->rows));
+}
+
+void memory_print(FILE *out, const struct mem_estimate *m, int workers, uint64_t max)
+{
+    char what[64];
+    uint64_t limit = limit_of(max, what, sizeof what);
+    fprintf(out, "memory: about %.0f MB with %d worker%s (after loading %.0f MB, pretrained "
+            "networks %.0f MB, per worker up to %.0f MB, of which a unit's rows up to %.0f MB); "
+            "limit %.0f MB (%s)%s\n", mb(m->total), workers, workers == 1 ? "" : "s",
+            mb(m->base), mb(m->models), mb(m->per_worker), mb(m->rows), mb(limit), what,
+            limit && m->total > limit ? ": kshot run would refuse it" : "");
+}

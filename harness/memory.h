@@ -14,6 +14,7 @@
 #define KSHOT_MEMORY_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "harness/base/err.h"
@@ -36,6 +37,13 @@ void memory_estimate(const struct plan *p, const bool *run, int workers, struct 
  * else the machine's memory. what names the source ("cgroup memory.max",
  * "the machine's memory"). */
 uint64_t memory_limit(char *what, size_t cap);
+
+/* ERR_NOMEM with the estimate's parts when m->total exceeds the limit
+ * (max, --max-memory in bytes, when not 0; else memory_limit's). */
+int memory_check(const struct mem_estimate *m, int workers, uint64_t max, struct err *e);
+
+/* `kshot plan`'s memory line: the estimate, its parts and the limit. */
+void memory_print(FILE *out, const struct mem_estimate *m, int workers, uint64_t max);
 
 /* A size as --max-memory takes it: bytes, or a number with K, M, G or T
  * (powers of 1024; a trailing B or iB allowed). ERR_USAGE when it is not one. */

@@ -2,6 +2,7 @@
 #include "harness/results.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,57 @@
 #include "harness/base/fsutil.h"
 #include "harness/summary.h"
 #include "harness/unitlist.h"
+
+void results_remove_combined(const char *dir)
+{
+    static const char *const names[] = {
+        "episodes.csv", "summary.csv", "pretrain.csv", "costs.csv", "cost_summary.csv",
+    };
+    char path[4200];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+}
+
+/* Remove dir/sub's files (not its dot files). */
+static void empty_dir(const char *dir, const char *sub)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    DIR *d = opendir(path);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char f[4600];
+        snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+        if (de->d_name[0] != '.')
+            unlink(f);
+    }
+    if (d)
+        closedir(d);
+}
+
+void results_start_over(const char *dir)
+{
+    empty_dir(dir, "parts");
+    empty_dir(dir, "models");
+    results_remove_combined(dir);
+    static const char *const names[] = {"units.csv", "curves.svg", "curves.png"};
+    char path[4200];
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        unlink(path);
+    }
+    DIR *d = opendir(dir);   /* every run record: run.yaml and run.<…>.yaml */
+    for (struct dirent *de; d && (de = readdir(d));) {
+        size_t len = strlen(de->d_name);
+        if (!strncmp(de->d_name, "run", 3) && len > 5 && !strcmp(de->d_name + len - 5, ".yaml")) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+}
 
 int results_open(const char *dir, struct err *e)
 {

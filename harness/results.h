@@ -22,6 +22,18 @@
 #include "harness/unit.h"
 #include "harness/unitlist.h"
 
+/* The combined files describe the plan of the run that wrote them. Before
+ * a run computes anything they are removed (this), so a run that stops or
+ * fails never leaves files of an older plan looking current; the parts
+ * they are rebuilt from stay, and the end of a complete run writes them
+ * again. */
+void results_remove_combined(const char *dir);
+
+/* --fresh: remove what kshot wrote into dir — parts, checkpoints, combined
+ * files, figures, units.csv and every run record (the caller holds the
+ * directory's lock alone). */
+void results_start_over(const char *dir);
+
 /* Make dir, dir/parts and dir/models. */
 int results_open(const char *dir, struct err *e);
 

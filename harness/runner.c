@@ -4,7 +4,6 @@
 #include "harness/runner.h"
 
 #include <errno.h>
-#include <dirent.h>
 #include <sched.h>
 #include <pthread.h>
 #include <signal.h>
@@ -145,39 +144,13 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
 
 static int count_cpus(void);
 
-/* The limit a run's memory estimate is held against: --max-memory, else
- * the cgroup's or the machine's. */
-static uint64_t max_memory(const struct run_opts *o, char *what, size_t cap)
-{
-    if (o->max_memory) {
-        snprintf(what, cap, "--max-memory");
-        return o->max_memory;
-    }
-    return memory_limit(what, cap);
-}
-
-static double mb(uint64_t bytes)
-{
-    return (double)bytes / (1 << 20);
-}
-
-/* Refuse up front a run whose estimate exceeds the limit. */
+/* Refuse up front a run whose memory estimate exceeds its limit. */
 static int check_memory(const struct setup *s, const struct run_opts *o, const bool *run,
                         int workers, struct err *e)
 {
     struct mem_estimate m;
-    char what[64];
     memory_estimate(&s->plan, run, workers, &m);
-    uint64_t limit = max_memory(o, what, sizeof what);
-    if (!limit || m.total <= limit)
-        return ERR_OK;
-    return err_set(e, ERR_NOMEM, "this run would need about %.0f MB of memory, more than %s "
-                   "(%.0f MB): the process after loading %.0f MB, pretrained networks %.0f MB, "
-                   "and %d worker%s × %.0f MB (the largest unit's rows %.0f MB, held until it "
-                   "ends); use fewer workers (-j), split the episodes over more targets or "
-                   "shards, or give --max-memory SIZE if the estimate is wrong for you",
-                   mb(m.total), what, mb(limit), mb(m.base), mb(m.models), workers,
-                   workers == 1 ? "" : "s", mb(m.per_worker), mb(m.rows));
+    return memory_check(&m, workers, o->max_memory, e);
 }
 
 int runner_plan(const struct run_opts *o, struct err *e)
@@ -195,14 +168,8 @@ int runner_plan(const struct run_opts *o, struct err *e)
         printf("results directory: %s\n", s.dir);
         int workers = o->jobs > 0 ? o->jobs : count_cpus();
         struct mem_estimate m;
-        char what[64];
         memory_estimate(&s.plan, NULL, workers, &m);
-        uint64_t limit = max_memory(o, what, sizeof what);
-        printf("memory: about %.0f MB with %d worker%s (after loading %.0f MB, pretrained "
-               "networks %.0f MB, per worker up to %.0f MB, of which the largest unit's rows "
-               "%.0f MB); limit %.0f MB (%s)%s\n", mb(m.total), workers, workers == 1 ? "" : "s",
-               mb(m.base), mb(m.models), mb(m.per_worker), mb(m.rows), mb(limit), what,
-               limit && m.total > limit ? ": kshot run would refuse it" : "");
+        memory_print(stdout, &m, workers, o->max_memory);
     }
     setup_free(&s);
     return rc;
@@ -533,22 +500,6 @@ static int run_task(void *arg, int idx, int worker, struct err *e)
     }
 }
 
-/* The combined files describe the plan of the run that wrote them. Before
- * this run computes anything they are removed, so a run that stops or fails
- * never leaves files of an older plan looking current; the parts they are
- * rebuilt from stay, and the end of a complete run writes them again. */
-static void remove_combined(const char *dir)
-{
-    static const char *const names[] = {
-        "episodes.csv", "summary.csv", "pretrain.csv", "costs.csv", "cost_summary.csv",
-    };
-    char path[4200];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        unlink(path);
-    }
-}
-
 /* ---- run ---- */
 
 /* Must unit i be computed by this run? */
@@ -741,7 +692,7 @@ static int run_units(struct run *r, const struct setup *s, const struct run_opts
         fprintf(stderr, "kshot: %s: %d units, %d to run with %d worker%s -> %s\n", s->base.name,
                 s->plan.n_units, total, workers, workers == 1 ? "" : "s", s->dir);
     if (completes_plan(o) && total > 0)
-        remove_combined(s->dir);
+        results_remove_combined(s->dir);
     r->tasks = tasks;
     rc = pool_run(after, n, jobs, run_task, r, &stop_flag, e);
     int done = progress_done(r->pr);
@@ -754,48 +705,6 @@ static int run_units(struct run *r, const struct setup *s, const struct run_opts
     return rc;
 }
 
-/* The shard of a SLURM array task: from SLURM_ARRAY_TASK_ID and the
- * array's count, or its min and max (with a step when all three are set);
- * nothing outside an array. */
-static int slurm_shard(struct run_opts *o, struct err *e)
-{
-    const char *id_s = getenv("SLURM_ARRAY_TASK_ID");
-    if (!id_s)
-        return ERR_OK;
-    const char *vars[] = {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT",
-                          "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"};
-    long v[4];
-    bool set[4];
-    for (int k = 0; k < 4; k++) {
-        const char *t = getenv(vars[k]);
-        char *end;
-        set[k] = t && t[0];
-        v[k] = set[k] ? strtol(t, &end, 10) : 0;
-        if (set[k] && (*end || v[k] < 0 || v[k] > (1L << 20)))
-            return err_set(e, ERR_USAGE, "%s=%s: expected a number from 0 to %ld", vars[k], t,
-                           1L << 20);
-    }
-    long id = v[0], count = v[1], min = v[2], max = v[3], index = -1, n = 0;
-    if (set[1] && set[2] && set[3] && count > 1 && max > min) {   /* --array=MIN-MAX[:STEP] */
-        long step = (max - min) / (count - 1);
-        if (step > 0 && (max - min) % (count - 1) == 0 && (id - min) % step == 0)
-            index = (id - min) / step, n = count;
-    } else if (set[1] && set[2]) {
-        index = id - min, n = count;
-    } else if (set[2] && set[3]) {
-        index = id - min, n = max - min + 1;
-    } else if (set[1]) {
-        index = id, n = count;
-    }
-    if (n < 1 || index < 0 || index >= n)
-        return err_set(e, ERR_USAGE, "cannot tell this array task's shard from SLURM_ARRAY_TASK_ID"
-                       "=%ld (COUNT %s, MIN %s, MAX %s); submit --array=0-N with an even step, or "
-                       "give --shard I/N", id, set[1] ? getenv(vars[1]) : "unset",
-                       set[2] ? getenv(vars[2]) : "unset", set[3] ? getenv(vars[3]) : "unset");
-    o->shard_i = (int)index, o->shard_n = (int)n;
-    return ERR_OK;
-}
-
 /* --fresh: alone in the directory (no other run holds its lock), remove
  * everything kshot wrote there, then go on like any run. */
 static int start_over(const char *dir, struct lockfile *dl, struct err *e)
@@ -804,36 +713,7 @@ static int start_over(const char *dir, struct lockfile *dl, struct err *e)
         return err_set(e, ERR_IO, "%s: another kshot process is using this results directory; "
                        "--fresh starts it over only when nothing else does (wait for it, or "
                        "stop it)", dir);
-    static const char *const subdirs[] = {"parts", "models"};
-    char path[4200];
-    for (int k = 0; k < 2; k++) {
-        snprintf(path, sizeof path, "%s/%s", dir, subdirs[k]);
-        DIR *d = opendir(path);
-        for (struct dirent *de; d && (de = readdir(d));) {
-            char f[4600];
-            snprintf(f, sizeof f, "%s/%s", path, de->d_name);
-            if (de->d_name[0] != '.')
-                unlink(f);
-        }
-        if (d)
-            closedir(d);
-    }
-    remove_combined(dir);
-    static const char *const names[] = {"units.csv", "curves.svg", "curves.png"};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        unlink(path);
-    }
-    DIR *d = opendir(dir);   /* every run record */
-    for (struct dirent *de; d && (de = readdir(d));) {
-        size_t len = strlen(de->d_name);
-        if (strncmp(de->d_name, "run", 3) == 0 && len > 5 && !strcmp(de->d_name + len - 5, ".yaml")) {
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            unlink(path);
-        }
-    }
-    if (d)
-        closedir(d);
+    results_start_over(dir);
     lockfile_downgrade(dl);
     return ERR_OK;
 }
@@ -855,7 +735,7 @@ int runner_run(const struct run_opts *opts, struct err *e)
     bool *mine = NULL, locked = false;
     runrec_now(rec.started, sizeof rec.started);
     handlers_install(&h);   /* before loading: a ^C while loading is a clean stop too */
-    int rc = o->shard_given ? ERR_OK : slurm_shard(o, e);
+    int rc = o->shard_given ? ERR_OK : slurm_array_shard(&o->shard_i, &o->shard_n, e);
     if (!rc && o->fresh && o->shard_n > 1)
         rc = err_set(e, ERR_USAGE, "--fresh with a shard (%d/%d%s) would remove the other "
                      "shards' work; start the directory over once, without a shard",

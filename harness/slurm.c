@@ -3,8 +3,49 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+int slurm_array_shard(int *shard_i, int *shard_n, struct err *e)
+{
+    const char *id_s = getenv("SLURM_ARRAY_TASK_ID");
+    if (!id_s)
+        return ERR_OK;
+    const char *vars[] = {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT",
+                          "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"};
+    long v[4];
+    bool set[4];
+    for (int k = 0; k < 4; k++) {
+        const char *t = getenv(vars[k]);
+        char *end;
+        set[k] = t && t[0];
+        v[k] = set[k] ? strtol(t, &end, 10) : 0;
+        if (set[k] && (*end || v[k] < 0 || v[k] > (1L << 20)))
+            return err_set(e, ERR_USAGE, "%s=%s: expected a number from 0 to %ld", vars[k], t,
+                           1L << 20);
+    }
+    long id = v[0], count = v[1], min = v[2], max = v[3], index = -1, n = 0;
+    if (set[1] && set[2] && set[3] && count > 1 && max > min) {   /* --array=MIN-MAX[:STEP] */
+        long step = (max - min) / (count - 1);
+        if (step > 0 && (max - min) % (count - 1) == 0 && (id - min) % step == 0)
+            index = (id - min) / step, n = count;
+    } else if (set[1] && set[2]) {
+        index = id - min, n = count;
+    } else if (set[2] && set[3]) {
+        index = id - min, n = max - min + 1;
+    } else if (set[1]) {
+        index = id, n = count;
+    }
+    if (n < 1 || index < 0 || index >= n)
+        return err_set(e, ERR_USAGE, "cannot tell this array task's shard from SLURM_ARRAY_TASK_ID"
+                       "=%ld (COUNT %s, MIN %s, MAX %s); submit --array=0-N with an even step, or "
+                       "give --shard I/N", id, set[1] ? getenv(vars[1]) : "unset",
+                       set[2] ? getenv(vars[2]) : "unset", set[3] ? getenv(vars[3]) : "unset");
+    *shard_i = (int)index, *shard_n = (int)n;
+    return ERR_OK;
+}
 
 int slurm_default_tasks(int eval_units)
 {

@@ -37,6 +37,12 @@ struct slurm_job {
     int pretrain_units, eval_units;   /* units the arrays share out */
 };
 
+/* The shard of a SLURM array task: from SLURM_ARRAY_TASK_ID and the
+ * array's SLURM_ARRAY_TASK_COUNT, or its _MIN and _MAX (with a step when
+ * all three are set). Outside an array (no SLURM_ARRAY_TASK_ID) nothing is
+ * set; variables that name no shard are ERR_USAGE, naming them. */
+int slurm_array_shard(int *shard_i, int *shard_n, struct err *e);
+
 /* The default array size for a plan: its eval units, at most 32. */
 int slurm_default_tasks(int eval_units);
 
