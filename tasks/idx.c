@@ -214,6 +214,45 @@ static int read_exact(struct source *s, void *buf, size_t len, const char *what,
     return rc;
 }
 
+/* *buf (malloc'd) = the next len bytes of s, read in pieces into a buffer
+ * that grows as they arrive (from 64 MiB, doubling), so that a header
+ * announcing more than the file holds costs what the file holds, not what
+ * the header says. Errors as read_exact's. */
+#define GROW_FIRST ((size_t)64 << 20)
+static int read_grown(struct source *s, unsigned char **buf, size_t len, const char *what,
+                      struct err *e)
+{
+    size_t start = s->pos, have = 0, cap = len < GROW_FIRST ? len : GROW_FIRST;
+    unsigned char *b = malloc(cap ? cap : 1);
+    int rc = b ? ERR_OK : err_set(e, ERR_NOMEM, "%s: out of memory for %zu bytes of %s",
+                                  s->path, cap, what);
+    while (!rc && have < len) {
+        if (have == cap) {
+            size_t next = cap > len / 2 ? len : 2 * cap;
+            unsigned char *more = realloc(b, next);
+            if (!more) {
+                rc = err_set(e, ERR_NOMEM, "%s: out of memory for %zu bytes of %s", s->path,
+                             next, what);
+                break;
+            }
+            b = more, cap = next;
+        }
+        size_t want = cap - have, got = 0;
+        rc = source_read(s, b + have, want, &got, e);
+        have += got;
+        if (!rc && got < want)
+            rc = err_set(e, ERR_IO, "%s: truncated at byte offset %zu: expected %zu bytes "
+                         "of %s from offset %zu, found %zu", s->path, start + have, len, what,
+                         start, have);
+    }
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    *buf = b;
+    return ERR_OK;
+}
+
 /* The whole of the file must be consumed: one more byte is an error. */
 static int expect_end(struct source *s, struct err *e)
 {
@@ -332,13 +371,11 @@ int idx_load(const char *images_path, const char *labels_path, struct dataset *o
     d.cols = (int)dims[2];
     d.dim = (size_t)dims[1] * dims[2];
     d.name = strdup(images_path);
-    d.x_u8 = malloc(d.n * d.dim);
-    if (!d.name || !d.x_u8) {
-        rc = err_set(e, ERR_NOMEM, "%s: out of memory for %zu bytes of images",
-                     images_path, d.n * d.dim);
+    if (!d.name) {
+        rc = err_set(e, ERR_NOMEM, "%s: out of memory", images_path);
         goto fail;
     }
-    rc = read_exact(&img, d.x_u8, d.n * d.dim, "pixel data", e);
+    rc = read_grown(&img, &d.x_u8, d.n * d.dim, "pixel data", e);
     if (rc == 0)
         rc = expect_end(&img, e);
     if (rc == 0)

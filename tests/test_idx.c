@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -328,6 +329,60 @@ static void sizes_must_agree_with_the_header(void **state)
                  "bytes of labels from offset 8, found 3", NULL);
 }
 
+/* The process's virtual size in bytes (VmSize), 0 if unknown. */
+static unsigned long long vm_size(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+/* Found by fuzz_idx's slowness: a 16-byte header announcing 2 GiB of pixels
+ * made the loader allocate 2 GiB before it found the file short — under a
+ * memory limit (a SLURM job's, ulimit -v) that is an "out of memory" error
+ * blaming the machine for a damaged file. The pixels now arrive in a buffer
+ * that grows with them, so the file is refused for what it is: truncated.
+ * Checked under an address-space limit of 512 MiB above what the process
+ * uses (not under ASan or valgrind, whose own mappings such a limit breaks). */
+static void a_lying_header_is_refused_as_truncated_not_out_of_memory(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    skip();
+#endif
+    const char *pre = getenv("LD_PRELOAD");
+    if (pre && strstr(pre, "vgpreload"))
+        skip();
+    const char *img = in_dir(state, "img"), *lab = in_dir(state, "lab");
+    const uint32_t n[1] = {32767};
+    write_header_case(lab, 0x801, n, 1, 7);
+    const uint32_t big[3] = {32767, 256, 256};   /* 2,147,418,112 bytes: just allowed */
+    write_header_case(img, 0x803, big, 3, 100);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+    unsigned long long used = vm_size();
+    assert_true(used > 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(used + (512ULL << 20));
+    if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max)
+        skip();
+    assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+    struct dataset d;
+    struct err e = {0};
+    dataset_init(&d);
+    int rc = idx_load(img, lab, &d, &e);
+    assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+    assert_int_equal(rc, ERR_IO);
+    assert_contains(e.msg, "img: truncated at byte offset 116: expected 2147418112 bytes of "
+                           "pixel data from offset 16, found 100");
+    assert_null(d.x_u8);
+}
+
 static void damaged_gzip_is_refused(void **state)
 {
     const char *img = in_dir(state, "img.gz"), *lab = in_dir(state, "lab");
@@ -434,6 +489,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(sizes_must_agree_with_the_header, make_dir,
                                         remove_dir),
         cmocka_unit_test_setup_teardown(damaged_gzip_is_refused, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(a_lying_header_is_refused_as_truncated_not_out_of_memory,
+                                        make_dir, remove_dir),
         cmocka_unit_test(fashion_mnist_test_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
