@@ -2,8 +2,11 @@
 # dev.sh — the README's two commands, and nothing clever:
 #   ./dev.sh quickstart   install what is missing, build, run configs/quickstart.yaml
 #   ./dev.sh test         install what is missing, build, run every test
-#                         (plus an AddressSanitizer+UBSan build and a valgrind
-#                         pass over the unit suite and the smallest end-to-end test)
+#                         (plus the SLURM test on a throwaway one-node cluster,
+#                         an AddressSanitizer+UBSan build, a valgrind pass over
+#                         the unit suite and the smallest end-to-end tests,
+#                         cppcheck, and a clang build that runs each libFuzzer
+#                         target for KSHOT_FUZZ_SECONDS, default 60)
 # Works on a fresh Debian 12 machine, as root or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")"
