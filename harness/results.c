@@ -22,6 +22,7 @@ void results_remove_combined(const char *dir)
 {
     static const char *const names[] = {
         "episodes.csv", "summary.csv", "pretrain.csv", "costs.csv", "cost_summary.csv",
+        "curves.svg", "curves.png",
     };
     char path[4200];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -51,12 +52,9 @@ void results_start_over(const char *dir)
     empty_dir(dir, "parts");
     empty_dir(dir, "models");
     results_remove_combined(dir);
-    static const char *const names[] = {"units.csv", "curves.svg", "curves.png"};
     char path[4200];
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        unlink(path);
-    }
+    snprintf(path, sizeof path, "%s/units.csv", dir);
+    unlink(path);
     DIR *d = opendir(dir);   /* every run record: run.yaml and run.<…>.yaml */
     for (struct dirent *de; d && (de = readdir(d));) {
         size_t len = strlen(de->d_name);

@@ -22,7 +22,8 @@
 #include "harness/unit.h"
 #include "harness/unitlist.h"
 
-/* The combined files describe the plan of the run that wrote them. Before
+/* The combined files (and the figures drawn from them) describe the plan of
+ * the run that wrote them. Before
  * a run computes anything they are removed (this), so a run that stops or
  * fails never leaves files of an older plan looking current; the parts
  * they are rebuilt from stay, and the end of a complete run writes them
@@ -30,7 +31,7 @@
 void results_remove_combined(const char *dir);
 
 /* --fresh: remove what kshot wrote into dir — parts, checkpoints, combined
- * files, figures, units.csv and every run record (the caller holds the
+ * files and figures, units.csv and every run record (the caller holds the
  * directory's lock alone). */
 void results_start_over(const char *dir);
 

@@ -135,11 +135,13 @@ def main():
         for sig in (signal.SIGINT, signal.SIGTERM):
             out = os.path.join(tmp, sig.name.lower())
             os.makedirs(out)
-            with open(os.path.join(out, "episodes.csv"), "w") as f:
-                f.write("left by an older run\n")
+            for name in ("episodes.csv", "curves.svg"):
+                with open(os.path.join(out, name), "w") as f:
+                    f.write("left by an older run\n")
             rc, err = interrupt(kshot, out, sig)
-            check(f"{sig.name}: no combined file of an older run is left looking current",
-                  not os.path.exists(os.path.join(out, "episodes.csv")))
+            check(f"{sig.name}: no combined file or figure of an older run is left looking current",
+                  not os.path.exists(os.path.join(out, "episodes.csv")) and
+                  not os.path.exists(os.path.join(out, "curves.svg")))
             check(f"{sig.name}: exit status 3", rc == 3, f"status {rc}: {err}")
             check(f"{sig.name}: says to run again", "run the same command again" in err, err)
             parts = check_parts(sig.name, out)
