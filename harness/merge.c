@@ -228,7 +228,7 @@ int merge_run(const char *dir, FILE *out, struct err *e)
         int foreign = foreign_parts(dir, &ul, stderr);
         if (foreign)
             rc = err_set(e, ERR_IO, "%s: %d of %d units are missing, and %d part%s in parts/ "
-                         "were computed under another BLAS core or binary (a unit's id names "
+                         "were computed under another BLAS core (a unit's id names "
                          "its core): kshot does not mix them. Run the missing units' shards "
                          "on machines with core %s (see units.csv), or all of them again on "
                          "one kind of machine; nothing was written", dir, missing, units,
