@@ -251,6 +251,74 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double align
     cairo_show_text(cr, s);
 }
 
+/* The y range of panel p's means with their intervals, padded: within
+ * [0, 1] for accuracy; for MSE ≥ 0, and stopping at 4× the upper quartile
+ * of the means, so that one diverging learner does not flatten the others
+ * (the rest is clipped at the frame). */
+static void y_limits(const struct figure *f, const struct panel *p, struct frame *fr)
+{
+    double means[MAX_LINES * MAX_POINTS];
+    int m = 0;
+    fr->y_lo = INFINITY, fr->y_hi = -INFINITY;
+    for (int i = 0; i < p->n; i++)
+        for (int k = 0; k < p->lines[i].n; k++) {
+            const struct line *l = &p->lines[i];
+            fr->y_lo = fmin(fr->y_lo, l->mean[k] - l->ci[k]);
+            fr->y_hi = fmax(fr->y_hi, l->mean[k] + l->ci[k]);
+            if (isfinite(l->mean[k]))
+                means[m++] = l->mean[k];
+        }
+    double pad = fr->y_hi > fr->y_lo ? 0.08 * (fr->y_hi - fr->y_lo) : 0.05;
+    fr->y_lo -= pad, fr->y_hi += pad;
+    if (f->has_accuracy) {
+        fr->y_lo = fmax(fr->y_lo, 0), fr->y_hi = fmin(fr->y_hi, 1);
+        return;
+    }
+    for (int i = 1; i < m; i++)
+        for (int j = i; j > 0 && means[j - 1] > means[j]; j--) {
+            double t = means[j];
+            means[j] = means[j - 1], means[j - 1] = t;
+        }
+    if (m > 0)
+        fr->y_hi = fmin(fr->y_hi, 4 * means[(3 * (m - 1)) / 4]);
+    fr->y_lo = fmax(fr->y_lo, 0);
+    if (!(fr->y_hi > fr->y_lo))
+        fr->y_hi = fr->y_lo + 1;
+}
+
+/* A panel's frame: the y grid and its ticks, the border, the axis labels
+ * (y: the metric) and the title. The x ticks are the panel's own. */
+static void draw_axes(cairo_t *cr, const struct figure *f, const struct frame *fr, double ox,
+                      double oy, const char *xlabel, const char *title)
+{
+    char buf[160];
+    cairo_set_line_width(cr, 1);
+    cairo_set_font_size(cr, 11);
+    for (int t = 0; t <= 4; t++) {
+        double v = fr->y_lo + (fr->y_hi - fr->y_lo) * t / 4;
+        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        cairo_new_path(cr);
+        cairo_move_to(cr, fr->x0, py(fr, v)), cairo_line_to(cr, fr->x0 + fr->w, py(fr, v));
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        snprintf(buf, sizeof buf, "%.3g", v);
+        text_at(cr, fr->x0 - 6, py(fr, v) + 4, buf, 1);
+    }
+    cairo_new_path(cr);
+    cairo_rectangle(cr, fr->x0, fr->y0, fr->w, fr->h);
+    cairo_stroke(cr);
+    cairo_set_font_size(cr, 12);
+    text_at(cr, fr->x0 + fr->w / 2, fr->y0 + fr->h + 38, xlabel, 0.5);
+    cairo_save(cr);
+    cairo_translate(cr, ox + 18, fr->y0 + fr->h / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    snprintf(buf, sizeof buf, "%s (mean, 95%% CI)", f->metric);
+    text_at(cr, 0, 0, buf, 0.5);
+    cairo_restore(cr);
+    cairo_set_font_size(cr, 13);
+    text_at(cr, fr->x0 + fr->w / 2, oy + 22, title, 0.5);
+}
+
 static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *p, double ox,
                        double oy)
 {
@@ -258,82 +326,29 @@ static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *
                        INFINITY, -INFINITY, INFINITY, -INFINITY, p->probe[0] != '\0'};
     for (int i = 0; i < p->n; i++)
         for (int k = 0; k < p->lines[i].n; k++) {
-            const struct line *l = &p->lines[i];
-            fr.lx0 = fmin(fr.lx0, xval(&fr, l->shots[k]));
-            fr.lx1 = fmax(fr.lx1, xval(&fr, l->shots[k]));
-            fr.y_lo = fmin(fr.y_lo, l->mean[k] - l->ci[k]);
-            fr.y_hi = fmax(fr.y_hi, l->mean[k] + l->ci[k]);
+            fr.lx0 = fmin(fr.lx0, xval(&fr, p->lines[i].shots[k]));
+            fr.lx1 = fmax(fr.lx1, xval(&fr, p->lines[i].shots[k]));
         }
     if (fr.lx1 == fr.lx0)
         fr.lx0 -= 0.5, fr.lx1 += 0.5;
-    double pad = fr.y_hi > fr.y_lo ? 0.08 * (fr.y_hi - fr.y_lo) : 0.05;
-    fr.y_lo -= pad, fr.y_hi += pad;
-    if (f->has_accuracy) {
-        fr.y_lo = fmax(fr.y_lo, 0), fr.y_hi = fmin(fr.y_hi, 1);
-    } else {
-        /* MSE is ≥ 0, and one diverging learner must not flatten the others:
-         * the axis stops at 4× the upper quartile of the means (the rest is
-         * clipped at the frame) */
-        double means[MAX_LINES * MAX_POINTS];
-        int m = 0;
-        for (int i = 0; i < p->n; i++)
-            for (int k = 0; k < p->lines[i].n; k++)
-                if (isfinite(p->lines[i].mean[k]))
-                    means[m++] = p->lines[i].mean[k];
-        for (int i = 1; i < m; i++)
-            for (int j = i; j > 0 && means[j - 1] > means[j]; j--) {
-                double t = means[j];
-                means[j] = means[j - 1], means[j - 1] = t;
-            }
-        if (m > 0)
-            fr.y_hi = fmin(fr.y_hi, 4 * means[(3 * (m - 1)) / 4]);
-        fr.y_lo = fmax(fr.y_lo, 0);
-        if (!(fr.y_hi > fr.y_lo))
-            fr.y_hi = fr.y_lo + 1;
-    }
-    /* axes, grid and ticks */
-    cairo_set_line_width(cr, 1);
-    cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
-    char buf[64];
+    y_limits(f, p, &fr);
+    char buf[64], title[600], robust[200] = "";
     cairo_set_font_size(cr, 11);
-    for (int t = 0; t <= 4; t++) {
-        double v = fr.y_lo + (fr.y_hi - fr.y_lo) * t / 4;
-        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-        cairo_new_path(cr);
-        cairo_move_to(cr, fr.x0, py(&fr, v)), cairo_line_to(cr, fr.x0 + fr.w, py(&fr, v));
-        cairo_stroke(cr);
-        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-        snprintf(buf, sizeof buf, "%.3g", v);
-        text_at(cr, fr.x0 - 6, py(&fr, v) + 4, buf, 1);
-    }
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     for (int i = 0; i < p->n; i++)   /* an x tick at every evaluated shot count */
         for (int k = 0; k < p->lines[i].n; k++) {
             snprintf(buf, sizeof buf, "%g", p->lines[i].shots[k]);
-            cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
             text_at(cr, px(&fr, p->lines[i].shots[k]), fr.y0 + fr.h + 16, buf, 0.5);
         }
-    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-    cairo_new_path(cr);
-    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
-    cairo_stroke(cr);
-    cairo_set_font_size(cr, 12);
-    text_at(cr, fr.x0 + fr.w / 2, fr.y0 + fr.h + 38,
-            fr.linear ? "the probe's size (param: ε, σ or pixels, in input units after scale)"
-                      : "shots (examples per class; points for regression), log2 scale", 0.5);
-    cairo_save(cr);
-    cairo_translate(cr, ox + 18, fr.y0 + fr.h / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    snprintf(buf, sizeof buf, "%s (mean, 95%% CI)", f->metric);
-    text_at(cr, 0, 0, buf, 0.5);
-    cairo_restore(cr);
-    cairo_set_font_size(cr, 13);
-    char title[600], robust[200] = "";
     if (p->probe[0])
         snprintf(robust, sizeof robust, ", under %s at %g shots", p->probe, p->at);
     snprintf(title, sizeof title, "%s%s%s%s", p->target,
              strcmp(p->variant, "base") ? " — " : "", strcmp(p->variant, "base") ? p->variant : "",
              robust);
-    text_at(cr, fr.x0 + fr.w / 2, oy + 22, title, 0.5);
+    draw_axes(cr, f, &fr, ox, oy,
+              fr.linear ? "the probe's size (param: ε, σ or pixels, in input units after scale)"
+                        : "shots (examples per class; points for regression), log2 scale",
+              title);
     /* bands, then lines and markers, one colour per learner, inside the frame */
     cairo_save(cr);
     cairo_new_path(cr);
@@ -383,56 +398,24 @@ static bool draw_efficiency(cairo_t *cr, const struct figure *f, const struct pa
         for (int k = 0; k < p->lines[i].n; k++) {
             const struct line *l = &p->lines[i];
             double x = cost_of(f, p, l, l->shots[k]);
-            if (!isfinite(x) || !isfinite(l->mean[k]))
-                continue;
-            fr.lx0 = fmin(fr.lx0, log10(x)), fr.lx1 = fmax(fr.lx1, log10(x));
-            fr.y_lo = fmin(fr.y_lo, l->mean[k] - l->ci[k]);
-            fr.y_hi = fmax(fr.y_hi, l->mean[k] + l->ci[k]);
+            if (isfinite(x) && isfinite(l->mean[k]))
+                fr.lx0 = fmin(fr.lx0, log10(x)), fr.lx1 = fmax(fr.lx1, log10(x));
         }
     if (!isfinite(fr.lx0))
         return false;
     fr.lx0 = floor(fr.lx0 - 0.1), fr.lx1 = ceil(fr.lx1 + 0.1);
-    double pad = fr.y_hi > fr.y_lo ? 0.08 * (fr.y_hi - fr.y_lo) : 0.05;
-    fr.y_lo -= pad, fr.y_hi += pad;
-    if (f->has_accuracy)
-        fr.y_lo = fmax(fr.y_lo, 0), fr.y_hi = fmin(fr.y_hi, 1);
-    else
-        fr.y_lo = fmax(fr.y_lo, 0);
-    if (!(fr.y_hi > fr.y_lo))
-        fr.y_hi = fr.y_lo + 1;
+    y_limits(f, p, &fr);
     char buf[160];
-    cairo_set_line_width(cr, 1);
     cairo_set_font_size(cr, 11);
-    for (int t = 0; t <= 4; t++) {
-        double v = fr.y_lo + (fr.y_hi - fr.y_lo) * t / 4;
-        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-        cairo_new_path(cr);
-        cairo_move_to(cr, fr.x0, py(&fr, v)), cairo_line_to(cr, fr.x0 + fr.w, py(&fr, v));
-        cairo_stroke(cr);
-        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-        snprintf(buf, sizeof buf, "%.3g", v);
-        text_at(cr, fr.x0 - 6, py(&fr, v) + 4, buf, 1);
-    }
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     for (double d = fr.lx0; d <= fr.lx1 + 1e-9; d += 1) {   /* a tick per power of ten */
         snprintf(buf, sizeof buf, "1e%g", d);
         text_at(cr, px(&fr, d), fr.y0 + fr.h + 16, buf, 0.5);
     }
-    cairo_new_path(cr);
-    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
-    cairo_stroke(cr);
-    cairo_set_font_size(cr, 12);
-    text_at(cr, fr.x0 + fr.w / 2, fr.y0 + fr.h + 38,
-            f->joules ? "energy per adapted episode (joules, measured by RAPL), log10 scale"
-                      : "FLOPs per adapted episode (energy not measured), log10 scale", 0.5);
-    cairo_save(cr);
-    cairo_translate(cr, ox + 18, fr.y0 + fr.h / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    snprintf(buf, sizeof buf, "%s (mean, 95%% CI)", f->metric);
-    text_at(cr, 0, 0, buf, 0.5);
-    cairo_restore(cr);
-    cairo_set_font_size(cr, 13);
     snprintf(buf, sizeof buf, "%s: %s against cost", p->target, f->metric);
-    text_at(cr, fr.x0 + fr.w / 2, oy + 22, buf, 0.5);
+    draw_axes(cr, f, &fr, ox, oy,
+              f->joules ? "energy per adapted episode (joules, measured by RAPL), log10 scale"
+                        : "FLOPs per adapted episode (energy not measured), log10 scale", buf);
     cairo_save(cr);
     cairo_new_path(cr);
     cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
