@@ -11,6 +11,7 @@
 
 #include "harness/columns.h"
 #include "harness/csvout.h"
+#include "harness/runrec.h"
 #include "harness/stats.h"
 #include "harness/yamltree.h"
 
@@ -287,11 +288,9 @@ static int load_record(const char *dir, struct yt_doc *doc, struct err *e)
     if (access(path, F_OK) != 0) {
         DIR *d = opendir(dir);
         path[0] = '\0';
-        for (struct dirent *de; d && !path[0] && (de = readdir(d));) {
-            size_t len = strlen(de->d_name);
-            if (!strncmp(de->d_name, "run.", 4) && len > 5 && !strcmp(de->d_name + len - 5, ".yaml"))
+        for (struct dirent *de; d && !path[0] && (de = readdir(d));)
+            if (runrec_is_record(de->d_name))
                 snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        }
         if (d)
             closedir(d);
         if (!path[0])

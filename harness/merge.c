@@ -9,9 +9,9 @@
 
 #include "harness/base/keymap.h"
 #include "harness/base/lockfile.h"
-#include "harness/columns.h"
 #include "harness/plot.h"
 #include "harness/results.h"
+#include "harness/runrec.h"
 #include "harness/yamltree.h"
 
 int merge_rebuild(const char *dir, const struct unitlist *ul, int *missing, bool *figures,
@@ -58,60 +58,32 @@ static void list_missing(const char *dir, const struct unitlist *ul, FILE *out)
     }
 }
 
-/* blas_core of a part's cost companion ("" when it cannot be read). */
-struct core_reader {
-    char core[128];
-};
-
-static int read_core(void *ctx, const char *const *f, int n, long record, struct err *e)
-{
-    struct core_reader *c = ctx;
-    if (!c->core[0])
-        snprintf(c->core, sizeof c->core, "%s", f[COST_BLAS_CORE]);
-    return ERR_OK;
-}
-
-/* Parts in dir/parts that are not units of ul: another plan's — a changed
- * config, or another binary or BLAS core (whose unit ids differ). Those
+/* Parts in dir/parts that are not units of the plan (ids): another plan's
+ * — a changed config, or another BLAS core (whose unit ids differ). Those
  * with a core other than ul's are named; returns how many. */
-static int foreign_parts(const char *dir, const struct unitlist *ul, FILE *out)
+static int foreign_parts(const char *dir, const struct unitlist *ul, const struct keymap *ids,
+                         FILE *out)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/parts", dir);
     DIR *d = opendir(path);
     if (!d)
         return 0;
-    struct keymap ids = {0};
-    for (int i = 0; i < ul->n; i++) {
-        size_t id;
-        if (keymap_put(&ids, ul->u[i].id, 32, &id) < 0)
-            break;
-    }
     int n = 0;
     for (struct dirent *de; (de = readdir(d));) {
         size_t len = strlen(de->d_name), id;
+        char unit[33], core[128];
+        struct err ignored;
         if (len != 41 || strcmp(de->d_name + 32, ".cost.csv") != 0 ||
-            keymap_find(&ids, de->d_name, 32, &id) == 0)
+            keymap_find(ids, de->d_name, 32, &id) == 0)
             continue;
-        snprintf(path, sizeof path, "%s/parts/%s", dir, de->d_name);
-        FILE *f = fopen(path, "r");
-        char line[512];
-        struct core_reader c = {""};
-        if (f && fgets(line, sizeof line, f) && strncmp(line, "#kshot-part ", 12) == 0) {
-            struct err ignored;
-            columns_read_stream(f, path, &columns_costs, columns_costs.part_first, read_core,
-                                &c, &ignored);
-        }
-        if (f)
-            fclose(f);
-        if (c.core[0] && strcmp(c.core, ul->core) != 0) {
-            if (n++ < 5)
-                fprintf(out, "  parts/%.32s was computed under BLAS core %s, not %s\n",
-                        de->d_name, c.core, ul->core);
-        }
+        snprintf(unit, sizeof unit, "%.32s", de->d_name);
+        if (results_part_core(dir, unit, core, sizeof core, &ignored) == ERR_OK &&
+            strcmp(core, ul->core) != 0 && n++ < 5)
+            fprintf(out, "  parts/%s was computed under BLAS core %s, not %s\n", unit, core,
+                    ul->core);
     }
     closedir(d);
-    keymap_free(&ids);
     return n;
 }
 
@@ -122,24 +94,19 @@ struct records {
     char first[4200], other[4200];   /* "<record>: <path> (crc32 <crc>)" of two of them */
 };
 
-static void read_records(const char *dir, const struct unitlist *ul, struct records *out,
+static void read_records(const char *dir, const struct keymap *plan, struct records *out,
                          FILE *msg)
 {
     memset(out, 0, sizeof *out);
     DIR *d = opendir(dir);
     if (!d)
         return;
-    struct keymap plan = {0}, ids = {0};
-    for (int i = 0; i < ul->n; i++) {
-        size_t id;
-        keymap_put(&plan, ul->u[i].id, 32, &id);
-    }
+    struct keymap ids = {0};
     int *count = NULL;
     size_t cap = 0;
     char crc1[16] = "";
     for (struct dirent *de; (de = readdir(d));) {
-        size_t len = strlen(de->d_name);
-        if (strncmp(de->d_name, "run", 3) != 0 || len < 8 || strcmp(de->d_name + len - 5, ".yaml"))
+        if (!runrec_is_record(de->d_name))
             continue;
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
@@ -156,7 +123,7 @@ static void read_records(const char *dir, const struct unitlist *ul, struct reco
             size_t id;
             if (v->kind != YT_SCALAR || strlen(v->value) != 32)
                 continue;
-            of_plan |= keymap_find(&plan, v->value, 32, &id) == 0;
+            of_plan |= keymap_find(plan, v->value, 32, &id) == 0;
             int put = keymap_put(&ids, v->value, 32, &id);
             int *more = put >= 0 ? keymap_reserve(count, &cap, ids.n, sizeof *count) : NULL;
             if (!more)
@@ -188,7 +155,6 @@ static void read_records(const char *dir, const struct unitlist *ul, struct reco
             fprintf(msg, "  unit %s was computed by %d runs\n", keymap_key(&ids, i), count[i]);
     free(count);
     keymap_free(&ids);
-    keymap_free(&plan);
 }
 
 int merge_run(const char *dir, FILE *out, struct err *e)
@@ -205,27 +171,33 @@ int merge_run(const char *dir, FILE *out, struct err *e)
         return rc;
     }
     int units = 0;
-    for (int i = 0; i < ul.n; i++)
+    struct keymap plan = {0};   /* the plan's unit ids */
+    for (int i = 0; !rc && i < ul.n; i++) {
+        size_t id;
         units += ul.u[i].first;
-    struct records rec;
-    read_records(dir, &ul, &rec, stderr);
+        if (keymap_put(&plan, ul.u[i].id, 32, &id) < 0)
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+    }
+    struct records rec = {0};
+    if (!rc)
+        read_records(dir, &plan, &rec, stderr);
     if (rec.twice)
         fprintf(stderr, "kshot: note: %d unit%s computed by more than one run (the runs' "
                 "records list them under computed:); the work was repeated, the results are "
                 "the same bytes\n", rec.twice, rec.twice == 1 ? " was" : "s were");
     int missing = 0;
     bool figures = false;
-    if (rec.binaries > 1)   /* another compiler or build may change the last digits */
+    if (!rc && rec.binaries > 1)   /* another compiler or build may change the last digits */
         rc = err_set(e, ERR_IO, "%s: units of this plan were computed by two kshot binaries "
                      "(%s; %s): kshot does not mix them, since another build may change the "
                      "last digits. Run every shard with one binary (`kshot run --fresh` "
                      "starts the directory over); nothing was written", dir, rec.first,
                      rec.other);
-    else
+    else if (!rc)
         rc = merge_rebuild(dir, &ul, &missing, &figures, e);
     if (!rc && missing) {
         list_missing(dir, &ul, stderr);
-        int foreign = foreign_parts(dir, &ul, stderr);
+        int foreign = foreign_parts(dir, &ul, &plan, stderr);
         if (foreign)
             rc = err_set(e, ERR_IO, "%s: %d of %d units are missing, and %d part%s in parts/ "
                          "were computed under another BLAS core (a unit's id names "
@@ -242,6 +214,7 @@ int merge_run(const char *dir, FILE *out, struct err *e)
         fprintf(out, "merged %d units into %s/ (episodes.csv, summary.csv, pretrain.csv, "
                 "costs.csv, cost_summary.csv%s)\n", units, dir,
                 figures ? ", curves.svg, curves.png" : "");
+    keymap_free(&plan);
     lockfile_close(&dl);
     unitlist_free(&ul);
     return rc;

@@ -15,6 +15,7 @@
 #include "harness/columns.h"
 #include "harness/csvout.h"
 #include "harness/base/fsutil.h"
+#include "harness/runrec.h"
 #include "harness/summary.h"
 #include "harness/unitlist.h"
 
@@ -56,13 +57,11 @@ void results_start_over(const char *dir)
     snprintf(path, sizeof path, "%s/units.csv", dir);
     unlink(path);
     DIR *d = opendir(dir);   /* every run record: run.yaml and run.<…>.yaml */
-    for (struct dirent *de; d && (de = readdir(d));) {
-        size_t len = strlen(de->d_name);
-        if (!strncmp(de->d_name, "run", 3) && len > 5 && !strcmp(de->d_name + len - 5, ".yaml")) {
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (runrec_is_record(de->d_name)) {
             snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
             unlink(path);
         }
-    }
     if (d)
         closedir(d);
 }
@@ -136,6 +135,12 @@ static long records(const char *text, size_t len)
     return n;
 }
 
+void results_part_line(const char *id, const char *body, size_t len, char *line, size_t cap)
+{
+    snprintf(line, cap, PART_MAGIC "%s %ld %08lx\n", id, records(body, len) - 1,
+             crc32(0L, (const Bytef *)body, (uInt)len));
+}
+
 /* Write the part of unit id (the header of layout l, then text) to path atomically. */
 static int write_part(const char *path, const struct layout *l, const char *text, const char *id,
                       struct err *e)
@@ -149,11 +154,11 @@ static int write_part(const char *path, const struct layout *l, const char *text
         return err_set(e, ERR_NOMEM, "out of memory for %s", path);
     }
     struct afile f;
+    char line[PART_LINE_MAX];
+    results_part_line(id, body, len, line, sizeof line);
     int rc = afile_open(&f, path, e);
     if (!rc) {
-        unsigned long crc = crc32(0L, (const Bytef *)body, (uInt)len);
-        if (fprintf(f.fp, PART_MAGIC "%s %ld %08lx\n", id, records(body, len) - 1, crc) < 0 ||
-            fwrite(body, 1, len, f.fp) != len) {
+        if (fputs(line, f.fp) == EOF || fwrite(body, 1, len, f.fp) != len) {
             int saved = errno;
             afile_abort(&f);
             rc = err_set(e, ERR_IO, "%s: cannot write: %s", path, strerror(saved));
@@ -249,6 +254,25 @@ static int read_part_rows(const char *path, const char *id, const struct layout 
     rc = columns_read_stream(m, path, l, l->part_first, fn, ctx, e);
     fclose(m);
     free(body);
+    return rc;
+}
+
+/* csvin callback: the first cost record's blas_core. */
+static int first_core(void *ctx, const char *const *f, int n, long record, struct err *e)
+{
+    char *core = ctx;
+    if (!core[0])
+        snprintf(core, 128, "%s", f[COST_BLAS_CORE]);
+    return ERR_OK;
+}
+
+int results_part_core(const char *dir, const char *id, char *core, size_t cap,
+                      struct err *e)
+{
+    char path[4096], buf[128] = "";
+    results_part_path(dir, id, ".cost.csv", path, sizeof path);
+    int rc = read_part_rows(path, id, &columns_costs, first_core, buf, e);
+    snprintf(core, cap, "%s", rc ? "" : buf);
     return rc;
 }
 

@@ -48,6 +48,15 @@ void results_model_path(const char *dir, const char *id, char *buf, size_t cap);
  * which file and what is wrong; ERR_OK otherwise. */
 int results_verify(const char *dir, const char *id, struct err *e);
 
+/* The BLAS core (costs.csv's blas_core) that unit id's verified cost part
+ * names, into core ("" and an error code when it cannot be read). */
+int results_part_core(const char *dir, const char *id, char *core, size_t cap, struct err *e);
+
+/* The check line before a part's body (its CSV header and rows):
+ * "#kshot-part 1 <unit id> <records after the header> <crc32 of the body>\n". */
+#define PART_LINE_MAX 128
+void results_part_line(const char *id, const char *body, size_t len, char *line, size_t cap);
+
 /* Is unit id of kind (enum unit_kind) finished: its part exists, and for
  * pretraining its checkpoint? */
 bool results_done(const char *dir, const char *id, int kind);

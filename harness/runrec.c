@@ -24,6 +24,13 @@ void runrec_path(const char *dir, const char *only, int shard_i, int shard_n, ch
         snprintf(buf, cap, "%s/run%s.yaml", dir, o);
 }
 
+bool runrec_is_record(const char *name)
+{
+    size_t len = strlen(name);
+    return strcmp(name, "run.yaml") == 0 ||
+           (len > 9 && strncmp(name, "run.", 4) == 0 && strcmp(name + len - 5, ".yaml") == 0);
+}
+
 void runrec_now(char *buf, size_t cap)
 {
     time_t t = time(NULL);

@@ -13,6 +13,7 @@
 #ifndef KSHOT_RUNREC_H
 #define KSHOT_RUNREC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "harness/base/err.h"
@@ -47,6 +48,10 @@ void runrec_path(const char *dir, const char *only, int shard_i, int shard_n, ch
 /* This executable's path and the CRC-32 of its bytes (8 hex digits, or
  * "unknown"): which binary computed a run's units (`binary:` in the record). */
 void runrec_binary(char *path, size_t path_cap, char *crc, size_t crc_cap);
+
+/* Is name (a file name in a results directory) a run record: run.yaml or
+ * run.<…>.yaml? */
+bool runrec_is_record(const char *name);
 
 /* The current UTC time as runrec's timestamps read. */
 void runrec_now(char *buf, size_t cap);

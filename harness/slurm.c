@@ -135,23 +135,18 @@ static int check_word(const char *what, const char *v, struct err *e)
 
 int slurm_script(FILE *out, const struct slurm_job *j, const struct slurm_opts *o, struct err *e)
 {
-    int rc = check_word("path", j->kshot, e);
-    if (!rc)
-        rc = check_word("config path", j->config, e);
-    if (!rc)
-        rc = check_word("results directory", j->results, e);
-    if (!rc)
-        rc = check_word("working directory", j->workdir, e);
+    const char *const words[][2] = {{"path", j->kshot}, {"config path", j->config},
+                                    {"results directory", j->results},
+                                    {"working directory", j->workdir}};
+    const char *const tokens[][2] = {{"--partition", o->partition}, {"--time", o->time},
+                                     {"--mem", o->mem}, {"--account", o->account}};
+    int rc = ERR_OK;
+    for (size_t i = 0; !rc && i < sizeof words / sizeof words[0]; i++)
+        rc = check_word(words[i][0], words[i][1], e);
     for (int i = 0; !rc && i < j->n_overrides; i++)
         rc = check_word("override", j->overrides[i], e);
-    if (!rc)
-        rc = check_token("--partition", o->partition, e);
-    if (!rc)
-        rc = check_token("--time", o->time, e);
-    if (!rc)
-        rc = check_token("--mem", o->mem, e);
-    if (!rc)
-        rc = check_token("--account", o->account, e);
+    for (size_t i = 0; !rc && i < sizeof tokens / sizeof tokens[0]; i++)
+        rc = check_token(tokens[i][0], tokens[i][1], e);
     if (rc)
         return rc;
     int tasks = o->tasks > 0 ? o->tasks : slurm_default_tasks(j->eval_units);

@@ -4,12 +4,10 @@
  * summarises them. An input whose first byte is even is taken as the part's
  * body, and the target writes a correct check line before it, so that the
  * CSV reader behind the check is reached too; odd inputs are whole files. */
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "fuzzutil.h"
 #include "harness/plan.h"
@@ -20,30 +18,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ID "0123456789abcdef0123456789abcdef"
 
-static long records(const uint8_t *t, size_t n)
-{
-    long r = 0;
-    bool quoted = false;
-    for (size_t i = 0; i < n; i++)
-        if (t[i] == '"')
-            quoted = !quoted;
-        else if (t[i] == '\n' && !quoted)
-            r++;
-    return r;
-}
-
-/* body behind a correct check line, into buf (malloc'd) */
+/* body behind the check line kshot writes (results_part_line), malloc'd */
 static uint8_t *with_line(const uint8_t *body, size_t n, size_t *len)
 {
-    char line[128];
-    int k = snprintf(line, sizeof line, "#kshot-part 1 " ID " %ld %08lx\n", records(body, n) - 1,
-                     crc32(0L, body, (uInt)n));
-    uint8_t *buf = malloc((size_t)k + n + 1);
+    char line[PART_LINE_MAX];
+    results_part_line(ID, (const char *)body, n, line, sizeof line);
+    size_t k = strlen(line);
+    uint8_t *buf = malloc(k + n + 1);
     if (!buf)
         abort();
-    memcpy(buf, line, (size_t)k);
+    memcpy(buf, line, k);
     memcpy(buf + k, body, n);
-    *len = (size_t)k + n;
+    *len = k + n;
     return buf;
 }
 
