@@ -7,7 +7,8 @@ BUILD_DIR holds kshot and tests/bench/bench_shapes (a release build is what
 users run: `meson setup build-bench --buildtype=release`). Each round runs,
 alternating: kshot's phases (-j 1: pretraining, then one unit of EPISODES
 episodes per learner, timed by kshot itself in costs.csv), PyTorch's same
-phases (tests/bench/torch_phases.py, 1 thread), the whole protocol end to
+phases (tests/bench/torch_phases.py, 1 thread; FGSM is the probe's own
+row of costs.csv, its share of the finetune unit), the whole protocol end to
 end with both at 1 and at 2 workers/threads (PyTorch with a passive OpenMP
 wait, so its idle threads do not spin), and the rate the BLAS reaches on the
 same products (bench_shapes). It prints medians over ROUNDS (default 3) and
@@ -50,8 +51,14 @@ def kshot_phases(kshot, episodes):
         wall, rss, _ = timed(cmd)
         phases = {}
         with open(os.path.join(out, "costs.csv"), newline="") as f:
+            unit_episodes = 0
             for r in csv.DictReader(f):
+                if r["phase"].startswith("probe:"):   # the probe's share of its unit
+                    phases[r["phase"][6:]] = (unit_episodes, float(r["wall_seconds"]),
+                                              float(r["flops"]))
+                    continue
                 n = 30000 if r["kind"] == "pretrain" else int(r["episodes"])
+                unit_episodes = n
                 name = "pretraining" if r["kind"] == "pretrain" else r["learner"]
                 phases[name] = (n, float(r["wall_seconds"]), float(r["flops"]))
         return phases, rss
@@ -136,7 +143,9 @@ def main():
         unit = "examples/s" if name == "pretraining" else "episodes/s"
         print(f"| {name}, {unit} | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | {med(k_flops[name]):.1f} | "
               f"{med(rates[yard[name]]):.1f} ({yard[name]}) |")
-    print(f"| FGSM on the finetuned model, episodes/s | not built | {med(t_rate['fgsm']):,.0f} | — | | |")
+    k, t = med(k_rate["fgsm"]), med(t_rate["fgsm"])
+    print(f"| FGSM (ε 0.1) on the finetuned model, episodes/s | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | "
+          f"{med(k_flops['fgsm']):.1f} | |")
     for jobs in (1, 2):
         k, t = med(whole[("kshot", jobs)]), med(whole[("torch", jobs)])
         print(f"| whole reference run, wall seconds, {jobs} worker{'s' if jobs > 1 else ''}/thread{'s' if jobs > 1 else ''} | "
