@@ -178,7 +178,10 @@ def main():
             p.wait()
             check(f"SIGKILL {k}: the run was still going {delay:.1f} s after its first part",
                   not killed_early, "raise targets.heldout.episodes so that it runs longer")
-            done = len(glob.glob(os.path.join(out, "parts", "*.cost.csv")))
+            # a unit is done once its part is there (its cost part is written
+            # first, so a kill may leave a cost part alone: not done)
+            done = len([f for f in glob.glob(os.path.join(out, "parts", "*.csv"))
+                        if not f.endswith(".cost.csv")])
             rc, err = run(kshot, out)
             check(f"SIGKILL {k}: rerun exits 0", rc == 0, err)
             check(f"SIGKILL {k}: no part or checkpoint was damaged", "recomputing" not in err, err)
