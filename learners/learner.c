@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "learners/simd.h"
+#include "harness/base/simd.h"
 
 /* ---- the registry ---- */
 

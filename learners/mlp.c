@@ -117,19 +117,31 @@ void mlp_zero_grad(struct mlp *net)
 
 /* ---- initialisation -------------------------------------------------- */
 
-/* w (in, out) ~ U[lo, hi), drawn output by output (see below). */
+/* w (in, out) ~ U[lo, hi), drawn output by output (see below). The draws
+ * of up to OB outputs are buffered and written input row by input row, OB
+ * neighbouring floats at a time, rather than one float per cache line. */
 static void uniform_weights(float *w, int fan_in, int fan_out, double lo, double hi,
                             struct rng *r)
 {
-    enum { CHUNK = 1024 };
-    float col[CHUNK];
-    for (int o = 0; o < fan_out; o++)
-        for (int i0 = 0; i0 < fan_in; i0 += CHUNK) {
-            int m = fan_in - i0 < CHUNK ? fan_in - i0 : CHUNK;
-            rng_range_fill(r, lo, hi, col, (size_t)m);
-            for (int i = 0; i < m; i++)
-                w[(size_t)(i0 + i) * fan_out + o] = col[i];
+    enum { CAP = 16384, OB = 16 };
+    float buf[CAP];
+    int ob = fan_in >= CAP ? 1 : CAP / fan_in;   /* outputs per pass */
+    int chunk = ob == 1 ? CAP : fan_in;          /* one output's draws per fill */
+    if (ob > OB)
+        ob = OB;
+    for (int o0 = 0; o0 < fan_out; o0 += ob) {
+        int nb = fan_out - o0 < ob ? fan_out - o0 : ob;
+        for (int i0 = 0; i0 < fan_in; i0 += chunk) {
+            int m = fan_in - i0 < chunk ? fan_in - i0 : chunk;
+            for (int k = 0; k < nb; k++)   /* in draw order: output o0+k's inputs */
+                rng_range_fill(r, lo, hi, buf + (size_t)k * chunk, (size_t)m);
+            for (int i = 0; i < m; i++) {
+                float *row = w + (size_t)(i0 + i) * fan_out + o0;
+                for (int k = 0; k < nb; k++)
+                    row[k] = buf[(size_t)k * chunk + i];
+            }
         }
+    }
 }
 
 /* Draw order (part of the reproducibility contract): W output by output,

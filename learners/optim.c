@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "learners/simd.h"
+#include "harness/base/simd.h"
 
 const char *const optim_names[] = {"sgd", "adam", NULL};
 

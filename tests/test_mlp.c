@@ -565,6 +565,41 @@ static void init_draw_order_and_identity(void **state)
     mlp_free(&n1), mlp_free(&n2);
 }
 
+/* Layers wider than the initialiser's buffer (one output's fan-in drawn in
+ * pieces), just under half of it (one output per pass) and narrow ones with
+ * an output count that is not a multiple of its pass: every weight is still
+ * the draw a naive output-by-output loop gives it, biases after. */
+static void init_draw_order_wide_layers(void **state)
+{
+    struct mlp_arch a = {.n_layers = 3, .sizes = {20000, 37, 9000, 3}, .act = ACT_RELU};
+    struct mlp net;
+    struct err e;
+    assert_int_equal(mlp_init(&net, &a, &e), 0);
+    struct rng r, mine;
+    rng_stream(&r, 5, RNG_INIT, 1);
+    rng_stream(&mine, 5, RNG_INIT, 1);
+    rng_u32(&r), rng_u32(&mine);   /* start mid-block */
+    mlp_init_params(&net, INIT_TORCH, &r);
+    const float *p = net.params;
+    for (int l = 0; l < a.n_layers; l++) {
+        int fan_in = a.sizes[l], fan_out = a.sizes[l + 1];
+        double t = 1.0 / sqrt((double)fan_in);
+        for (int o = 0; o < fan_out; o++)
+            for (int i = 0; i < fan_in; i++) {
+                float want = (float)rng_range(&mine, -t, t);
+                if (p[(size_t)i * fan_out + o] != want)
+                    fail_msg("layer %d: weight (%d, %d) is %.9g, the naive loop draws %.9g", l,
+                             i, o, p[(size_t)i * fan_out + o], want);
+            }
+        p += (size_t)fan_in * fan_out;
+        for (int o = 0; o < fan_out; o++)
+            assert_true(p[o] == (float)rng_range(&mine, -t, t));
+        p += fan_out;
+    }
+    assert_int_equal(rng_u32(&r), rng_u32(&mine));   /* the streams go on alike */
+    mlp_free(&net);
+}
+
 static void init_layer_touches_only_its_layer(void **state)
 {
     struct mlp_arch a = small_arch(ACT_RELU);
@@ -640,6 +675,7 @@ int main(void)
         cmocka_unit_test(body_is_a_prefix),
         cmocka_unit_test(init_statistics),
         cmocka_unit_test(init_draw_order_and_identity),
+        cmocka_unit_test(init_draw_order_wide_layers),
         cmocka_unit_test(init_layer_touches_only_its_layer),
         cmocka_unit_test(flops_match_closed_form),
     };

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness/base/rng.h"
@@ -142,29 +143,40 @@ static void hash_str_known_values(void **state)
 
 /* rng_range_fill gives the numbers of rng_range, one by one, and leaves the
  * stream where they would: from a fresh stream, mid-block (an even and an
- * odd number of words left), for lengths around the block and batch sizes. */
+ * odd number of words left), for lengths around the block and batch sizes,
+ * with each version of the Philox rounds this CPU can run. */
 static void range_fill_is_rng_range_in_order(void **state)
 {
     static const size_t lengths[] = {0, 1, 2, 3, 15, 16, 17, 127, 128, 129, 1000};
+    static const char *rounds[] = {"portable", "avx2", "avx512"};
     float got[1000];
-    for (int skip = 0; skip < 4; skip++)   /* words drawn before: 0, 1, 2, 3 */
-        for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
-            size_t n = lengths[li];
-            struct rng a, b;
-            rng_stream(&a, 42, 7, skip);
-            rng_stream(&b, 42, 7, skip);
-            for (int k = 0; k < skip; k++)
-                rng_u32(&a), rng_u32(&b);
-            rng_range_fill(&a, -0.3, 0.7, got, n);
-            for (size_t i = 0; i < n; i++) {
-                float want = (float)rng_range(&b, -0.3, 0.7);
-                if (memcmp(&want, &got[i], sizeof want) != 0)
-                    fail_msg("skip %d, n %zu: draw %zu is %.9g, rng_range gives %.9g", skip, n,
-                             i, got[i], want);
-            }
-            for (int k = 0; k < 9; k++)   /* the streams go on alike */
-                assert_int_equal(rng_u32(&a), rng_u32(&b));
+    for (int v = 0; v < 3; v++) {
+        if (!rng_use_rounds(rounds[v])) {
+            printf("  %s rounds: not on this CPU\n", rounds[v]);
+            continue;
         }
+        printf("  %s rounds\n", rounds[v]);
+        for (int skip = 0; skip < 4; skip++)   /* words drawn before: 0, 1, 2, 3 */
+            for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+                size_t n = lengths[li];
+                struct rng a, b;
+                rng_stream(&a, 42, 7, skip);
+                rng_stream(&b, 42, 7, skip);
+                for (int k = 0; k < skip; k++)
+                    rng_u32(&a), rng_u32(&b);
+                rng_range_fill(&a, -0.3, 0.7, got, n);
+                for (size_t i = 0; i < n; i++) {
+                    float want = (float)rng_range(&b, -0.3, 0.7);
+                    if (memcmp(&want, &got[i], sizeof want) != 0)
+                        fail_msg("%s, skip %d, n %zu: draw %zu is %.9g, rng_range gives %.9g",
+                                 rounds[v], skip, n, i, got[i], want);
+                }
+                for (int k = 0; k < 9; k++)   /* the streams go on alike */
+                    assert_int_equal(rng_u32(&a), rng_u32(&b));
+            }
+    }
+    assert_true(rng_use_rounds("auto"));
+    assert_false(rng_use_rounds("sse9"));
 }
 
 int main(void)

@@ -9,9 +9,11 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "harness/base/hash.h"
+#include "harness/base/simd.h"
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -110,34 +112,162 @@ double rng_range(struct rng *r, double lo, double hi)
     return lo + (hi - lo) * rng_uniform(r);
 }
 
-/* Blocks pos, pos+1, … (n of them) of key's draw stream into out (4 words
- * each): rng_philox's rounds, written across L counters at once so the
- * compiler can run them in vector lanes. */
-static void philox_blocks(const uint32_t key[2], uint64_t pos, size_t n, uint32_t *out)
+/* Philox rounds for L = 8 consecutive counters pos … pos+7 of key: word j
+ * of block l into w[j][l]. The portable loop, and the same rounds in AVX2
+ * and AVX-512 registers (the unsigned even-lane multiply is exactly the
+ * 32 × 32 → 64 product mulhilo takes), picked by the CPU at run time:
+ * integer operations, so every version gives rng_philox's words. */
+enum { L = 8 };
+
+static void rounds_scalar(const uint32_t key[2], uint64_t pos, uint32_t w[4][L])
 {
-    enum { L = 8 };
-    for (size_t b0 = 0; b0 < n; b0 += L) {
-        uint32_t c0[L], c1[L], c2[L], c3[L];
-        for (int l = 0; l < L; l++) {
-            uint64_t ctr = pos + b0 + (uint64_t)l;
-            c0[l] = (uint32_t)ctr, c1[l] = (uint32_t)(ctr >> 32), c2[l] = 0, c3[l] = 0;
+    for (int l = 0; l < L; l++) {
+        uint32_t ctr[4] = {(uint32_t)(pos + (uint64_t)l), (uint32_t)((pos + (uint64_t)l) >> 32), 0, 0};
+        uint32_t out[4];
+        rng_philox(ctr, key, out);
+        for (int j = 0; j < 4; j++)
+            w[j][l] = out[j];
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_VECTOR_ROUNDS 1
+
+__attribute__((target("avx512f"))) static void rounds_avx512(const uint32_t key[2], uint64_t pos,
+                                                              uint32_t w[4][L])
+{
+    const __m512i lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i ctr = _mm512_add_epi64(_mm512_set1_epi64((long long)pos), lanes);
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
+    /* one block per 64-bit lane, its 32-bit words in the low halves */
+    __m512i c0 = ctr, c1 = _mm512_srli_epi64(ctr, 32), c2 = _mm512_setzero_si512(), c3 = c2;
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; round++) {
+        if (round > 0) {
+            k0 += PHILOX_W0;
+            k1 += PHILOX_W1;
         }
+        __m512i p0 = _mm512_mul_epu32(c0, m0), p1 = _mm512_mul_epu32(c2, m1);
+        c0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1), _mm512_set1_epi64(k0));
+        c2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3), _mm512_set1_epi64(k1));
+        c1 = p1, c3 = p0;   /* high halves are ignored: the low words are the state */
+    }
+    _mm256_storeu_si256((__m256i *)w[0], _mm512_cvtepi64_epi32(c0));
+    _mm256_storeu_si256((__m256i *)w[1], _mm512_cvtepi64_epi32(c1));
+    _mm256_storeu_si256((__m256i *)w[2], _mm512_cvtepi64_epi32(c2));
+    _mm256_storeu_si256((__m256i *)w[3], _mm512_cvtepi64_epi32(c3));
+}
+
+__attribute__((target("avx2"))) static void rounds_avx2(const uint32_t key[2], uint64_t pos,
+                                                         uint32_t w[4][L])
+{
+    for (int h = 0; h < 2; h++) {   /* two registers of four blocks */
+        uint64_t p = pos + 4 * (uint64_t)h;
+        const __m256i ctr = _mm256_add_epi64(_mm256_set1_epi64x((long long)p),
+                                             _mm256_set_epi64x(3, 2, 1, 0));
+        const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
+        const __m256i low = _mm256_set1_epi64x(0xffffffff);
+        __m256i c0 = ctr, c1 = _mm256_srli_epi64(ctr, 32), c2 = _mm256_setzero_si256(), c3 = c2;
         uint32_t k0 = key[0], k1 = key[1];
         for (int round = 0; round < 10; round++) {
             if (round > 0) {
                 k0 += PHILOX_W0;
                 k1 += PHILOX_W1;
             }
-            for (int l = 0; l < L; l++) {
-                uint64_t p0 = (uint64_t)PHILOX_M0 * c0[l], p1 = (uint64_t)PHILOX_M1 * c2[l];
-                uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
-                c1[l] = (uint32_t)p1, c3[l] = (uint32_t)p0, c0[l] = n0, c2[l] = n2;
+            __m256i p0 = _mm256_mul_epu32(c0, m0), p1 = _mm256_mul_epu32(c2, m1);
+            c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), c1),
+                                  _mm256_set1_epi64x(k0));
+            c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), c3),
+                                  _mm256_set1_epi64x(k1));
+            c1 = p1, c3 = p0;
+        }
+        __m256i c[4] = {c0, c1, c2, c3};
+        for (int j = 0; j < 4; j++) {
+            uint64_t v[4];
+            _mm256_storeu_si256((__m256i *)v, _mm256_and_si256(c[j], low));
+            for (int l = 0; l < 4; l++)
+                w[j][4 * h + l] = (uint32_t)v[l];
+        }
+    }
+}
+#endif
+
+typedef void rounds_fn(const uint32_t key[2], uint64_t pos, uint32_t w[4][L]);
+
+static const struct {
+    const char *name;
+    rounds_fn *fn;
+    const char *cpu;   /* the feature it needs, NULL for none */
+} round_kinds[] = {
+#ifdef HAVE_VECTOR_ROUNDS
+    {"avx512", rounds_avx512, "avx512f"},
+    {"avx2", rounds_avx2, "avx2"},
+#endif
+    {"portable", rounds_scalar, NULL},
+};
+enum { N_ROUND_KINDS = sizeof round_kinds / sizeof round_kinds[0] };
+static int forced_rounds = -1;   /* rng_use_rounds; -1: the widest the CPU has */
+
+static bool cpu_has(const char *feature)
+{
+#ifdef HAVE_VECTOR_ROUNDS
+    if (feature && strcmp(feature, "avx512f") == 0)
+        return __builtin_cpu_supports("avx512f");
+    if (feature && strcmp(feature, "avx2") == 0)
+        return __builtin_cpu_supports("avx2");
+#endif
+    return feature == NULL;
+}
+
+bool rng_use_rounds(const char *name)
+{
+    if (strcmp(name, "auto") == 0) {
+        forced_rounds = -1;
+        return true;
+    }
+    for (int i = 0; i < N_ROUND_KINDS; i++)
+        if (strcmp(round_kinds[i].name, name) == 0 && cpu_has(round_kinds[i].cpu)) {
+            forced_rounds = i;
+            return true;
+        }
+    return false;
+}
+
+static rounds_fn *pick_rounds(void)
+{
+    if (forced_rounds >= 0)
+        return round_kinds[forced_rounds].fn;
+    for (int i = 0;; i++)
+        if (cpu_has(round_kinds[i].cpu))
+            return round_kinds[i].fn;
+}
+
+/* Draws 2·pos … 2·(pos+blocks)-1 of key's stream as (float)rng_range(lo,
+ * hi), into out, L blocks at a time, each block's word pairs made draws as
+ * rng_u64 pairs them. */
+KSHOT_CLONES static void philox_draws(const uint32_t key[2], uint64_t pos, size_t blocks,
+                                      double lo, double hi, float *out)
+{
+    rounds_fn *rounds = pick_rounds();
+    const double span = hi - lo;
+    for (size_t b0 = 0; b0 < blocks; b0 += L) {
+        uint32_t w[4][L];
+        rounds(key, pos + b0, w);
+        /* A draw is the top 53 bits of a·2³² + b for a word pair (a, b):
+         * v = (a >> 5)·2²⁶ + ((a & 31) << 21 | b >> 11), two parts below
+         * 2³¹ that convert from int32 in any vector unit, scaled and added
+         * exactly (the sum is below 2⁵³): (double)(u64 >> 11), bit for bit. */
+        float d[2 * L];
+        for (int l = 0; l < L; l++)
+            for (int k = 0; k < 2; k++) {
+                uint32_t a = w[2 * k][l], b = w[2 * k + 1][l];
+                double v = (double)(int32_t)(a >> 5) * 0x1.0p26 +
+                           (double)(int32_t)((a & 31u) << 21 | b >> 11);
+                d[2 * l + k] = (float)(lo + span * (v * 0x1.0p-53));
             }
-        }
-        for (size_t l = 0; l < L && b0 + l < n; l++) {
-            uint32_t *o = out + 4 * (b0 + l);
-            o[0] = c0[l], o[1] = c1[l], o[2] = c2[l], o[3] = c3[l];
-        }
+        size_t n = blocks - b0 < L ? 2 * (blocks - b0) : 2 * L;
+        memcpy(out + 2 * b0, d, sizeof *d * n);
     }
 }
 
@@ -150,18 +280,10 @@ void rng_range_fill(struct rng *r, double lo, double hi, float *out, size_t n)
             out[i] = (float)rng_range(r, lo, hi);
     for (; i < n && r->avail > 0; i++)
         out[i] = (float)rng_range(r, lo, hi);
-    enum { CHUNK = 64 };
-    uint32_t w[4 * CHUNK];
-    while (n - i >= 2) {
-        size_t blocks = (n - i) / 2 < CHUNK ? (n - i) / 2 : CHUNK;
-        philox_blocks(r->key, r->pos, blocks, w);
-        r->pos += blocks;
-        for (size_t k = 0; k < 2 * blocks; k++) {   /* as rng_u64 pairs the words */
-            uint64_t u = (uint64_t)w[2 * k] << 32 | w[2 * k + 1];
-            /* below 2⁵³, so exact as a signed integer, which converts in one instruction */
-            out[i++] = (float)(lo + (hi - lo) * ((double)(int64_t)(u >> 11) * 0x1.0p-53));
-        }
-    }
+    size_t blocks = (n - i) / 2;
+    philox_draws(r->key, r->pos, blocks, lo, hi, out + i);
+    r->pos += blocks;
+    i += 2 * blocks;
     if (i < n)
         out[i] = (float)rng_range(r, lo, hi);
 }

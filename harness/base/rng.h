@@ -9,6 +9,7 @@
 #ifndef KSHOT_RNG_H
 #define KSHOT_RNG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,10 @@ double rng_range(struct rng *r, double lo, double hi); /* [lo, hi) */
 /* out[i] = (float)rng_range(r, lo, hi) for i = 0..n-1, in order: the same
  * numbers and the same state after, many blocks generated at a time. */
 void rng_range_fill(struct rng *r, double lo, double hi, float *out, size_t n);
+/* Which Philox rounds rng_range_fill runs (same numbers whichever):
+ * "auto" (the widest this CPU has, the default), "avx512", "avx2" or
+ * "portable". For tests; false when this CPU cannot run the one named. */
+bool rng_use_rounds(const char *name);
 double rng_normal(struct rng *r);                   /* N(0, 1), Box–Muller */
 uint32_t rng_below(struct rng *r, uint32_t n);      /* uniform in [0, n), n ≥ 1, unbiased */
 void rng_shuffle(struct rng *r, int *a, size_t n);  /* Fisher–Yates */

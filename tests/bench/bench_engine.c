@@ -65,6 +65,25 @@ static double sgemm(int m, int n, int k, int reps, uint64_t *flops)
     return t;
 }
 
+/* Fresh initialisations of the quickstart network (scratch does one per
+ * episode): PyTorch's uniform init, drawn from one stream. */
+static double init_params(int reps, uint64_t *flops)
+{
+    struct mlp_arch a = {.n_layers = 3, .sizes = {784, 256, 128, 5}, .act = ACT_RELU};
+    struct mlp net = {0};
+    if (mlp_init(&net, &a, NULL))
+        exit(1);
+    struct rng r;
+    rng_stream(&r, 1, RNG_INIT, 0);
+    double t0 = meter_wall();
+    for (int i = 0; i < reps; i++)
+        mlp_init_params(&net, INIT_TORCH, &r);
+    double t = meter_wall() - t0;
+    *flops = 0;
+    mlp_free(&net);
+    return t;
+}
+
 static void report(const char *name, double *t, uint64_t flops)
 {
     double med = bench_median(t, REPS);
@@ -92,5 +111,8 @@ int main(void)
     for (int i = 0; i < REPS; i++)
         t[i] = sgemm(512, 512, 512, 5, &f);
     report("sgemm 512x512x512, x5", t, f);
+    for (int i = 0; i < REPS; i++)
+        t[i] = init_params(50, &f);
+    report("init 784-256-128-5 (torch), x50", t, f);
     return 0;
 }
