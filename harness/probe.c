@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/base/simd.h"
+
 const char *const probe_kinds[] = {"fgsm", "pgd", "noise", "patch", "cue_conflict", NULL};
 
 bool probe_needs_gradient(int kind)
@@ -51,26 +53,45 @@ static float clip(const struct probe_space *s, int j, float v)
     return v < s->lo[j] ? s->lo[j] : v > s->hi[j] ? s->hi[j] : v;
 }
 
+/* The two loops below run once or many times per episode over every query
+ * value: compiled for the CPU's vector units (elementwise IEEE operations
+ * and comparisons, the same bits in any clone), one row at a time. out may
+ * be x itself. */
+KSHOT_CLONES static void sign_step_row(int dim, const float *a, const float *lo, const float *hi,
+                                       const float *x, const float *g, float step, float *out)
+{
+    for (int j = 0; j < dim; j++) {
+        float d = g[j] > 0 ? 1.0f : g[j] < 0 ? -1.0f : 0.0f;
+        float v = x[j] + step * a[j] * d;
+        out[j] = v < lo[j] ? lo[j] : v > hi[j] ? hi[j] : v;
+    }
+}
+
 void probe_sign_step(const struct probe_space *s, const float *x, const float *g, int n,
                      double step, float *out)
 {
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < s->dim; j++) {
-            size_t k = (size_t)i * s->dim + j;
-            float d = g[k] > 0 ? 1.0f : g[k] < 0 ? -1.0f : 0.0f;
-            out[k] = clip(s, j, x[k] + (float)step * s->a[j] * d);
-        }
+    for (int i = 0; i < n; i++) {
+        size_t k = (size_t)i * s->dim;
+        sign_step_row(s->dim, s->a, s->lo, s->hi, x + k, g + k, (float)step, out + k);
+    }
+}
+
+KSHOT_CLONES static void project_row(int dim, const float *a, const float *lo, const float *hi,
+                                     const float *x0, float eps, float *x)
+{
+    for (int j = 0; j < dim; j++) {
+        float r = eps * a[j];
+        float v = x[j] < x0[j] - r ? x0[j] - r : x[j] > x0[j] + r ? x0[j] + r : x[j];
+        x[j] = v < lo[j] ? lo[j] : v > hi[j] ? hi[j] : v;
+    }
 }
 
 void probe_project(const struct probe_space *s, const float *x0, int n, double eps, float *x)
 {
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < s->dim; j++) {
-            size_t k = (size_t)i * s->dim + j;
-            float r = (float)eps * s->a[j];
-            float v = x[k] < x0[k] - r ? x0[k] - r : x[k] > x0[k] + r ? x0[k] + r : x[k];
-            x[k] = clip(s, j, v);
-        }
+    for (int i = 0; i < n; i++) {
+        size_t k = (size_t)i * s->dim;
+        project_row(s->dim, s->a, s->lo, s->hi, x0 + k, (float)eps, x + k);
+    }
 }
 
 void probe_random_start(const struct probe_space *s, const float *x0, int n, double eps,
