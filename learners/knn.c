@@ -84,7 +84,7 @@ static int init(struct learner *l, struct err *e)
     k->nb = malloc(sizeof *k->nb * (size_t)k->k);
     k->count = malloc(sizeof *k->count * 2 * (size_t)l->shape.ways);
     k->snorm = malloc(sizeof *k->snorm * S);
-    k->qt = malloc(sizeof *k->qt * (size_t)k->rows * fdim);
+    k->qt = malloc(sizeof *k->qt * feature_sums_scratch(k->rows, (int)fdim));
     k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
     k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
     if (!k->fs || !k->ys || !k->fq || !k->cand || !k->nb || !k->count || !k->snorm || !k->qt ||

@@ -353,43 +353,87 @@ void body_backward(struct body *b, const float *dout, int m, float *dx, uint64_t
 
 /* ---- sums over features ---- */
 
+size_t feature_sums_scratch(int m, int d)
+{
+    return (size_t)((m + SUM_ROWS - 1) / SUM_ROWS * SUM_ROWS) * (size_t)d;
+}
+
+/* The sums of SUM_ROWS rows (qt's columns i0…, stride mp) against C centres
+ * cv[0..C) at once, SUM_ROWS·C running sums in vector registers (eight
+ * doubles each: one AVX-512 register, two AVX2 ones, whichever the clone
+ * has), so no sum waits on the one before it; each sum is still
+ * accumulated over j = 0, 1, … in order, elementwise, as the plain loop. */
+typedef double vec8 __attribute__((vector_size(64)));
+enum { V = SUM_ROWS / 8 };
+
+#define STRIP(NAME, C, TERM)                                                              \
+    static inline __attribute__((always_inline)) void NAME(const double *qt, int mp, const float *const *cv, int d,      \
+                            double out[][SUM_ROWS])                                       \
+    {                                                                                     \
+        vec8 s[C][V];                                                                     \
+        for (int c = 0; c < C; c++)                                                       \
+            for (int v = 0; v < V; v++)                                                   \
+                s[c][v] = (vec8){0};                                                      \
+        for (int j = 0; j < d; j++) {                                                     \
+            vec8 col[V];                                                                  \
+            memcpy(col, qt + (size_t)j * mp, sizeof col);                                 \
+            for (int c = 0; c < C; c++) {                                                 \
+                const double cj = cv[c][j];                                               \
+                for (int v = 0; v < V; v++)                                               \
+                    s[c][v] += TERM;                                                      \
+            }                                                                             \
+        }                                                                                 \
+        memcpy(out, s, sizeof s);                                                         \
+    }
+STRIP(dot1, 1, col[v] * cj)
+STRIP(dot4, 4, col[v] * cj)
+STRIP(sq1, 1, (col[v] - cj) * (col[v] - cj))
+STRIP(sq4, 4, (col[v] - cj) * (col[v] - cj))
+#undef STRIP
+
 KSHOT_CLONES
 void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot, double *qt,
                   double *out, double *norms)
 {
-    for (int i = 0; i < m; i++)   /* qt (d, m): feature j of every row side by side */
-        for (int j = 0; j < d; j++)
-            qt[(size_t)j * m + i] = q[(size_t)i * d + j];
-    enum { B = 64 };   /* rows per strip: a strip's sums stay in registers and L1 */
-    double sum[B];
-    for (int i0 = 0; i0 < m; i0 += B) {
-        const int n = m - i0 < B ? m - i0 : B;
-        for (int cc = 0; cc < k; cc++) {
-            const float *cv = c + (size_t)cc * d;
-            for (int i = 0; i < n; i++)
-                sum[i] = 0;
-            for (int j = 0; j < d; j++) {
-                const double *col = qt + (size_t)j * m + i0, cj = cv[j];
-                if (dot)
-                    for (int i = 0; i < n; i++)
-                        sum[i] += col[i] * cj;
-                else
-                    for (int i = 0; i < n; i++)
-                        sum[i] += (col[i] - cj) * (col[i] - cj);
-            }
-            for (int i = 0; i < n; i++)
-                out[(size_t)(i0 + i) * k + cc] = sum[i];
+    enum { C = 4 };
+    const int mp = (m + SUM_ROWS - 1) / SUM_ROWS * SUM_ROWS;
+    for (int j = 0; j < d; j++) {   /* qt (d, mp): feature j of every row side by side */
+        for (int i = 0; i < m; i++)
+            qt[(size_t)j * mp + i] = q[(size_t)i * d + j];
+        for (int i = m; i < mp; i++)   /* padding rows: computed, never stored */
+            qt[(size_t)j * mp + i] = 0;
+    }
+    double s[C][SUM_ROWS];
+    for (int i0 = 0; i0 < m; i0 += SUM_ROWS) {
+        const int n = m - i0 < SUM_ROWS ? m - i0 : SUM_ROWS;
+        for (int cc = 0; cc < k;) {
+            const int g = k - cc >= C ? C : 1;
+            const float *cv[C];
+            for (int t = 0; t < g; t++)
+                cv[t] = c + (size_t)(cc + t) * d;
+            if (g == C && dot)
+                dot4(qt + i0, mp, cv, d, s);
+            else if (g == C)
+                sq4(qt + i0, mp, cv, d, s);
+            else if (dot)
+                dot1(qt + i0, mp, cv, d, s);
+            else
+                sq1(qt + i0, mp, cv, d, s);
+            for (int t = 0; t < g; t++)
+                for (int i = 0; i < n; i++)
+                    out[(size_t)(i0 + i) * k + cc + t] = s[t][i];
+            cc += g;
         }
         if (!norms)
             continue;
-        for (int i = 0; i < n; i++)
-            sum[i] = 0;
+        for (int i = 0; i < SUM_ROWS; i++)
+            s[0][i] = 0;
         for (int j = 0; j < d; j++) {
-            const double *col = qt + (size_t)j * m + i0;
-            for (int i = 0; i < n; i++)
-                sum[i] += col[i] * col[i];
+            const double *col = qt + (size_t)j * mp + i0;
+            for (int i = 0; i < SUM_ROWS; i++)
+                s[0][i] += col[i] * col[i];
         }
         for (int i = 0; i < n; i++)
-            norms[i0 + i] = sum[i];
+            norms[i0 + i] = s[0][i];
     }
 }

@@ -65,12 +65,15 @@ void body_backward(struct body *b, const float *dout, int m, float *dx, uint64_t
  * Sums in double over the features of float rows, each accumulated over
  * features 0..d−1 in order — the bits of the plain loop — but computed for
  * many rows at once (the loop runs across rows, which vectorises without
- * reordering any sum). qt is the caller's scratch of d·m doubles. */
+ * reordering any sum). qt is the caller's scratch of
+ * feature_sums_scratch(m, d) doubles (m rounded up to SUM_ROWS, times d). */
+enum { SUM_ROWS = 16 };
 
 /* out[i·k + c] = Σ_j (q_ij − c_cj)² when !dot, Σ_j q_ij·c_cj when dot, for
  * rows q (m, d) and centres c (k, d); also norms[i] = Σ_j q_ij² when norms
  * is not NULL. */
 void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot, double *qt,
                   double *out, double *norms);
+size_t feature_sums_scratch(int m, int d);
 
 #endif

@@ -10,11 +10,13 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness/base/rng.h"
 #include "harness/config.h"
 #include "learners/learner.h"
+#include "learners/learner_impl.h"
 #include "learners/loss.h"
 #include "learners/mlp.h"
 #include "learnertest.h"
@@ -769,6 +771,52 @@ static void a_pretrained_network_of_another_shape_is_refused(void **state)
     mlp_free(&pre);
 }
 
+/* feature_sums against the plain double loop, bit for bit: every sum is
+ * accumulated over the features in order whatever the blocking (rows in
+ * strips, centres in groups), for row counts below, at and past a strip,
+ * centre counts below, at and past a group, dot products, squared
+ * distances and norms; rows past m in the scratch are never stored. */
+static void feature_sums_equal_the_plain_loop_bit_for_bit(void **state)
+{
+    static const int ms[] = {1, 11, 16, 17, 75}, ks[] = {1, 3, 4, 5, 25}, ds[] = {1, 7, 128};
+    struct rng r;
+    rng_stream(&r, 8, RNG_DATA, 0);
+    float q[75 * 128], c[25 * 128];
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
+        q[i] = (float)rng_range(&r, -3, 3);
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        c[i] = (float)rng_range(&r, -3, 3);
+    double out[75 * 25 + 1], norms[75 + 1];
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++)
+            for (int e = 0; e < 3; e++)
+                for (int dot = 0; dot < 2; dot++) {
+                    const int m = ms[a], k = ks[b], d = ds[e];
+                    double *qt = malloc(sizeof *qt * feature_sums_scratch(m, d));
+                    assert_non_null(qt);
+                    out[m * k] = norms[m] = 12345;   /* sentinels just past the results */
+                    feature_sums(q, m, c, k, d, dot, qt, out, norms);
+                    for (int i = 0; i < m; i++) {
+                        double nn = 0;
+                        for (int j = 0; j < d; j++)
+                            nn += (double)q[i * d + j] * q[i * d + j];
+                        assert_true(norms[i] == nn);
+                        for (int cc = 0; cc < k; cc++) {
+                            double want = 0;
+                            for (int j = 0; j < d; j++) {
+                                double x = q[i * d + j], y = c[cc * d + j];
+                                want += dot ? x * y : (x - y) * (x - y);
+                            }
+                            if (out[i * k + cc] != want)
+                                fail_msg("m %d k %d d %d dot %d: sum (%d, %d) is %.17g, the loop "
+                                         "gives %.17g", m, k, d, dot, i, cc, out[i * k + cc], want);
+                        }
+                    }
+                    assert_true(out[m * k] == 12345 && norms[m] == 12345);
+                    free(qt);
+                }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -782,6 +830,7 @@ int main(void)
         cmocka_unit_test(knn_k3_takes_the_majority_vote),
         cmocka_unit_test(knn_ties_go_to_the_class_of_the_nearest_tied_neighbour),
         cmocka_unit_test(knn_k_beyond_the_support_set_is_clamped),
+        cmocka_unit_test(feature_sums_equal_the_plain_loop_bit_for_bit),
         cmocka_unit_test(every_kind_keeps_the_lifecycles_contracts),
         cmocka_unit_test(kinds_with_frozen_layers_give_the_same_scores_from_features),
         cmocka_unit_test(one_episodes_flops_equal_the_closed_form),
