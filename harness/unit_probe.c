@@ -362,7 +362,10 @@ int eval_run_probes(const struct eval_job *j, struct probe_work *w, struct recor
         rng_child(&base, &base, RNG_PROBE, rng_hash_str(p->name));
         rc->probe = p->name;
         if (p->kind == PROBE_FGSM) {
-            r = model_input_grad(m, x0, y, NULL, nq, w->g, &loss, e);
+            /* the evaluation's last scoring of m was of the clean queries
+             * (the final record), unless the episode held features */
+            r = x0 == ed->t.xq ? model_input_grad_predicted(m, x0, y, NULL, nq, w->g, &loss, e)
+                               : model_input_grad(m, x0, y, NULL, nq, w->g, &loss, e);
             for (int v = 0; !r && v < p->n_eps; v++) {
                 probe_sign_step(&j->space, x0, w->g, nq, p->eps[v], w->x);
                 r = probe_rows(rc, m, w->x, p->eps[v], e);

@@ -276,8 +276,8 @@ bool model_has_input_grad(const struct learner_model *m)
     return m->l->kind->input_grad != NULL;
 }
 
-int model_input_grad(struct learner_model *m, const float *x, const int *y, const float *t,
-                     int n, float *dx, double *loss, struct err *e)
+static int input_grad(struct learner_model *m, const float *x, const int *y, const float *t,
+                      int n, bool predicted, float *dx, double *loss, struct err *e)
 {
     struct learner *l = m->l;
     if (!l->kind->input_grad)
@@ -285,7 +285,19 @@ int model_input_grad(struct learner_model *m, const float *x, const int *y, cons
     if (n < 1)
         return err_set(e, ERR_USAGE, "input gradient of an empty batch");
     double dummy;
-    return l->kind->input_grad(l, x, y, t, n, dx, loss ? loss : &dummy, e);
+    return l->kind->input_grad(l, x, y, t, n, predicted, dx, loss ? loss : &dummy, e);
+}
+
+int model_input_grad(struct learner_model *m, const float *x, const int *y, const float *t,
+                     int n, float *dx, double *loss, struct err *e)
+{
+    return input_grad(m, x, y, t, n, false, dx, loss, e);
+}
+
+int model_input_grad_predicted(struct learner_model *m, const float *x, const int *y,
+                               const float *t, int n, float *dx, double *loss, struct err *e)
+{
+    return input_grad(m, x, y, t, n, true, dx, loss, e);
 }
 
 /* ---- the body ---- */

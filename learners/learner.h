@@ -209,8 +209,11 @@ struct learner_kind {
      * their outputs f (n, width) of the frozen layers. */
     int (*predict)(struct learner *l, const float *x, const float *f, int n, float *scores,
                    struct err *e);
+    /* predicted: x holds what it held when the model's last predict scored
+     * it (model_input_grad_predicted), so a kind may reuse that forward
+     * pass if nothing has run since. */
     int (*input_grad)(struct learner *l, const float *x, const int *y, const float *t, int n,
-                      float *dx, double *loss, struct err *e);   /* NULL: none */
+                      bool predicted, float *dx, double *loss, struct err *e);   /* NULL: none */
     /* The adapted model's body (every layer of the pretrained network but its
      * head, as adapted) for inputs x: out (n, the pretrained body's width).
      * For kinds that may change a pretrained body (forgetting); NULL for
@@ -285,5 +288,11 @@ bool model_has_body(const struct learner_model *m);
  * ERR_USAGE for a model without input gradients. */
 int model_input_grad(struct learner_model *m, const float *x, const int *y, const float *t,
                      int n, float *dx, double *loss, struct err *e);
+/* model_input_grad where the caller vouches that x holds what it held when
+ * m's last model_predict scored it: a model that kept that forward pass
+ * (and has run nothing since) computes only the backward one. The same
+ * numbers; FGSM's gradient at the clean queries the evaluation scored. */
+int model_input_grad_predicted(struct learner_model *m, const float *x, const int *y,
+                               const float *t, int n, float *dx, double *loss, struct err *e);
 
 #endif

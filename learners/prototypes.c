@@ -203,7 +203,7 @@ static void logits_backward(struct learner *l, const float *f, const float *g, i
 }
 
 static int input_grad(struct learner *l, const float *x, const int *y, const float *tg, int n,
-                      float *dx, double *loss, struct err *e)
+                      bool predicted, float *dx, double *loss, struct err *e)
 {
     struct protos *p = l->state;
     const int dim = l->shape.dim, ways = l->shape.ways, fdim = p->body.width;

@@ -62,6 +62,7 @@ void trainer_load(struct trainer *t, const float *src, bool new_head, enum init_
                   struct rng *r)
 {
     struct mlp *net = &t->net;
+    t->kept_x = NULL;
     memcpy(net->params, src, sizeof(float) * (new_head ? mlp_body_size(net) : net->n_params));
     if (new_head)
         mlp_init_layer(net, net->arch.n_layers - 1, head, r);
@@ -77,6 +78,7 @@ static void settle(struct trainer *t, struct learner *l)
 double trainer_step(struct trainer *t, const float *x, const struct fewshot *ep)
 {
     struct mlp *net = &t->net;
+    t->kept_x = NULL;
     const float *out = mlp_forward(net, &t->w, x, ep->n_support, net->arch.n_layers);
     double loss = ep->ways > 0
                       ? loss_xent(out, ep->ys, ep->n_support, ep->ways, t->dout, NULL, &net->flops)
@@ -102,6 +104,7 @@ int trainer_fit(struct trainer *t, struct learner *l, const struct fewshot *ep,
 {
     const struct learner_settings *s = &l->s;
     const float *xs = ep->xs;  // (support, width of net's input)
+    t->kept_x = NULL;
     if (t->prefix.upto > 0 && ep->fs) {
         xs = ep->fs;
     } else if (t->prefix.upto > 0) {
@@ -129,27 +132,37 @@ int trainer_predict(struct trainer *t, struct learner *l, const float *x, const 
                     float *scores)
 {
     const int dim = l->shape.dim, out = l->shape.out_dim, width = t->net.arch.sizes[0];
+    const float *y = NULL;
     for (int i = 0; i < n; i += l->cap) {
         int m = n - i < l->cap ? n - i : l->cap;
         const float *in = x ? body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops)
                             : f + (size_t)i * width;
-        const float *y = mlp_forward(&t->net, &t->w, in, m, t->net.arch.n_layers);
+        y = mlp_forward(&t->net, &t->w, in, m, t->net.arch.n_layers);
         memcpy(scores + (size_t)i * out, y, sizeof *scores * (size_t)m * (size_t)out);
     }
+    /* one chunk from the inputs: the whole forward pass is still in w */
+    const bool whole = x && n <= l->cap;
+    t->kept_x = whole ? x : NULL, t->kept_z = whole ? y : NULL, t->kept_n = whole ? n : 0;
     settle(t, l);
     return ERR_OK;
 }
 
 int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, const int *y,
-                       const float *tg, int n, float *dx, double *loss)
+                       const float *tg, int n, bool predicted, float *dx, double *loss)
 {
     const int dim = l->shape.dim, out = l->shape.out_dim, top = t->net.arch.n_layers;
     const bool prefix = t->prefix.upto > 0;
+    /* the forward pass of the last predict, when it was of these inputs */
+    const float *kept = predicted && t->kept_x == x && t->kept_n == n ? t->kept_z : NULL;
+    t->kept_x = NULL;   /* the backward pass below overwrites the scratch */
     *loss = 0;
     for (int i = 0; i < n; i += l->cap) {
         int m = n - i < l->cap ? n - i : l->cap;
-        const float *in = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
-        const float *z = mlp_forward(&t->net, &t->w, in, m, top);
+        const float *z = kept;
+        if (!z) {
+            const float *in = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
+            z = mlp_forward(&t->net, &t->w, in, m, top);
+        }
         double part = l->shape.ways > 0
                           ? loss_xent(z, y + i, m, out, t->dout, NULL, &t->net.flops)
                           : loss_mse(z, tg + (size_t)i * out, m, out, t->dout, &t->net.flops);
@@ -174,6 +187,7 @@ int trainer_body(struct trainer *t, struct learner *l, const float *x, int n, fl
 {
     const int dim = l->shape.dim, top = t->net.arch.n_layers;
     const int width = top > 1 ? t->net.arch.sizes[top - 1] : t->net.arch.sizes[0];
+    t->kept_x = NULL;
     for (int i = 0; i < n; i += l->cap) {
         int m = n - i < l->cap ? n - i : l->cap;
         const float *y = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
@@ -197,9 +211,9 @@ int trainer_kind_predict(struct learner *l, const float *x, const float *f, int 
 }
 
 int trainer_kind_input_grad(struct learner *l, const float *x, const int *y, const float *tg,
-                            int n, float *dx, double *loss, struct err *e)
+                            int n, bool predicted, float *dx, double *loss, struct err *e)
 {
-    return trainer_input_grad(l->state, l, x, y, tg, n, dx, loss);
+    return trainer_input_grad(l->state, l, x, y, tg, n, predicted, dx, loss);
 }
 
 void trainer_kind_release(struct learner *l)

@@ -39,6 +39,13 @@ struct trainer {
     float *gx;                          /* (cap, width) a gradient at the prefix's output */
     const float *rates;                 /* (net.n_params) per-parameter rates replacing the
                                            optimizer (Meta-SGD), or NULL; not owned */
+    /* The last trainer_predict's inputs and outputs while w (and the
+     * prefix's work) still hold its forward pass, for
+     * trainer_input_grad(predicted); NULL once anything else ran through
+     * them or changed the parameters. Code writing net.params directly
+     * after a predict sets kept_x to NULL. */
+    const float *kept_x, *kept_z;
+    int kept_n;
 };
 
 /* net gets architecture top (zero parameters); pre and p give the frozen
@@ -80,7 +87,7 @@ int trainer_predict(struct trainer *t, struct learner *l, const float *x, const 
  * MSE against tg (n, out_dim)); *loss the loss. No parameter gradient is
  * touched. */
 int trainer_input_grad(struct trainer *t, struct learner *l, const float *x, const int *y,
-                       const float *tg, int n, float *dx, double *loss);
+                       const float *tg, int n, bool predicted, float *dx, double *loss);
 
 /* out (n, width) = inputs x (n, dim) through the prefix and every layer of
  * net but its head: the model's body, as adapted; cap rows at a time. */
@@ -92,7 +99,7 @@ int trainer_body(struct trainer *t, struct learner *l, const float *x, int n, fl
 int trainer_kind_predict(struct learner *l, const float *x, const float *f, int n, float *scores,
                          struct err *e);
 int trainer_kind_input_grad(struct learner *l, const float *x, const int *y, const float *tg,
-                            int n, float *dx, double *loss, struct err *e);
+                            int n, bool predicted, float *dx, double *loss, struct err *e);
 void trainer_kind_release(struct learner *l);
 int trainer_kind_body(struct learner *l, const float *x, int n, float *out, struct err *e);
 

@@ -17,6 +17,7 @@
 #include "harness/config.h"
 #include "learners/learner.h"
 #include "learners/learner_impl.h"
+#include "learners/trainer.h"
 #include "learners/loss.h"
 #include "learners/mlp.h"
 #include "learnertest.h"
@@ -546,6 +547,28 @@ static void every_kind_keeps_the_lifecycles_contracts(void **state)
                 assert_close(l12, l4, 1e-7, 1e-6);
                 for (int j = 0; j < 12 * 3; j++)
                     assert_close(dx12[j] * 3, dx4[j % 12], 1e-7, 1e-5);
+                /* right after a predict of the same rows, the gradient may reuse
+                 * its forward pass: the same bits, a forward's operations fewer
+                 * for the trained kinds; anything run since (here another
+                 * gradient) makes it compute the forward again */
+                float sc[4 * 8], dxp[4 * 3], dxq[4 * 3];
+                double lp, lq;
+                assert_int_equal(model_predict(m, ep.xq, 4, sc, &e), 0);
+                uint64_t f0 = learner_flops(l);
+                assert_int_equal(model_input_grad_predicted(m, ep.xq, yq, tq, 4, dxp, &lp, &e), 0);
+                uint64_t f1 = learner_flops(l);
+                assert_int_equal(model_input_grad(m, ep.xq, yq, tq, 4, dx4, &l4, &e), 0);
+                uint64_t f2 = learner_flops(l);
+                assert_int_equal(model_input_grad_predicted(m, ep.xq, yq, tq, 4, dxq, &lq, &e), 0);
+                uint64_t f3 = learner_flops(l);
+                assert_memory_equal(dxp, dx4, sizeof dxp);
+                assert_memory_equal(dxq, dx4, sizeof dxq);
+                assert_true(lp == l4 && lq == l4);
+                assert_int_equal(f3 - f2, f2 - f1);
+                if (kind->input_grad == trainer_kind_input_grad)
+                    assert_true(f1 - f0 < f2 - f1);
+                else
+                    assert_int_equal(f1 - f0, f2 - f1);
             } else {
                 float dx[12];
                 assert_int_equal(model_input_grad(m, ep.xq, yq, NULL, 4, dx, NULL, &e), ERR_USAGE);
