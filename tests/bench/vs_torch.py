@@ -11,7 +11,10 @@ phases (tests/bench/torch_phases.py, 1 thread; FGSM is the probe's own
 row of costs.csv, its share of the finetune unit), the whole protocol end to
 end with both at 1 and at 2 workers/threads (PyTorch with a passive OpenMP
 wait, so its idle threads do not spin), and the rate the BLAS reaches on the
-same products (bench_shapes). It prints medians over ROUNDS (default 3) and
+same products (bench_shapes), and prototypes and kNN units of 2,000
+episodes, where the feature table each unit computes once is spread over
+ten times the episodes (PyTorch computes features per episode, so its rate
+does not depend on their number). It prints medians over ROUNDS (default 3) and
 the ratios, kshot's GFLOP/s per phase beside the products' rate, and peak
 memory. Both sides use whatever OPENBLAS_CORETYPE the environment sets (the
 same OpenBLAS core). PyTorch is Debian's python3-torch, a peer for this
@@ -30,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TORCH = "/usr/bin/python3"
 LEARNERS = ["finetune", "probe", "scratch", "proto", "knn"]
+AMORTISED = 2000   # episodes of the extra prototypes/kNN units: the feature table amortised
 TORCH_NAME = {"proto": "prototypes"}
 
 
@@ -62,6 +66,20 @@ def kshot_phases(kshot, episodes):
                 name = "pretraining" if r["kind"] == "pretrain" else r["learner"]
                 phases[name] = (n, float(r["wall_seconds"]), float(r["flops"]))
         return phases, rss
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def kshot_amortised(kshot, episodes):
+    """Prototypes and kNN units of `episodes` episodes: (episodes/s) per learner."""
+    out = tempfile.mkdtemp(prefix="kshot-bench-")
+    try:
+        timed([kshot, "run", os.path.join(ROOT, "configs/reference.yaml"), "-o", out, "-q", "-j", "1",
+               f"targets.heldout.episodes={episodes}", "probes={}", "baseline=proto",
+               "learners={proto: {kind: prototypes, distance: euclidean}, knn: {kind: knn}}"])
+        with open(os.path.join(out, "costs.csv"), newline="") as f:
+            return {r["learner"]: int(r["episodes"]) / float(r["wall_seconds"])
+                    for r in csv.DictReader(f) if r["kind"] == "eval"}
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -123,6 +141,8 @@ def main():
         for name, (n, s) in tph.items():
             t_rate.setdefault(name, []).append(n / s)
         rss.setdefault("torch", []).append(t_rss)
+        for name, v in kshot_amortised(kshot, AMORTISED).items():
+            k_rate.setdefault(name + "@", []).append(v)
         for jobs in (1, 2):
             whole.setdefault(("kshot", jobs), []).append(kshot_whole(kshot, jobs)[0])
             whole.setdefault(("torch", jobs), []).append(torch_run(jobs, 200, whole=True)[1])
@@ -143,6 +163,9 @@ def main():
         unit = "examples/s" if name == "pretraining" else "episodes/s"
         print(f"| {name}, {unit} | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | {med(k_flops[name]):.1f} | "
               f"{med(rates[yard[name]]):.1f} ({yard[name]}) |")
+    for name in ("proto", "knn"):   # PyTorch's cost per episode does not depend on their number
+        k, t = med(k_rate[name + "@"]), med(t_rate[TORCH_NAME.get(name, name)])
+        print(f"| {name}, {AMORTISED:,} episodes per unit, episodes/s | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | | |")
     k, t = med(k_rate["fgsm"]), med(t_rate["fgsm"])
     print(f"| FGSM (ε 0.1) on the finetuned model, episodes/s | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | "
           f"{med(k_flops['fgsm']):.1f} | |")
