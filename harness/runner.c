@@ -134,9 +134,12 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
         rc = plan_prepare(&s->plan, e);
     if (!rc)
         rc = plan_build(&s->plan, s->blas.kernels, e);
+    const char *dir = o->out_dir ? o->out_dir : s->base.output_dir ? s->base.output_dir : "";
+    if (!rc && strlen(dir) >= sizeof s->dir)
+        rc = err_set(e, ERR_USAGE, "the results directory's path is %zu bytes long; at most %zu",
+                     strlen(dir), sizeof s->dir - 1);
     if (!rc)
-        snprintf(s->dir, sizeof s->dir, "%s",
-                 o->out_dir ? o->out_dir : s->base.output_dir ? s->base.output_dir : "");
+        snprintf(s->dir, sizeof s->dir, "%s", dir);
     if (!rc && !s->dir[0])
         snprintf(s->dir, sizeof s->dir, "results/%s", s->base.name);
     return rc;
@@ -179,13 +182,17 @@ int runner_plan(const struct run_opts *o, struct err *e)
 static int absolute(const char *path, char *buf, size_t cap, struct err *e)
 {
     char cwd[4096];
+    int n;
     if (path[0] == '/') {
-        snprintf(buf, cap, "%s", path);
-        return ERR_OK;
+        n = snprintf(buf, cap, "%s", path);
+    } else {
+        if (!getcwd(cwd, sizeof cwd))
+            return err_set(e, ERR_IO, "cannot tell the current directory: %s", strerror(errno));
+        n = snprintf(buf, cap, "%s/%s", cwd, path);
     }
-    if (!getcwd(cwd, sizeof cwd))
-        return err_set(e, ERR_IO, "cannot tell the current directory: %s", strerror(errno));
-    snprintf(buf, cap, "%s/%s", cwd, path);
+    if (n < 0 || (size_t)n >= cap)
+        return err_set(e, ERR_USAGE, "%s: the path is too long (at most %zu bytes as an absolute path)",
+                       path, cap - 1);
     return ERR_OK;
 }
 

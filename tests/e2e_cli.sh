@@ -91,6 +91,12 @@ contains max-memory-rows "more than --max-memory (1024 MB)" "$kshot" run configs
 check max-memory-bad 2 "$kshot" run configs/smoke.yaml --max-memory 4X
 check max-memory-ok 0 "$kshot" run configs/smoke.yaml -o "$tmp/mm" -q --max-memory 8G
 contains help-config "learners.<name>.freeze" "$kshot" help config
+# A results path too long to hold is refused by name, never cut short.
+long="$tmp/$(printf 'd%.0s' $(seq 250))"
+for i in $(seq 17); do long="$long/$(printf 'e%.0s' $(seq 250))"; done
+contains long-results-run "the results directory's path is" "$kshot" run configs/smoke.yaml -o "$long" -q
+check long-results-run-status 2 "$kshot" run configs/smoke.yaml -o "$long" -q
+contains long-results-slurm "the results directory's path is" "$kshot" slurm configs/smoke.yaml --results "$long" -o "$tmp/s.sh"
 rm -f /tmp/kshot-cli.$$
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
