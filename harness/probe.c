@@ -111,10 +111,16 @@ void probe_noise(const struct probe_space *s, const float *x0, int n, double sig
         memcpy(out, x0, sizeof *out * (size_t)n * (size_t)s->dim);
         return;
     }
+    enum { CHUNK = 1024 };
+    double z[CHUNK];
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < s->dim; j++) {
-            size_t k = (size_t)i * s->dim + j;
-            out[k] = clip(s, j, x0[k] + (float)(sigma * rng_normal(r) * s->a[j]));
+        for (int j0 = 0; j0 < s->dim; j0 += CHUNK) {
+            const int m = s->dim - j0 < CHUNK ? s->dim - j0 : CHUNK;
+            rng_normal_fill(r, z, (size_t)m);   /* row order, as one by one */
+            for (int j = j0; j < j0 + m; j++) {
+                size_t k = (size_t)i * s->dim + j;
+                out[k] = clip(s, j, x0[k] + (float)(sigma * z[j - j0] * s->a[j]));
+            }
         }
 }
 

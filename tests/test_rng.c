@@ -179,6 +179,39 @@ static void range_fill_is_rng_range_in_order(void **state)
     assert_false(rng_use_rounds("sse9"));
 }
 
+/* rng_normal_fill gives rng_normal's numbers in order, bit for bit, and
+ * leaves the stream where they would, from a block's start (the vector
+ * path) and mid-block (one by one), with each version of the rounds. */
+static void normal_fill_is_rng_normal_in_order(void **state)
+{
+    static const size_t lengths[] = {0, 1, 7, 8, 9, 100, 1000};
+    static const char *rounds[] = {"portable", "avx2", "avx512"};
+    double got[1000];
+    for (int v = 0; v < 3; v++) {
+        if (!rng_use_rounds(rounds[v]))
+            continue;
+        for (int skip = 0; skip < 5; skip++)   /* words drawn before: 0 … 4 */
+            for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+                size_t n = lengths[li];
+                struct rng a, b;
+                rng_stream(&a, 7, 6, skip);
+                rng_stream(&b, 7, 6, skip);
+                for (int k = 0; k < skip; k++)
+                    rng_u32(&a), rng_u32(&b);
+                rng_normal_fill(&a, got, n);
+                for (size_t i = 0; i < n; i++) {
+                    double want = rng_normal(&b);
+                    if (memcmp(&want, &got[i], sizeof want) != 0)
+                        fail_msg("%s, skip %d, n %zu: normal %zu is %.17g, rng_normal gives %.17g",
+                                 rounds[v], skip, n, i, got[i], want);
+                }
+                for (int k = 0; k < 9; k++)
+                    assert_int_equal(rng_u32(&a), rng_u32(&b));
+            }
+    }
+    assert_true(rng_use_rounds("auto"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +224,7 @@ int main(void)
         cmocka_unit_test(shuffle_is_a_permutation),
         cmocka_unit_test(hash_str_known_values),
         cmocka_unit_test(range_fill_is_rng_range_in_order),
+        cmocka_unit_test(normal_fill_is_rng_normal_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

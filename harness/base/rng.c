@@ -288,12 +288,43 @@ void rng_range_fill(struct rng *r, double lo, double hi, float *out, size_t n)
         out[i] = (float)rng_range(r, lo, hi);
 }
 
+/* Box–Muller's cosine branch from two uniforms u and w in [0, 1): 1 − u
+ * lies in (0, 1], so the log is finite. */
+static double box_muller(double u, double w)
+{
+    return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * w);
+}
+
 double rng_normal(struct rng *r)
 {
-    /* 1 - u lies in (0, 1], so the log is finite. */
-    double u1 = 1.0 - rng_uniform(r);
-    double u2 = rng_uniform(r);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    double u = rng_uniform(r);
+    return box_muller(u, rng_uniform(r));
+}
+
+/* The uniform rng_uniform makes of the word pair (a, b). */
+static double uniform_of(uint32_t a, uint32_t b)
+{
+    return (double)(((uint64_t)a << 32 | b) >> 11) * 0x1.0p-53;
+}
+
+void rng_normal_fill(struct rng *r, double *out, size_t n)
+{
+    size_t i = 0;
+    /* a normal takes four words, a whole block when the stream is at a
+     * block's start; otherwise (rare: nothing in kshot draws so) one by one */
+    if (r->avail != 0)
+        for (; i < n; i++)
+            out[i] = rng_normal(r);
+    rounds_fn *rounds = pick_rounds();
+    while (i < n) {
+        uint32_t w[4][L];
+        rounds(r->key, r->pos, w);
+        size_t m = n - i < L ? n - i : L;
+        for (size_t l = 0; l < m; l++)
+            out[i + l] = box_muller(uniform_of(w[0][l], w[1][l]), uniform_of(w[2][l], w[3][l]));
+        r->pos += m;
+        i += m;
+    }
 }
 
 uint32_t rng_below(struct rng *r, uint32_t n)

@@ -62,6 +62,9 @@ void rng_range_fill(struct rng *r, double lo, double hi, float *out, size_t n);
  * "portable". For tests; false when this CPU cannot run the one named. */
 bool rng_use_rounds(const char *name);
 double rng_normal(struct rng *r);                   /* N(0, 1), Box–Muller */
+/* out[i] = rng_normal(r) for i = 0..n-1, in order: the same numbers and the
+ * same state after, the uniforms generated many at a time. */
+void rng_normal_fill(struct rng *r, double *out, size_t n);
 uint32_t rng_below(struct rng *r, uint32_t n);      /* uniform in [0, n), n ≥ 1, unbiased */
 void rng_shuffle(struct rng *r, int *a, size_t n);  /* Fisher–Yates */
 
