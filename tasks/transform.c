@@ -46,8 +46,14 @@ static void noise_row(const struct transform *t, float *x, int row, float *tmp)
     assert(row >= 0);
     struct rng r;
     rng_child(&r, &t->root, RNG_DATA, (uint64_t)row);
-    for (size_t j = 0; j < t->dim; j++)
-        x[j] += (float)(t->sigma * rng_normal(&r));
+    enum { CHUNK = 1024 };
+    double z[CHUNK];
+    for (size_t j0 = 0; j0 < t->dim; j0 += CHUNK) {
+        size_t m = t->dim - j0 < CHUNK ? t->dim - j0 : CHUNK;
+        rng_normal_fill(&r, z, m);   /* in order, as one by one */
+        for (size_t j = 0; j < m; j++)
+            x[j0 + j] += (float)(t->sigma * z[j]);
+    }
 }
 
 static const struct {

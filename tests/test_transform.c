@@ -147,11 +147,13 @@ static void noise_depends_on_the_row_not_the_batch(void **state)
     assert_memory_equal(a + 2 * DIM, b, sizeof(float) * DIM);       /* row 7 */
     assert_true(a[0] != a[DIM]); /* rows differ from each other */
 
-    /* Reference: row 3's noise is σ·N(0,1) from (12, TASK, 5) → (DATA, 3). */
+    /* Reference: row 3's noise is σ·N(0,1) from (12, TASK, 5) → (DATA, 3),
+     * feature by feature. */
     struct rng root, r;
     rng_stream(&root, 12, RNG_TASK, 5);
     rng_child(&r, &root, RNG_DATA, 3);
-    assert_true(a[0] == (float)(sigma * rng_normal(&r)));
+    for (int j = 0; j < DIM; j++)
+        assert_true(a[j] == (float)(sigma * rng_normal(&r)));
 
     /* Moments over ROWS·DIM values added to a constant. */
     float *x = malloc(sizeof *x * ROWS * DIM);
