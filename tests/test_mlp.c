@@ -309,6 +309,37 @@ static void gradients_identity(void **state)
     check_gradients(ACT_IDENTITY, false);
 }
 
+/* A single linear layer: dx = dout·Wᵀ, with dout the caller's buffer (left
+ * unwritten) and the product filling the workspace's scratch exactly (a
+ * full batch at the widest layer), against the naive double product. */
+static void input_gradient_of_one_layer_is_dout_times_w_transposed(void **state)
+{
+    enum { B = 9, IN = 70, OUT = 3 };
+    struct mlp_arch a = {.n_layers = 1, .sizes = {IN, OUT}, .act = ACT_RELU};
+    struct mlp net;
+    struct mlp_work w;
+    new_net(&net, &w, &a, B);
+    struct rng r;
+    rng_stream(&r, 13, RNG_INIT, 0);
+    mlp_init_params(&net, INIT_TORCH, &r);
+    float x[B * IN], dout[B * OUT], keep[B * OUT], dx[B * IN];
+    fill(&r, x, B * IN, -1, 1);
+    fill(&r, dout, B * OUT, -1, 1);
+    memcpy(keep, dout, sizeof dout);
+    mlp_forward(&net, &w, x, B, 1);
+    mlp_backward(&net, &w, dout, 0, dx);
+    assert_memory_equal(dout, keep, sizeof dout);
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < IN; k++) {
+            double want = 0;
+            for (int j = 0; j < OUT; j++)
+                want += (double)dout[i * OUT + j] * net.params[net.w_off[0] + (size_t)k * OUT + j];
+            assert_close(dx[i * IN + k], want, 1e-6, 1e-5);
+        }
+    mlp_work_free(&w);
+    mlp_free(&net);
+}
+
 /* W0 = 0, b0 = 0 puts every hidden unit exactly on the kink: the derivative
  * there is 0, so nothing flows to layer 0 or to the input. */
 static void relu_derivative_at_zero_is_zero(void **state)
@@ -669,6 +700,7 @@ int main(void)
         cmocka_unit_test(gradients_relu),
         cmocka_unit_test(gradients_tanh),
         cmocka_unit_test(gradients_identity),
+        cmocka_unit_test(input_gradient_of_one_layer_is_dout_times_w_transposed),
         cmocka_unit_test(relu_derivative_at_zero_is_zero),
         cmocka_unit_test(backward_writes_gradients_whatever_they_held),
         cmocka_unit_test(first_layer_leaves_lower_layers_untouched),
