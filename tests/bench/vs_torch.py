@@ -8,8 +8,9 @@ users run: `meson setup build-bench --buildtype=release`). Each round runs,
 alternating: kshot's phases (-j 1: pretraining, then one unit of EPISODES
 episodes per learner, timed by kshot itself in costs.csv; without the
 forgetting rows, which the PyTorch script does not compute), PyTorch's same
-phases (tests/bench/torch_phases.py, 1 thread; FGSM is the probe's own
-row of costs.csv, its share of the finetune unit), the whole protocol end to
+phases (tests/bench/torch_phases.py, 1 thread; FGSM is the attack alone on
+both sides: kshot's probe row of costs.csv, PyTorch's timed inside the
+finetune loop), the whole protocol end to
 end with both at 1 and at 2 workers/threads (PyTorch with a passive OpenMP
 wait, so its idle threads do not spin), and the rate the BLAS reaches on the
 same products (bench_shapes), and prototypes and kNN units of 2,000
