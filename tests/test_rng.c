@@ -141,75 +141,66 @@ static void hash_str_known_values(void **state)
     assert_true(rng_hash_str("a") == 0xaf63dc4c8601ec8cu);
 }
 
-/* rng_range_fill gives the numbers of rng_range, one by one, and leaves the
- * stream where they would: from a fresh stream, mid-block (an even and an
- * odd number of words left), for lengths around the block and batch sizes,
- * with each version of the Philox rounds this CPU can run. */
-static void range_fill_is_rng_range_in_order(void **state)
+/* The bulk draws and the one-at-a-time ones they must equal, as doubles
+ * (a float converts exactly). */
+static void range_fill(struct rng *r, double *out, size_t n)
 {
-    static const size_t lengths[] = {0, 1, 2, 3, 15, 16, 17, 127, 128, 129, 1000};
+    float f[1000];
+    rng_range_fill(r, -0.3, 0.7, f, n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = f[i];
+}
+
+static double range_one(struct rng *r)
+{
+    return (float)rng_range(r, -0.3, 0.7);
+}
+
+static const struct {
+    const char *name;
+    void (*fill)(struct rng *r, double *out, size_t n);
+    double (*one)(struct rng *r);
+} fills[] = {{"rng_range_fill", range_fill, range_one}, {"rng_normal_fill", rng_normal_fill, rng_normal}};
+
+/* rng_range_fill and rng_normal_fill give the numbers of rng_range and
+ * rng_normal, one by one, bit for bit, and leave the stream where they
+ * would: from a fresh stream and mid-block (1 to 4 words drawn before), for
+ * lengths around the block and batch sizes, with each version of the
+ * Philox rounds this CPU can run. */
+static void fills_are_the_draws_in_order(void **state)
+{
+    static const size_t lengths[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 127, 128, 129, 1000};
     static const char *rounds[] = {"portable", "avx2", "avx512"};
-    float got[1000];
+    double got[1000];
     for (int v = 0; v < 3; v++) {
         if (!rng_use_rounds(rounds[v])) {
             printf("  %s rounds: not on this CPU\n", rounds[v]);
             continue;
         }
         printf("  %s rounds\n", rounds[v]);
-        for (int skip = 0; skip < 4; skip++)   /* words drawn before: 0, 1, 2, 3 */
-            for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
-                size_t n = lengths[li];
-                struct rng a, b;
-                rng_stream(&a, 42, 7, skip);
-                rng_stream(&b, 42, 7, skip);
-                for (int k = 0; k < skip; k++)
-                    rng_u32(&a), rng_u32(&b);
-                rng_range_fill(&a, -0.3, 0.7, got, n);
-                for (size_t i = 0; i < n; i++) {
-                    float want = (float)rng_range(&b, -0.3, 0.7);
-                    if (memcmp(&want, &got[i], sizeof want) != 0)
-                        fail_msg("%s, skip %d, n %zu: draw %zu is %.9g, rng_range gives %.9g",
-                                 rounds[v], skip, n, i, got[i], want);
+        for (size_t f = 0; f < sizeof fills / sizeof fills[0]; f++)
+            for (int skip = 0; skip < 5; skip++)
+                for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+                    size_t n = lengths[li];
+                    struct rng a, b;
+                    rng_stream(&a, 42, 7, (uint64_t)skip);
+                    rng_stream(&b, 42, 7, (uint64_t)skip);
+                    for (int k = 0; k < skip; k++)
+                        rng_u32(&a), rng_u32(&b);
+                    fills[f].fill(&a, got, n);
+                    for (size_t i = 0; i < n; i++) {
+                        double want = fills[f].one(&b);
+                        if (memcmp(&want, &got[i], sizeof want) != 0)
+                            fail_msg("%s, %s rounds, skip %d, n %zu: draw %zu is %.17g, one by "
+                                     "one gives %.17g", fills[f].name, rounds[v], skip, n, i,
+                                     got[i], want);
+                    }
+                    for (int k = 0; k < 9; k++)   /* the streams go on alike */
+                        assert_int_equal(rng_u32(&a), rng_u32(&b));
                 }
-                for (int k = 0; k < 9; k++)   /* the streams go on alike */
-                    assert_int_equal(rng_u32(&a), rng_u32(&b));
-            }
     }
     assert_true(rng_use_rounds("auto"));
     assert_false(rng_use_rounds("sse9"));
-}
-
-/* rng_normal_fill gives rng_normal's numbers in order, bit for bit, and
- * leaves the stream where they would, from a block's start (the vector
- * path) and mid-block (one by one), with each version of the rounds. */
-static void normal_fill_is_rng_normal_in_order(void **state)
-{
-    static const size_t lengths[] = {0, 1, 7, 8, 9, 100, 1000};
-    static const char *rounds[] = {"portable", "avx2", "avx512"};
-    double got[1000];
-    for (int v = 0; v < 3; v++) {
-        if (!rng_use_rounds(rounds[v]))
-            continue;
-        for (int skip = 0; skip < 5; skip++)   /* words drawn before: 0 … 4 */
-            for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
-                size_t n = lengths[li];
-                struct rng a, b;
-                rng_stream(&a, 7, 6, skip);
-                rng_stream(&b, 7, 6, skip);
-                for (int k = 0; k < skip; k++)
-                    rng_u32(&a), rng_u32(&b);
-                rng_normal_fill(&a, got, n);
-                for (size_t i = 0; i < n; i++) {
-                    double want = rng_normal(&b);
-                    if (memcmp(&want, &got[i], sizeof want) != 0)
-                        fail_msg("%s, skip %d, n %zu: normal %zu is %.17g, rng_normal gives %.17g",
-                                 rounds[v], skip, n, i, got[i], want);
-                }
-                for (int k = 0; k < 9; k++)
-                    assert_int_equal(rng_u32(&a), rng_u32(&b));
-            }
-    }
-    assert_true(rng_use_rounds("auto"));
 }
 
 int main(void)
@@ -223,8 +214,7 @@ int main(void)
         cmocka_unit_test(below_is_uniform_and_in_range),
         cmocka_unit_test(shuffle_is_a_permutation),
         cmocka_unit_test(hash_str_known_values),
-        cmocka_unit_test(range_fill_is_rng_range_in_order),
-        cmocka_unit_test(normal_fill_is_rng_normal_in_order),
+        cmocka_unit_test(fills_are_the_draws_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
