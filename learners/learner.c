@@ -374,13 +374,15 @@ size_t feature_sums_scratch(int m, int d)
  * cv[0..C) at once, SUM_ROWS·C running sums in vector registers (eight
  * doubles each: one AVX-512 register, two AVX2 ones, whichever the clone
  * has), so no sum waits on the one before it; each sum is still
- * accumulated over j = 0, 1, … in order, elementwise, as the plain loop. */
+ * accumulated over j = 0, 1, … in order, elementwise, as the plain loop.
+ * Inlined into feature_sums, so each of its clones has its own. GCC's and
+ * clang's vector extension. */
 typedef double vec8 __attribute__((vector_size(64)));
 enum { V = SUM_ROWS / 8 };
 
 #define STRIP(NAME, C, TERM)                                                              \
-    static inline __attribute__((always_inline)) void NAME(const double *qt, int mp, const float *const *cv, int d,      \
-                            double out[][SUM_ROWS])                                       \
+    static inline __attribute__((always_inline)) void NAME(                               \
+        const double *qt, int mp, const float *const *cv, int d, double out[][SUM_ROWS])  \
     {                                                                                     \
         vec8 s[C][V];                                                                     \
         for (int c = 0; c < C; c++)                                                       \
