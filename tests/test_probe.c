@@ -125,12 +125,53 @@ static void noise_of_sigma_zero_leaves_the_inputs_as_drawn(void **state)
     probe_space_free(&sp);
 }
 
+/* The sign step and the projection over rows wide enough for the vector
+ * loops (101 values: full registers and a tail), in place as PGD calls
+ * them, equal the elementwise formulas bit for bit: zero gradients stay,
+ * both bounds clip, the ball's edges hold. */
+static void sign_step_and_projection_equal_the_elementwise_formulas(void **state)
+{
+    enum { R = 3, W = 101 };
+    struct probe_space sp;
+    struct err e;
+    float mul[W], add[W];
+    for (int j = 0; j < W; j++)
+        mul[j] = 1.0f / (200.0f + (float)j), add[j] = -0.01f * (float)(j % 7);
+    assert_int_equal(probe_space_init(&sp, W, 255, mul, add, true, &e), 0);
+    float x0[R * W], g[R * W], x[R * W], want[R * W];
+    for (int k = 0; k < R * W; k++) {
+        int j = k % W;
+        x0[k] = sp.lo[j] + (sp.hi[j] - sp.lo[j]) * (float)((k * 37) % 100) / 99.0f;
+        g[k] = k % 5 == 0 ? 0.0f : (k % 3 == 0 ? -1.0f : 1.0f) * (float)(k % 11);
+    }
+    const float step = 0.2f, eps = 0.05f;
+    for (int k = 0; k < R * W; k++) {
+        int j = k % W;
+        float d = g[k] > 0 ? 1.0f : g[k] < 0 ? -1.0f : 0.0f;
+        float v = x0[k] + step * sp.a[j] * d;
+        want[k] = v < sp.lo[j] ? sp.lo[j] : v > sp.hi[j] ? sp.hi[j] : v;
+    }
+    memcpy(x, x0, sizeof x);
+    probe_sign_step(&sp, x, g, R, step, x);   /* in place */
+    assert_memory_equal(x, want, sizeof x);
+    for (int k = 0; k < R * W; k++) {
+        int j = k % W;
+        float r = eps * sp.a[j];
+        float v = want[k] < x0[k] - r ? x0[k] - r : want[k] > x0[k] + r ? x0[k] + r : want[k];
+        want[k] = v < sp.lo[j] ? sp.lo[j] : v > sp.hi[j] ? sp.hi[j] : v;
+    }
+    probe_project(&sp, x0, R, eps, x);
+    assert_memory_equal(x, want, sizeof x);
+    probe_space_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fgsm_on_a_linear_softmax_model_equals_its_closed_form),
         cmocka_unit_test(standardised_inputs_step_in_the_units_after_scale),
         cmocka_unit_test(noise_of_sigma_zero_leaves_the_inputs_as_drawn),
+        cmocka_unit_test(sign_step_and_projection_equal_the_elementwise_formulas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
