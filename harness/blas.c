@@ -108,23 +108,42 @@ double blas_rate(bool openblas_only)
     return best;
 }
 
-double blas_measure_gain(const struct blas_info *info)
+struct blas_gain {
+    FILE *child;   /* the suggested core's rate, printed by `kshot blas-rate` */
+};
+
+struct blas_gain *blas_gain_start(const struct blas_info *info)
 {
     if (!info->generic || !info->suggest[0])
-        return 0;
+        return NULL;
     char cmd[256];
     snprintf(cmd, sizeof cmd, "OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=1 /proc/%ld/exe blas-rate",
              info->suggest, (long)getpid());
-    FILE *f = popen(cmd, "r");
+    struct blas_gain *g = malloc(sizeof *g);
+    if (g && !(g->child = popen(cmd, "r"))) {
+        free(g);
+        g = NULL;
+    }
+    return g;
+}
+
+double blas_gain_finish(struct blas_gain *g)
+{
+    if (!g)
+        return 0;
     double other = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%lf", &other) != 1)
+    if (fscanf(g->child, "%lf", &other) != 1)
         other = 0;
-    if (pclose(f) != 0)
-        return 0;
-    double mine = blas_rate(true);
-    return mine > 0 && other > 0 ? other / mine : 0;
+    if (pclose(g->child) != 0)
+        other = 0;
+    free(g);
+    double mine = other > 0 ? blas_rate(true) : 0;
+    return mine > 0 ? other / mine : 0;
+}
+
+double blas_measure_gain(const struct blas_info *info)
+{
+    return blas_gain_finish(blas_gain_start(info));
 }
 
 void blas_note(const struct blas_info *info, char *buf, size_t cap)

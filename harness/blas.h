@@ -49,6 +49,14 @@ void blas_auto_select(char **argv);
  * for kshot (a 64×784 · 784×256 product, single-threaded), measured now
  * in a child process against this one; 0 when it cannot be measured. */
 double blas_measure_gain(const struct blas_info *info);
+/* The same in two halves, so that the child measures while this process
+ * does other work: blas_gain_start starts it (NULL when there is nothing
+ * to measure or it cannot start), blas_gain_finish waits for it, measures
+ * this process and returns the factor (0 when unknown). Every started
+ * measurement must be finished (it reaps the child). */
+struct blas_gain;
+struct blas_gain *blas_gain_start(const struct blas_info *info);
+double blas_gain_finish(struct blas_gain *g);
 
 /* GFLOP/s of one thread on that product, best of 5 runs of 10 ms, through
  * gemm (kshot plan's time estimates), or through OpenBLAS alone
