@@ -426,6 +426,15 @@ static int validation_targets(const char *dir, const struct data *dt, bool *val,
     return n;
 }
 
+/* Where x is among shots[0..S), or S. */
+static int shot_index(const long *shots, int S, long x)
+{
+    int s = 0;
+    while (s < S && shots[s] != x)
+        s++;
+    return s;
+}
+
 /* With validation targets: for each learner, the variant whose mean over
  * the validation targets' cells (each target and shot count, clean inputs,
  * at the learner's final step; oriented by sign) is best; then only the
@@ -446,10 +455,7 @@ static int choose_variants(const struct compare_opts *o, struct data *dt, const 
     int S = 0;
     for (long i = 0; i < *n; i++) {
         const struct row *r = &dt->r[i];
-        int s = 0;
-        while (val[r->target] && r->probe == clean && s < S && shots[s] != r->shots)
-            s++;
-        if (val[r->target] && r->probe == clean && s == S && S < 64)
+        if (val[r->target] && r->probe == clean && shot_index(shots, S, r->shots) == S && S < 64)
             shots[S++] = r->shots;
     }
     size_t cells = (size_t)L * (size_t)V * (size_t)T * (size_t)(S ? S : 1);
@@ -462,12 +468,8 @@ static int choose_variants(const struct compare_opts *o, struct data *dt, const 
     }
     for (long i = 0; i < *n; i++) {
         const struct row *r = &dt->r[i];
-        if (!val[r->target] || r->probe != clean || isnan(r->v))
-            continue;
-        int s = 0;
-        while (s < S && shots[s] != r->shots)
-            s++;
-        if (s == S)
+        const int s = shot_index(shots, S, r->shots);
+        if (!val[r->target] || r->probe != clean || isnan(r->v) || s == S)
             continue;
         size_t k = (((size_t)r->learner * V + r->variant) * T + r->target) * S + s;
         sum[k] += r->v, cnt[k]++;

@@ -211,12 +211,15 @@ static void sort_line(struct line *l)
 /* ---- drawing ---- */
 
 /* A learner's colour: the same in every panel and in the legend. */
-static const double *colour(const struct figure *f, const char *learner)
+static void set_colour(cairo_t *cr, const struct figure *f, const char *learner, double alpha)
 {
+    const double *c = palette[N_COLOURS - 1];
     for (int i = 0; i < f->n_names; i++)
-        if (!strcmp(f->names[i], learner))
-            return palette[i % N_COLOURS];
-    return palette[N_COLOURS - 1];
+        if (!strcmp(f->names[i], learner)) {
+            c = palette[i % N_COLOURS];
+            break;
+        }
+    cairo_set_source_rgba(cr, c[0], c[1], c[2], alpha);
 }
 
 enum { PANEL_W = 460, PANEL_H = 340, LEFT = 64, RIGHT = 16, TOP = 36, BOTTOM = 52, LEGEND_W = 170 };
@@ -226,6 +229,15 @@ struct frame {
     double lx0, lx1, y_lo, y_hi; /* data ranges: x (log2 shots, or a probe's param), metric */
     bool linear;                 /* a robustness panel: x is the param itself */
 };
+
+/* Draw inside fr's plotting area only, until cairo_restore. */
+static void clip_to(cairo_t *cr, const struct frame *fr)
+{
+    cairo_save(cr);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, fr->x0, fr->y0, fr->w, fr->h);
+    cairo_clip(cr);
+}
 
 static double xval(const struct frame *fr, double x)
 {
@@ -350,14 +362,10 @@ static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *
                         : "shots (examples per class; points for regression), log2 scale",
               title);
     /* bands, then lines and markers, one colour per learner, inside the frame */
-    cairo_save(cr);
-    cairo_new_path(cr);
-    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
-    cairo_clip(cr);
+    clip_to(cr, &fr);
     for (int i = 0; i < p->n; i++) {
         const struct line *l = &p->lines[i];
-        const double *c = colour(f, l->learner);
-        cairo_set_source_rgba(cr, c[0], c[1], c[2], 0.18);
+        set_colour(cr, f, l->learner, 0.18);
         cairo_new_path(cr);
         for (int k = 0; k < l->n; k++)
             cairo_line_to(cr, px(&fr, l->shots[k]), py(&fr, l->mean[k] + l->ci[k]));
@@ -368,8 +376,7 @@ static void draw_panel(cairo_t *cr, const struct figure *f, const struct panel *
     }
     for (int i = 0; i < p->n; i++) {
         const struct line *l = &p->lines[i];
-        const double *c = colour(f, l->learner);
-        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        set_colour(cr, f, l->learner, 1);
         cairo_set_line_width(cr, 2);
         cairo_new_path(cr);
         for (int k = 0; k < l->n; k++)
@@ -416,14 +423,10 @@ static bool draw_efficiency(cairo_t *cr, const struct figure *f, const struct pa
     draw_axes(cr, f, &fr, ox, oy,
               f->joules ? "energy per adapted episode (joules, measured by RAPL), log10 scale"
                         : "FLOPs per adapted episode (energy not measured), log10 scale", buf);
-    cairo_save(cr);
-    cairo_new_path(cr);
-    cairo_rectangle(cr, fr.x0, fr.y0, fr.w, fr.h);
-    cairo_clip(cr);
+    clip_to(cr, &fr);
     for (int i = 0; i < p->n; i++) {
         const struct line *l = &p->lines[i];
-        const double *c = colour(f, l->learner);
-        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        set_colour(cr, f, l->learner, 1);
         cairo_set_line_width(cr, 1.5);
         cairo_new_path(cr);
         for (int k = 0; k < l->n; k++) {

@@ -32,38 +32,36 @@ void results_remove_combined(const char *dir)
     }
 }
 
-/* Remove dir/sub's files (not its dot files). */
-static void empty_dir(const char *dir, const char *sub)
+/* Unlink every entry of directory path whose name matches. */
+static void unlink_matching(const char *path, bool (*match)(const char *name))
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, sub);
     DIR *d = opendir(path);
     for (struct dirent *de; d && (de = readdir(d));) {
         char f[4600];
         snprintf(f, sizeof f, "%s/%s", path, de->d_name);
-        if (de->d_name[0] != '.')
+        if (match(de->d_name))
             unlink(f);
     }
     if (d)
         closedir(d);
 }
 
+static bool not_dot_file(const char *name)
+{
+    return name[0] != '.';
+}
+
 void results_start_over(const char *dir)
 {
-    empty_dir(dir, "parts");
-    empty_dir(dir, "models");
-    results_remove_combined(dir);
     char path[4200];
+    snprintf(path, sizeof path, "%s/parts", dir);
+    unlink_matching(path, not_dot_file);
+    snprintf(path, sizeof path, "%s/models", dir);
+    unlink_matching(path, not_dot_file);
+    results_remove_combined(dir);
     snprintf(path, sizeof path, "%s/units.csv", dir);
     unlink(path);
-    DIR *d = opendir(dir);   /* every run record: run.yaml and run.<…>.yaml */
-    for (struct dirent *de; d && (de = readdir(d));)
-        if (runrec_is_record(de->d_name)) {
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
+    unlink_matching(dir, runrec_is_record);   /* run.yaml and run.<…>.yaml */
 }
 
 int results_open(const char *dir, struct err *e)

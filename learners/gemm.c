@@ -5,7 +5,9 @@
  * Cᵀ (n, m) = Bᵀ·op(A)ᵀ, where a row-major matrix read column-major is its
  * transpose, so B is its first operand as stored and A its second,
  * transposed (libxsmm's TRANS_B) when op(A) = Aᵀ. Its JIT has no kernel
- * for a transposed first operand, so op(B) = Bᵀ goes to OpenBLAS. */
+ * for a transposed first operand, so op(B) = Bᵀ goes to OpenBLAS (mlp.c
+ * computes the input gradient's first-layer product, dz·W₀ᵀ, as (W₀·dzᵀ)ᵀ
+ * instead, which libxsmm takes). */
 #include "learners/gemm.h"
 
 #include <pthread.h>
