@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "harness/base/meter.h"
+#include "harness/unit.h"
+#include "learners/learner.h"
 
 #define ROW_BYTES 48   /* an episodes part row as CSV text ("12,20,fgsm,0.1,accuracy,0.866666667,ok\n" is 38) */
 
@@ -43,12 +45,14 @@ static uint64_t rows_per_episode(const struct experiment *x, const struct unit *
     return rows;
 }
 
-/* What one worker holds while it runs unit u. */
-static uint64_t unit_bytes(const struct plan *p, const struct unit *u, uint64_t *rows)
+/* What one worker holds while it runs unit u; *table: its feature table's
+ * part of it (every image of the split, at most; 0 without frozen layers). */
+static uint64_t unit_bytes(const struct plan *p, const struct unit *u, uint64_t *rows,
+                           uint64_t *table)
 {
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
-    *rows = 0;
+    *rows = 0, *table = 0;
     if (u->kind == UNIT_PRETRAIN) {
         const struct learner_settings *s = u->learner >= 0 ? &x->learners[u->learner].s : NULL;
         const struct target_view *tv = data_view(&v->store, u->seed, 0);
@@ -71,9 +75,10 @@ static uint64_t unit_bytes(const struct plan *p, const struct unit *u, uint64_t 
     struct mlp_arch a = plan_arch(x, tv->dim, (int)out);
     uint64_t examples = mult * ((uint64_t)u->shots + (uint64_t)t->queries);
     uint64_t steps = 1 + (uint64_t)s->meta.inner_steps;
-    uint64_t table = tv->d ? (uint64_t)tv->d->n * (uint64_t)a.sizes[a.n_layers - 1] * 4 : 0;
+    int depth = u->pretrain >= 0 ? learner_frozen(s, &a) : 0;
+    *table = tv->d && depth > 0 ? (uint64_t)tv->d->n * (uint64_t)a.sizes[depth] * 4 : 0;
     *rows = 2 * (uint64_t)t->episodes * rows_per_episode(x, u) * ROW_BYTES;
-    return *rows + 6 * 4 * arch_params(&a) + 2 * 4 * examples * arch_width(&a) * steps + table;
+    return *rows + 6 * 4 * arch_params(&a) + 2 * 4 * examples * arch_width(&a) * steps + *table;
 }
 
 void memory_estimate(const struct plan *p, const bool *run, int workers, struct mem_estimate *m)
@@ -84,7 +89,8 @@ void memory_estimate(const struct plan *p, const bool *run, int workers, struct 
         const struct unit *u = &p->units[i];
         if ((run && !run[i]) || u->same_as >= 0)
             continue;
-        uint64_t rows, b = unit_bytes(p, u, &rows);
+        uint64_t rows, table, b = unit_bytes(p, u, &rows, &table);
+        m->tables += table;
         if (b > m->per_worker)
             m->per_worker = b;
         if (rows > m->rows)
@@ -96,7 +102,10 @@ void memory_estimate(const struct plan *p, const bool *run, int workers, struct 
             m->models += 2 * 4 * arch_params(&a);
         }
     }
-    m->total = m->base + m->models + (uint64_t)(workers > 0 ? workers : 1) * m->per_worker;
+    if (m->tables > TABLES_KEPT_BYTES)
+        m->tables = TABLES_KEPT_BYTES;
+    m->total = m->base + m->models + m->tables +
+               (uint64_t)(workers > 0 ? workers : 1) * m->per_worker;
 }
 
 /* A byte count from a cgroup file: "max" (no limit) gives 0. */
@@ -199,11 +208,12 @@ int memory_check(const struct mem_estimate *m, int workers, uint64_t max, struct
         return ERR_OK;
     return err_set(e, ERR_NOMEM, "this run would need about %.0f MB of memory, more than %s "
                    "(%.0f MB): the process after loading %.0f MB, pretrained networks %.0f MB, "
-                   "and %d worker%s × %.0f MB (a unit's rows up to %.0f MB, held until it "
-                   "ends); use fewer workers (-j), split the episodes over more targets or "
-                   "shards, or give --max-memory SIZE if the estimate is wrong for you",
-                   mb(m->total), what, mb(limit), mb(m->base), mb(m->models), workers,
-                   workers == 1 ? "" : "s", mb(m->per_worker), mb(m->rows));
+                   "shared feature tables %.0f MB, and %d worker%s × %.0f MB (a unit's rows "
+                   "up to %.0f MB, held until it ends); use fewer workers (-j), split the "
+                   "episodes over more targets or shards, or give --max-memory SIZE if the "
+                   "estimate is wrong for you",
+                   mb(m->total), what, mb(limit), mb(m->base), mb(m->models), mb(m->tables),
+                   workers, workers == 1 ? "" : "s", mb(m->per_worker), mb(m->rows));
 }
 
 void memory_print(FILE *out, const struct mem_estimate *m, int workers, uint64_t max)
@@ -211,8 +221,9 @@ void memory_print(FILE *out, const struct mem_estimate *m, int workers, uint64_t
     char what[64];
     uint64_t limit = limit_of(max, what, sizeof what);
     fprintf(out, "memory: about %.0f MB with %d worker%s (after loading %.0f MB, pretrained "
-            "networks %.0f MB, per worker up to %.0f MB, of which a unit's rows up to %.0f MB); "
-            "limit %.0f MB (%s)%s\n", mb(m->total), workers, workers == 1 ? "" : "s",
-            mb(m->base), mb(m->models), mb(m->per_worker), mb(m->rows), mb(limit), what,
+            "networks %.0f MB, shared feature tables %.0f MB, per worker up to %.0f MB, of "
+            "which a unit's rows up to %.0f MB); limit %.0f MB (%s)%s\n", mb(m->total), workers,
+            workers == 1 ? "" : "s", mb(m->base), mb(m->models), mb(m->tables),
+            mb(m->per_worker), mb(m->rows), mb(limit), what,
             limit && m->total > limit ? ": kshot run would refuse it" : "");
 }

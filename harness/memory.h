@@ -6,7 +6,8 @@
  * unit's needs: a unit's rows are held as CSV text until its last episode
  * (twice, while its part is joined), beside the network's copies (weights,
  * gradients, optimizer moments), activations (for an inner loop's every
- * step) and a frozen body's feature table of the target split. The parts are
+ * step) and a frozen body's feature table of the target split, and the
+ * tables kept for the units that share them. The parts are
  * upper estimates: the refusal is meant for what clearly does not fit.
  * The limit is the cgroup's memory.max where one is set (what SLURM's --mem
  * becomes), else the machine's memory. Not here: refusing (runner). */
@@ -25,7 +26,8 @@ struct mem_estimate {
     uint64_t models;      /* pretrained networks kept until the run ends */
     uint64_t per_worker;  /* the largest unit's rows, networks, activations, feature table */
     uint64_t rows;        /* the most rows a unit holds (part of its per_worker) */
-    uint64_t total;       /* base + models + workers × per_worker */
+    uint64_t tables;      /* feature tables kept between units (unit.h's TABLES_KEPT_BYTES at most) */
+    uint64_t total;       /* base + models + tables + workers × per_worker */
 };
 
 /* The estimate for running plan p's units (those run[i] marks, or every

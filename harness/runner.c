@@ -287,6 +287,7 @@ struct run {
     struct pretrained *models;     /* (n_units) what pretrain units made, by unit index */
     bool *redo;                    /* (n_units) done, but its checkpoint is unreadable */
     struct eval_run *evals;        /* (n_units) eval units under way */
+    struct table_cache *tables;    /* feature tables the eval units share */
     const struct task *tasks;
     pthread_mutex_t lock;          /* models, evals, outcome */
     struct progress *pr;
@@ -446,7 +447,7 @@ static int run_prepare(struct run *r, int idx, int worker, struct err *e)
     pthread_mutex_lock(&r->lock);
     const struct pretrained *pre = u->pretrain >= 0 ? &r->models[u->pretrain] : NULL;
     pthread_mutex_unlock(&r->lock);
-    rc = eval_job_new(r->p, u, pre, &ev->job, &c, &stop_flag, e);
+    rc = eval_job_new(r->p, u, pre, r->tables, &ev->job, &c, &stop_flag, e);
     if (rc)
         lockfile_release(&ev->lock);   /* its blocks will not run */
     ev->c.em = &r->em;
@@ -785,7 +786,8 @@ int runner_run(const struct run_opts *opts, struct err *e)
     r.redo = calloc((size_t)s.plan.n_units, sizeof *r.redo);
     r.evals = calloc((size_t)s.plan.n_units, sizeof *r.evals);
     mine = malloc(sizeof *mine * (size_t)s.plan.n_units);
-    if (!r.models || !r.redo || !r.evals || !mine) {
+    r.tables = table_cache_new(TABLES_KEPT_BYTES);
+    if (!r.models || !r.redo || !r.evals || !mine || !r.tables) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -836,6 +838,7 @@ done:
                 free(r.evals[i].rows[b]);
             free(r.evals[i].rows);
         }
+    table_cache_free(r.tables);   /* after the jobs that hold its tables */
     if (locked)
         pthread_mutex_destroy(&r.lock);
     free(r.models), free(r.redo), free(r.evals), free(mine), free(r.outcome);

@@ -5,7 +5,8 @@
  * one learner per block of episodes and evaluates every model it hands
  * back on the query set. When the learner has frozen layers, the unit
  * first computes the features of every image its episodes draw (once per
- * image, not once per draw) and the episodes gather them. Randomness: the pretraining's own (supervised.h);
+ * image, not once per draw; once per run for the units that draw the same
+ * images: unit_tables.c) and the episodes gather them. Randomness: the pretraining's own (supervised.h);
  * episodes from the sampler's
  * (seed, target, shots, episode) stream; whatever a learner draws from
  * (seed, RNG_LEARNER, target) → shots → episode. Nothing depends on the
@@ -521,80 +522,9 @@ static int draw(struct episode_data *ed, const struct target_view *tv, const str
     return eval_inputs(tv, ed->ep.query, ed->t.n_query, ed->q, e);
 }
 
-static void features_free(struct features *ft)
-{
-    free(ft->slot), free(ft->f);
-    memset(ft, 0, sizeof *ft);
-}
-
-/* The table of job's unit, when its learner has frozen layers and its
- * target draws dataset rows: mark the rows every episode draws (the
- * sampler alone, cheap), then compute their features. Leaves ft->depth 0
- * when there is nothing to share or the table would be too large. */
-static int features_build(struct eval_job *j, uint64_t *flops, volatile sig_atomic_t *stop,
-                          struct err *e)
-{
-    struct features *ft = &j->ft;
-    const struct target_view *tv = j->tv;
-    const struct mlp *net = j->env.pretrained;
-    const int depth = learner_frozen(&j->lc->s, net ? &net->arch : NULL);
-    memset(ft, 0, sizeof *ft);
-    if (depth == 0 || tv->d == NULL)
-        return ERR_OK;
-    enum { CHUNK = 256 };
-    const struct dataset *d = tv->d;
-    const struct cfg_target *t = tv->cfg;
-    const int width = net->arch.sizes[depth];
-    struct episode ep;
-    episode_init(&ep);
-    int *rows = NULL, n = 0, rc = ERR_OK;
-    float *x = NULL;
-    if (!(ft->slot = malloc(sizeof *ft->slot * d->n)))
-        return err_set(e, ERR_NOMEM, "out of memory for the feature table");
-    for (size_t r = 0; r < d->n; r++)
-        ft->slot[r] = -1;
-    for (long i = 0; !rc && i < t->episodes; i++) {
-        rc = sampler_episode(tv->sampler, (uint64_t)tv->seed, tv->key, (int)t->ways,
-                             (int)j->u->shots, (int)t->queries, (uint64_t)i, &ep, e);
-        for (int k = 0; !rc && k < ep.ways * ep.shots; k++)
-            ft->slot[ep.support[k]] = 0;
-        for (int k = 0; !rc && k < ep.ways * ep.queries; k++)
-            ft->slot[ep.query[k]] = 0;
-    }
-    episode_free(&ep);
-    for (size_t r = 0; !rc && r < d->n; r++)
-        if (ft->slot[r] == 0)
-            ft->slot[r] = n++;   /* slots in row order */
-    if (rc || (size_t)n * (size_t)width * sizeof(float) > FEATURES_MAX_BYTES) {
-        features_free(ft);
-        return rc;
-    }
-    ft->f = malloc(sizeof *ft->f * (size_t)n * (size_t)width);   /* n ≥ 1: an episode draws */
-    rows = malloc(sizeof *rows * (size_t)n);
-    x = malloc(sizeof *x * (size_t)CHUNK * d->dim);
-    if (!ft->f || !rows || !x)
-        rc = err_set(e, ERR_NOMEM, "out of memory for the feature table of %d images", n);
-    for (size_t r = 0; !rc && r < d->n; r++)
-        if (ft->slot[r] >= 0)
-            rows[ft->slot[r]] = (int)r;
-    for (int i = 0; !rc && i < n; i += CHUNK) {
-        int m = n - i < CHUNK ? n - i : CHUNK;
-        if (*stop)
-            rc = err_set(e, ERR_STOPPED, "stopped");
-        else if (!(rc = eval_inputs(tv, rows + i, m, x, e)))
-            rc = learner_features(net, depth, x, m, ft->f + (size_t)i * width, flops, e);
-    }
-    free(rows), free(x);
-    if (rc)
-        features_free(ft);
-    else
-        ft->depth = depth, ft->width = width;
-    return rc;
-}
-
 int eval_job_new(const struct plan *p, const struct unit *u, const struct pretrained *pre,
-                 struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
-                 struct err *e)
+                 struct table_cache *tc, struct eval_job **out, struct unit_costs *c,
+                 volatile sig_atomic_t *stop, struct err *e)
 {
     struct stopwatch w = stopwatch_start(c);
     const struct variant *v = &p->variants[u->variant];
@@ -612,7 +542,7 @@ int eval_job_new(const struct plan *p, const struct unit *u, const struct pretra
                                   .n_extra = pre ? pre->n_extra : 0, .init = x->init,
                                   .arch = plan_arch(x, j->tv->dim,
                                                     reg ? 1 : (int)j->tv->cfg->ways)};
-    int rc = features_build(j, &c->flops, stop, e);
+    int rc = eval_table_take(j, tc, &c->flops, stop, e);
     if (!rc)
         rc = eval_forgetting_init(j, &c->flops, e);
     if (!rc)
@@ -630,7 +560,7 @@ void eval_job_free(struct eval_job *j)
 {
     if (!j)
         return;
-    features_free(&j->ft);
+    eval_table_release(j);
     eval_forgetting_free(&j->fg);
     probe_space_free(&j->space);
     free(j);
@@ -709,7 +639,7 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct pretraine
 {
     struct eval_job *j;
     *rows = NULL;
-    int rc = eval_job_new(p, u, pre, &j, c, stop, e);
+    int rc = eval_job_new(p, u, pre, NULL, &j, c, stop, e);
     if (!rc)
         rc = eval_job_run(j, 0, j->tv->cfg->episodes, rows, c, stop, e);
     eval_job_free(j);

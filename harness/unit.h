@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "harness/base/err.h"
@@ -73,10 +74,25 @@ int unit_eval(const struct plan *p, const struct unit *u, const struct pretraine
  * it runs in: its episode and its learner's randomness are keyed by i. */
 struct eval_job;
 
-/* Prepare unit u (pre as for unit_eval); its costs are added to *c. */
+/* Feature tables the eval units of a run share: units that draw the same
+ * images (one target view and shot count) through the same frozen layers
+ * of the same pretrained network compute their table once — the same bits
+ * as each computing its own. A table no job holds is kept while the kept
+ * ones fit in budget bytes, the least recently taken dropped first.
+ * Thread-safe. NULL when out of memory. */
+struct table_cache;
+struct table_cache *table_cache_new(size_t budget);
+void table_cache_free(struct table_cache *tc);
+
+/* What a run keeps (memory.h counts it). */
+#define TABLES_KEPT_BYTES ((size_t)128 << 20)
+
+/* Prepare unit u (pre as for unit_eval), its table from tc when a unit
+ * made it before (tc NULL: its own); its costs are added to *c (a table
+ * taken from tc costs nothing). */
 int eval_job_new(const struct plan *p, const struct unit *u, const struct pretrained *pre,
-                 struct eval_job **out, struct unit_costs *c, volatile sig_atomic_t *stop,
-                 struct err *e);
+                 struct table_cache *tc, struct eval_job **out, struct unit_costs *c,
+                 volatile sig_atomic_t *stop, struct err *e);
 /* Episodes first..end-1: *rows gets their episodes.csv rows, in episode
  * order; costs (this thread's) added to *c, c->episodes counted live. */
 int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct unit_costs *c,

@@ -32,9 +32,9 @@ struct episode_data {
 };
 
 /* The features of every image a unit's episodes draw, through the learner's
- * frozen layers: computed once per image before the episodes run, in
- * batches of up to 256 rows in dataset row order, and gathered by every
- * episode that draws the image. */
+ * frozen layers: computed once per image before the episodes run (or taken
+ * from another unit of the run that drew the same images: unit_tables.c),
+ * and gathered by every episode that draws the image. */
 struct features {
     int depth, width;           /* depth 0: no table */
     int *slot;                  /* (dataset rows) row's row in f, or -1 */
@@ -66,7 +66,9 @@ struct eval_job {
     const struct target_view *tv;
     const struct cfg_learner *lc;
     struct learner_env env;
-    struct features ft;
+    struct features ft;         /* the table's, or depth 0 */
+    struct table *table;        /* the table it holds (unit_tables.c), or NULL */
+    struct table_cache *tables; /* where it came from, or NULL: its own */
     struct forgetting fg;
     const struct cfg_probe *probes[CFG_MAX_LIST];   /* the probes run on its models */
     int n_probes;
@@ -105,6 +107,18 @@ int eval_inputs(const struct target_view *tv, const int *rows, int n, float *x, 
 int eval_put(struct recorder *rc, int step, const char *metric, double value, const char *status);
 /* The query metrics of rc->scores after step. */
 int eval_emit(struct recorder *rc, int step, bool logits);
+
+/* ---- unit_tables.c ---- */
+
+/* j's feature table, when its learner has frozen layers and its target
+ * draws dataset rows: taken from tc when a unit of the run made the same
+ * one, else computed (its operations added to *flops) and, with tc, kept
+ * there for others. Leaves j->ft.depth 0 when there is nothing to share or
+ * the table would be too large. */
+int eval_table_take(struct eval_job *j, struct table_cache *tc, uint64_t *flops,
+                    volatile sig_atomic_t *stop, struct err *e);
+/* Let j's table go: freed, or left to tc's budget. */
+void eval_table_release(struct eval_job *j);
 
 /* ---- unit_probe.c ---- */
 

@@ -1,6 +1,6 @@
 /* test_memory: sizes as --max-memory reads them; the estimate's rows grow
- * with the episodes and its workers' share with the workers; the limit is
- * found. */
+ * with the episodes and its workers' share with the workers; the shared
+ * feature tables are counted once; the limit is found. */
 #include "testutil.h"
 
 #include <stdbool.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness/memory.h"
+#include "harness/data.h"
 #include "harness/plan.h"
 #include "plantest.h"
 
@@ -46,14 +47,37 @@ static void rows_grow_with_episodes_and_workers_multiply(void **state)
     /* rows: 10,000 times the episodes, 10,000 times the bytes */
     assert_true(a.rows > 0);
     assert_true(b.rows == 10000 * a.rows);
-    assert_true(b.per_worker > b.rows && b.total == b.base + b.models + b.per_worker);
-    assert_true(c.total == c.base + c.models + 3 * c.per_worker);
+    assert_true(b.per_worker > b.rows &&
+                b.total == b.base + b.models + b.tables + b.per_worker);
+    assert_true(c.total == c.base + c.models + c.tables + 3 * c.per_worker);
     assert_true(b.models > 0);   /* the plan's pretraining is kept */
     bool none[64] = {false};
     struct mem_estimate d;
     memory_estimate(&large, none, 2, &d);   /* nothing to run: no worker's share */
     assert_true(d.per_worker == 0 && d.models == 0);
     plan_free(&small), plan_free(&large);
+}
+
+/* The tables the prototypes units share are counted once for the run, not
+ * per worker; learners without frozen layers make none. */
+static void shared_tables_are_counted_for_learners_with_frozen_layers(void **state)
+{
+    struct plan with, without;
+    const char *no_frozen[] = {"learners={a: {kind: finetune, steps: 2}, s: {kind: scratch}}"};
+    plan_ok(&with, base_yaml, NULL, 0);
+    plan_ok(&without, base_yaml, no_frozen, 1);
+    struct mem_estimate a, b, c;
+    memory_estimate(&with, NULL, 1, &a);
+    memory_estimate(&with, NULL, 4, &b);
+    memory_estimate(&without, NULL, 1, &c);
+    /* six prototypes units (two seeds × three target and shot pairs), each
+     * at most the target split's rows × 4 features × 4 bytes */
+    const struct variant *v = &with.variants[0];
+    const struct target_view *tv = data_view(&v->store, 0, TT);
+    assert_true(a.tables > 0 && a.tables == 6 * (uint64_t)tv->d->n * 4 * 4);
+    assert_true(b.tables == a.tables);
+    assert_true(c.tables == 0);
+    plan_free(&with), plan_free(&without);
 }
 
 static void a_limit_is_found(void **state)
@@ -69,6 +93,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sizes_are_read_as_people_write_them),
         cmocka_unit_test(rows_grow_with_episodes_and_workers_multiply),
+        cmocka_unit_test(shared_tables_are_counted_for_learners_with_frozen_layers),
         cmocka_unit_test(a_limit_is_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

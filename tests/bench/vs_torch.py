@@ -13,10 +13,14 @@ both sides: kshot's probe row of costs.csv, PyTorch's timed inside the
 finetune loop), the whole protocol end to
 end with both at 1 and at 2 workers/threads (PyTorch with a passive OpenMP
 wait, so its idle threads do not spin), and the rate the BLAS reaches on the
-same products (bench_shapes), and prototypes and kNN units of 2,000
-episodes, where the feature table each unit computes once is spread over
-ten times the episodes (PyTorch computes features per episode, so its rate
-does not depend on their number). It prints medians over ROUNDS (default 3) and
+same products (bench_shapes), and prototypes and kNN each alone in a run.
+In the reference run the linear probe's unit computes the feature table
+(the frozen body's features of every image the episodes draw) and the
+prototypes and kNN units, which draw the same images through the same
+layers, take it; alone, a unit computes its own, in units of EPISODES and
+of 2,000 episodes (where the table is spread over ten times the episodes;
+PyTorch computes features per episode, so its rate does not depend on
+their number). It prints medians over ROUNDS (default 3) and
 the ratios, kshot's GFLOP/s per phase beside the products' rate, and peak
 memory. Both sides use whatever OPENBLAS_CORETYPE the environment sets (the
 same OpenBLAS core). PyTorch is Debian's python3-torch, a peer for this
@@ -75,16 +79,19 @@ def kshot_phases(kshot, episodes):
         shutil.rmtree(out, ignore_errors=True)
 
 
-def kshot_amortised(kshot, episodes):
-    """Prototypes and kNN units of `episodes` episodes: (episodes/s) per learner."""
+ALONE = {"proto": "{kind: prototypes, distance: euclidean}", "knn": "{kind: knn}"}
+
+
+def kshot_alone(kshot, name, episodes):
+    """Episodes/s of learner `name` alone in a run: its unit computes its own feature table."""
     out = tempfile.mkdtemp(prefix="kshot-bench-")
     try:
         timed([kshot, "run", os.path.join(ROOT, "configs/reference.yaml"), "-o", out, "-q", "-j", "1",
-               f"targets.heldout.episodes={episodes}", "probes={}", "baseline=proto",
-               "learners={proto: {kind: prototypes, distance: euclidean}, knn: {kind: knn}}"])
+               f"targets.heldout.episodes={episodes}", "probes={}", f"baseline={name}",
+               f"learners={{{name}: {ALONE[name]}}}"])
         with open(os.path.join(out, "costs.csv"), newline="") as f:
-            return {r["learner"]: int(r["episodes"]) / float(r["wall_seconds"])
-                    for r in csv.DictReader(f) if r["kind"] == "eval"}
+            return next(int(r["episodes"]) / float(r["wall_seconds"])
+                        for r in csv.DictReader(f) if r["kind"] == "eval")
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -146,8 +153,9 @@ def main():
         for name, (n, s) in tph.items():
             t_rate.setdefault(name, []).append(n / s)
         rss.setdefault("torch", []).append(t_rss)
-        for name, v in kshot_amortised(kshot, AMORTISED).items():
-            k_rate.setdefault(name + "@", []).append(v)
+        for name in ALONE:
+            for n in (episodes, AMORTISED):
+                k_rate.setdefault(f"{name}@{n}", []).append(kshot_alone(kshot, name, n))
         for jobs in (1, 2):
             whole.setdefault(("kshot", jobs), []).append(kshot_whole(kshot, jobs)[0])
             whole.setdefault(("torch", jobs), []).append(torch_run(jobs, 200, whole=True)[1])
@@ -166,11 +174,15 @@ def main():
         k = med(k_rate[name])
         t = med(t_rate[TORCH_NAME.get(name, name)])
         unit = "examples/s" if name == "pretraining" else "episodes/s"
-        print(f"| {name}, {unit} | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | {med(k_flops[name]):.1f} | "
+        shared = " (the probe's feature table)" if name in ALONE else ""
+        print(f"| {name}, {unit}{shared} | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | {med(k_flops[name]):.1f} | "
               f"{med(rates[yard[name]]):.1f} ({yard[name]}) |")
-    for name in ("proto", "knn"):   # PyTorch's cost per episode does not depend on their number
-        k, t = med(k_rate[name + "@"]), med(t_rate[TORCH_NAME.get(name, name)])
-        print(f"| {name}, {AMORTISED:,} episodes per unit, episodes/s | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | | |")
+    for name in ALONE:   # PyTorch's cost per episode does not depend on their number
+        t = med(t_rate[TORCH_NAME.get(name, name)])
+        for n in (episodes, AMORTISED):
+            k = med(k_rate[f"{name}@{n}"])
+            print(f"| {name} alone (its own table), {n:,} episodes per unit, episodes/s | {k:,.0f} | "
+                  f"{t:,.0f} | {k / t:.1f}× | | |")
     k, t = med(k_rate["fgsm"]), med(t_rate["fgsm"])
     print(f"| FGSM (ε 0.1) on the finetuned model, episodes/s | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | "
           f"{med(k_flops['fgsm']):.1f} | |")
