@@ -70,6 +70,12 @@ void gemm_openblas(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
     count(flops, m, n, k);
 }
 
+void gemm_transpose(const float *a, int rows, int cols, float *t)
+{
+    if (rows > 0 && cols > 0)
+        cblas_somatcopy(CblasRowMajor, CblasTrans, rows, cols, 1.0f, a, cols, t, rows);
+}
+
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta,
           float *c, int ldc, uint64_t *flops)

@@ -325,17 +325,6 @@ static void layer_grads(struct mlp *net, const struct mlp_work *w, int l, const 
     net->flops += (uint64_t)batch * (uint64_t)out;
 }
 
-/* t (cols, rows) = a (rows, cols)ᵀ, in 8 × 8 tiles. */
-static void transpose(const float *a, int rows, int cols, float *t)
-{
-    enum { T = 8 };
-    for (int i0 = 0; i0 < rows; i0 += T)
-        for (int j0 = 0; j0 < cols; j0 += T)
-            for (int i = i0; i < i0 + T && i < rows; i++)
-                for (int j = j0; j < j0 + T && j < cols; j++)
-                    t[(size_t)j * rows + i] = a[(size_t)i * cols + j];
-}
-
 /* dx (batch, in) = dz (batch, out)·W₀ᵀ, the input gradient's first-layer
  * product (an attack's largest), computed as (W₀·dzᵀ)ᵀ: libxsmm has no
  * kernel for a transposed second operand, and on these shapes its product
@@ -346,9 +335,9 @@ static void input_product(struct mlp_work *w, const float *dz, int batch, int in
                           const float *w0, int next, float *dx, uint64_t *flops)
 {
     float *dzt = w->d[next], *prod = w->d[1 - next];   /* (out, batch), (in, batch) */
-    transpose(dz, batch, out, dzt);
+    gemm_transpose(dz, batch, out, dzt);
     gemm(false, false, in, batch, out, 1.0f, w0, out, dzt, batch, 0.0f, prod, batch, flops);
-    transpose(prod, in, batch, dx);
+    gemm_transpose(prod, in, batch, dx);
 }
 
 void mlp_backward(struct mlp *net, struct mlp_work *w, const float *dout,

@@ -2,7 +2,7 @@
  * shapes, accumulation — on both its back ends: libxsmm's kernels (the
  * small products it has a kernel for) and OpenBLAS (the rest), each held to
  * the naive loop and to the other within float rounding, on the shapes of a
- * few-shot training step. */
+ * few-shot training step; the transposing copy keeps every value's bits. */
 #include "testutil.h"
 
 #include <math.h>
@@ -142,6 +142,31 @@ static void beta_zero_ignores_nan_in_c(void **state)
     }
 }
 
+/* The transposing copy moves every value, bits and all (negative zero,
+ * infinities, subnormals), on the input gradient's shapes and odd ones. */
+static void transpose_copies_every_value(void **state)
+{
+    const int shapes[][2] = {{784, 75}, {75, 256}, {1, 7}, {7, 1}, {13, 29}, {256, 75}};
+    struct rng r;
+    rng_stream(&r, 11, RNG_INIT, 0);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int rows = shapes[s][0], cols = shapes[s][1];
+        const size_t n = (size_t)rows * cols;
+        float *a = malloc(sizeof *a * n), *t = malloc(sizeof *t * n);
+        fill(&r, a, n);
+        a[0] = -0.0f, a[n - 1] = INFINITY;
+        if (n > 2)
+            a[1] = 1e-40f;   /* subnormal */
+        memset(t, 0xff, sizeof *t * n);
+        gemm_transpose(a, rows, cols, t);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                assert_memory_equal(&t[(size_t)j * rows + i], &a[(size_t)i * cols + j],
+                                    sizeof *t);
+        free(a), free(t);
+    }
+}
+
 static void selftest_passes_and_core_is_named(void **state)
 {
     struct err e;
@@ -235,6 +260,7 @@ int main(void)
         cmocka_unit_test(alpha_beta_accumulate),
         cmocka_unit_test(training_step_shapes_on_both_back_ends),
         cmocka_unit_test(beta_zero_ignores_nan_in_c),
+        cmocka_unit_test(transpose_copies_every_value),
         cmocka_unit_test(selftest_passes_and_core_is_named),
         cmocka_unit_test(a_better_core_is_selected_only_when_nobody_chose),
         cmocka_unit_test(shipped_layer_shapes_give_a_row_the_same_bits_in_any_batch),
