@@ -1,4 +1,5 @@
-/* test_preprocess: scale and source-only standardisation against naive statistics. */
+/* test_preprocess: scale and source-only standardisation against naive
+ * statistics; rows converted in one pass with the bits of step by step. */
 #include "testutil.h"
 
 #include <math.h>
@@ -32,6 +33,46 @@ static void make_f32(struct dataset *d, float target)
     }
     for (int j = 0; j < DIM; j++)
         d->x_f32[SOURCE * DIM + j] = target;
+}
+
+/* dataset_rows converts, scales and shifts in one vectorised pass: the
+ * bits of doing each in turn (each rounded to float), for bytes and floats,
+ * with either map absent, on rows whose width is no multiple of a vector. */
+static void rows_have_the_bits_of_each_step_in_turn(void **state)
+{
+    enum { N = 5, W = 37 };
+    struct rng r;
+    rng_stream(&r, 3, RNG_DATA, 0);
+    uint8_t bytes[N * W];
+    float floats[N * W], mul[W], add[W];
+    for (int i = 0; i < N * W; i++)
+        bytes[i] = (uint8_t)rng_below(&r, 256), floats[i] = (float)rng_range(&r, -50, 50);
+    floats[3] = -0.0f;
+    for (int j = 0; j < W; j++)
+        mul[j] = (float)rng_range(&r, -2, 2), add[j] = (float)rng_range(&r, -1, 1);
+    const int idx[3] = {4, 0, 2};
+    for (int storage = 0; storage < 2; storage++)
+        for (int maps = 0; maps < 4; maps++) {
+            const float *m = maps & 1 ? mul : NULL, *a = maps & 2 ? add : NULL;
+            struct dataset d;
+            dataset_init(&d);
+            d.storage = storage ? DATASET_F32 : DATASET_U8;
+            d.n = N, d.dim = W;
+            d.x_u8 = storage ? NULL : bytes;
+            d.x_f32 = storage ? floats : NULL;
+            float out[3 * W], want[3 * W];
+            dataset_rows(&d, idx, 3, m, a, out);
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < W; j++) {
+                    volatile float v = storage ? floats[idx[i] * W + j] : (float)bytes[idx[i] * W + j];
+                    if (m)
+                        v = v * m[j];
+                    if (a)
+                        v = v + a[j];
+                    want[i * W + j] = v;
+                }
+            assert_memory_equal(out, want, sizeof out);
+        }
 }
 
 static void scale_divides_every_feature(void **state)
@@ -169,6 +210,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scale_divides_every_feature),
+        cmocka_unit_test(rows_have_the_bits_of_each_step_in_turn),
         cmocka_unit_test(standardise_matches_naive_statistics),
         cmocka_unit_test(standardise_ignores_target_rows),
         cmocka_unit_test(standardise_reads_bytes),
