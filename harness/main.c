@@ -490,6 +490,7 @@ int main(int argc, char **argv)
         return 2;
     }
     g_argc = argc, g_argv = argv;
+    memory_keep_heap();
     const char *name = argv[1];
     if (strcmp(name, "blas-rate") == 0) {   /* hidden: blas_measure_gain's child */
         blas_single_thread();

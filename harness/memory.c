@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,19 @@ void memory_estimate(const struct plan *p, const bool *run, int workers, struct 
         m->tables = TABLES_KEPT_BYTES;
     m->total = m->base + m->models + m->tables +
                (uint64_t)(workers > 0 ? workers : 1) * m->per_worker;
+}
+
+void memory_keep_heap(void)
+{
+#ifdef __GLIBC__
+    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") ||
+        getenv("GLIBC_TUNABLES"))
+        return;
+    /* 32 MB: the largest threshold glibc takes on 64-bit systems; the
+     * heap's free top is trimmed beyond twice that */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
 }
 
 /* A byte count from a cgroup file: "max" (no limit) gives 0. */

@@ -34,6 +34,14 @@ struct mem_estimate {
  * unit when run is NULL) with workers workers. */
 void memory_estimate(const struct plan *p, const bool *run, int workers, struct mem_estimate *m);
 
+/* Keep freed blocks of up to 32 MB in the heap for reuse (glibc's mallopt)
+ * instead of giving each back to the system and faulting its pages in
+ * again on the next allocation — the workspaces and feature tables a unit
+ * makes and frees. Does nothing when the environment tunes malloc
+ * (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES) or
+ * without glibc. */
+void memory_keep_heap(void);
+
 /* The memory this process may use, in bytes: the smallest memory.max of
  * its cgroup (v2) and the cgroup's parents, or memory.limit_in_bytes (v1),
  * else the machine's memory. what names the source ("cgroup memory.max",
