@@ -58,6 +58,19 @@ size_t mlp_arch_params(const struct mlp_arch *arch)
 
 /* ---- network --------------------------------------------------------- */
 
+/* n floats, zeroed, from a 64-byte boundary: a cache line, so that the
+ * products' vector loads of the first layer's weights (and of the others'
+ * when their offsets fall on one, as in the shipped networks) do not
+ * straddle lines (about 15 % of a first-layer product on AVX-512). */
+static float *arena(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
 int mlp_init(struct mlp *net, const struct mlp_arch *arch, struct err *e)
 {
     memset(net, 0, sizeof *net);
@@ -73,8 +86,8 @@ int mlp_init(struct mlp *net, const struct mlp_arch *arch, struct err *e)
         off += (size_t)arch->sizes[l + 1];
     }
     net->n_params = off;
-    net->params = calloc(off, sizeof *net->params);
-    net->grads = calloc(off, sizeof *net->grads);
+    net->params = arena(off);
+    net->grads = arena(off);
     if (!net->params || !net->grads) {
         rc = err_set(e, ERR_NOMEM, "network: cannot allocate %zu parameters", off);
         goto fail;

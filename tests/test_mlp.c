@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,8 @@ static void arch_layout_and_checks(void **state)
     assert_int_equal(mlp_body_size(&net), 65);
     for (size_t i = 0; i < net.n_params; i++)
         assert_true(net.params[i] == 0.0f && net.grads[i] == 0.0f);
+    /* both arenas start on a cache line (the first layer's vector loads) */
+    assert_true((uintptr_t)net.params % 64 == 0 && (uintptr_t)net.grads % 64 == 0);
     mlp_free(&net);
 
     struct mlp_arch bad[4] = {a, a, a, a};
