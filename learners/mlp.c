@@ -58,15 +58,16 @@ size_t mlp_arch_params(const struct mlp_arch *arch)
 
 /* ---- network --------------------------------------------------------- */
 
-/* n floats, zeroed, from a 64-byte boundary: a cache line, so that the
- * products' vector loads of the first layer's weights (and of the others'
- * when their offsets fall on one, as in the shipped networks) do not
- * straddle lines (about 15 % of a first-layer product on AVX-512). */
-static float *arena(size_t n)
+/* n floats from a 64-byte boundary (zeroed when zero): a cache line, so
+ * that the products' vector loads of the first layer's weights (and of the
+ * others' when their offsets fall on one, as in the shipped networks) and
+ * of the workspaces' rows do not straddle lines (about 15 % of a
+ * first-layer product on AVX-512). */
+static float *arena(size_t n, bool zero)
 {
     size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
     float *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p)
+    if (p && zero)
         memset(p, 0, bytes);
     return p;
 }
@@ -86,8 +87,8 @@ int mlp_init(struct mlp *net, const struct mlp_arch *arch, struct err *e)
         off += (size_t)arch->sizes[l + 1];
     }
     net->n_params = off;
-    net->params = arena(off);
-    net->grads = arena(off);
+    net->params = arena(off, true);
+    net->grads = arena(off, true);
     if (!net->params || !net->grads) {
         rc = err_set(e, ERR_NOMEM, "network: cannot allocate %zu parameters", off);
         goto fail;
@@ -226,13 +227,13 @@ int mlp_work_init(struct mlp_work *w, const struct mlp_arch *arch, int cap, stru
         widest = arch->sizes[l] > widest ? arch->sizes[l] : widest;
     for (int l = 0; l < arch->n_layers; l++) {
         size_t n = (size_t)cap * (size_t)arch->sizes[l + 1];
-        w->z[l] = malloc(sizeof *w->z[l] * n);
-        w->h[l] = layer_is_linear(arch, l) ? w->z[l] : malloc(sizeof *w->h[l] * n);
+        w->z[l] = arena(n, false);
+        w->h[l] = layer_is_linear(arch, l) ? w->z[l] : arena(n, false);
         if (!w->z[l] || !w->h[l])
             goto nomem;
     }
     for (int i = 0; i < 2; i++)
-        if (!(w->d[i] = malloc(sizeof *w->d[i] * (size_t)cap * (size_t)widest)))
+        if (!(w->d[i] = arena((size_t)cap * (size_t)widest, false)))
             goto nomem;
     return 0;
 nomem:
