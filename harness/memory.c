@@ -46,14 +46,33 @@ static uint64_t rows_per_episode(const struct experiment *x, const struct unit *
     return rows;
 }
 
-/* What one worker holds while it runs unit u; *table: its feature table's
- * part of it (every image of the split, at most; 0 without frozen layers). */
+/* A feature table: what decides it (units that agree share one), and its size. */
+struct table_key {
+    int variant, pretrain, target, depth;
+    long shots;
+    uint64_t bytes;   /* every image of the split, at most; 0: the unit makes none */
+};
+
+static int by_key(const void *pa, const void *pb)
+{
+    const struct table_key *a = pa, *b = pb;
+    const long d[5] = {a->variant - b->variant, a->pretrain - b->pretrain, a->target - b->target,
+                       a->depth - b->depth, a->shots - b->shots};
+    for (int i = 0; i < 5; i++)
+        if (d[i])
+            return d[i] < 0 ? -1 : 1;
+    return 0;
+}
+
+/* What one worker holds while it runs unit u; *table: its feature table,
+ * part of it. */
 static uint64_t unit_bytes(const struct plan *p, const struct unit *u, uint64_t *rows,
-                           uint64_t *table)
+                           struct table_key *table)
 {
     const struct variant *v = &p->variants[u->variant];
     const struct experiment *x = &v->x;
-    *rows = 0, *table = 0;
+    *rows = 0;
+    memset(table, 0, sizeof *table);
     if (u->kind == UNIT_PRETRAIN) {
         const struct learner_settings *s = u->learner >= 0 ? &x->learners[u->learner].s : NULL;
         const struct target_view *tv = data_view(&v->store, u->seed, 0);
@@ -77,21 +96,30 @@ static uint64_t unit_bytes(const struct plan *p, const struct unit *u, uint64_t 
     uint64_t examples = mult * ((uint64_t)u->shots + (uint64_t)t->queries);
     uint64_t steps = 1 + (uint64_t)s->meta.inner_steps;
     int depth = u->pretrain >= 0 ? learner_frozen(s, &a) : 0;
-    *table = tv->d && depth > 0 ? (uint64_t)tv->d->n * (uint64_t)a.sizes[depth] * 4 : 0;
+    if (tv->d && depth > 0)
+        *table = (struct table_key){u->variant, u->pretrain, u->target, depth, u->shots,
+                                    (uint64_t)tv->d->n * (uint64_t)a.sizes[depth] * 4};
     *rows = 2 * (uint64_t)t->episodes * rows_per_episode(x, u) * ROW_BYTES;
-    return *rows + 6 * 4 * arch_params(&a) + 2 * 4 * examples * arch_width(&a) * steps + *table;
+    return *rows + 6 * 4 * arch_params(&a) + 2 * 4 * examples * arch_width(&a) * steps +
+           table->bytes;
 }
 
 void memory_estimate(const struct plan *p, const bool *run, int workers, struct mem_estimate *m)
 {
     memset(m, 0, sizeof *m);
     m->base = (uint64_t)meter_peak_kb() * 1024;
+    struct table_key *keys = malloc(sizeof *keys * (size_t)(p->n_units ? p->n_units : 1));
+    int n_keys = 0;
     for (int i = 0; i < p->n_units; i++) {
         const struct unit *u = &p->units[i];
         if ((run && !run[i]) || u->same_as >= 0)
             continue;
-        uint64_t rows, table, b = unit_bytes(p, u, &rows, &table);
-        m->tables += table;
+        struct table_key table;
+        uint64_t rows, b = unit_bytes(p, u, &rows, &table);
+        if (table.bytes && keys)
+            keys[n_keys++] = table;
+        else   /* out of memory for the keys: count every table */
+            m->tables += table.bytes;
         if (b > m->per_worker)
             m->per_worker = b;
         if (rows > m->rows)
@@ -102,6 +130,13 @@ void memory_estimate(const struct plan *p, const bool *run, int workers, struct 
             struct mlp_arch a = plan_arch(&v->x, tv ? tv->dim : 1, 64);
             m->models += 2 * 4 * arch_params(&a);
         }
+    }
+    if (keys) {   /* the tables the run keeps: one per key */
+        qsort(keys, (size_t)n_keys, sizeof *keys, by_key);
+        for (int i = 0; i < n_keys; i++)
+            if (i == 0 || by_key(&keys[i], &keys[i - 1]) != 0)
+                m->tables += keys[i].bytes;
+        free(keys);
     }
     if (m->tables > TABLES_KEPT_BYTES)
         m->tables = TABLES_KEPT_BYTES;

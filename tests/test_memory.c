@@ -58,26 +58,32 @@ static void rows_grow_with_episodes_and_workers_multiply(void **state)
     plan_free(&small), plan_free(&large);
 }
 
-/* The tables the prototypes units share are counted once for the run, not
- * per worker; learners without frozen layers make none. */
-static void shared_tables_are_counted_for_learners_with_frozen_layers(void **state)
+/* The feature tables are counted once for the run, not per worker, and
+ * once for the units that share one; learners without frozen layers make
+ * none. */
+static void shared_tables_are_counted_once_per_table(void **state)
 {
-    struct plan with, without;
+    struct plan with, shared, without;
+    const char *probe[] = {"learners.f={kind: finetune, freeze: body, steps: 2}"};
     const char *no_frozen[] = {"learners={a: {kind: finetune, steps: 2}, s: {kind: scratch}}"};
     plan_ok(&with, base_yaml, NULL, 0);
+    plan_ok(&shared, base_yaml, probe, 1);
     plan_ok(&without, base_yaml, no_frozen, 1);
-    struct mem_estimate a, b, c;
+    struct mem_estimate a, b, c, d;
     memory_estimate(&with, NULL, 1, &a);
     memory_estimate(&with, NULL, 4, &b);
-    memory_estimate(&without, NULL, 1, &c);
+    memory_estimate(&shared, NULL, 1, &c);
+    memory_estimate(&without, NULL, 1, &d);
     /* six prototypes units (two seeds × three target and shot pairs), each
      * at most the target split's rows × 4 features × 4 bytes */
     const struct variant *v = &with.variants[0];
     const struct target_view *tv = data_view(&v->store, 0, TT);
     assert_true(a.tables > 0 && a.tables == 6 * (uint64_t)tv->d->n * 4 * 4);
     assert_true(b.tables == a.tables);
-    assert_true(c.tables == 0);
-    plan_free(&with), plan_free(&without);
+    /* the linear probe's six units draw the same images through the same body */
+    assert_true(c.tables == a.tables);
+    assert_true(d.tables == 0);
+    plan_free(&with), plan_free(&shared), plan_free(&without);
 }
 
 static void a_limit_is_found(void **state)
@@ -93,7 +99,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sizes_are_read_as_people_write_them),
         cmocka_unit_test(rows_grow_with_episodes_and_workers_multiply),
-        cmocka_unit_test(shared_tables_are_counted_for_learners_with_frozen_layers),
+        cmocka_unit_test(shared_tables_are_counted_once_per_table),
         cmocka_unit_test(a_limit_is_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
