@@ -96,7 +96,9 @@ static const struct column costs[COST_N] = {
     [COST_CPU_SECONDS] = {"cpu_seconds", "CPU time of the worker threads that ran the unit, in seconds"},
     [COST_WALL_SECONDS] = {"wall_seconds", "wall time of the unit in seconds (split between its "
                                            "row and its probes' by CPU time)"},
-    [COST_FLOPS] = {"flops", "exact count of the engine's floating-point operations (FLOPs)"},
+    [COST_FLOPS] = {"flops", "exact count of the engine's floating-point operations (FLOPs); "
+                             "a feature table the unit took from another of the run counts in "
+                             "that one's"},
     [COST_JOULES] = {"joules", "the unit's energy in joules: its CPU-time share of the "
                                "packages' RAPL energy while it ran, or CPU seconds × "
                                "energy.watts_per_core"},
