@@ -6,8 +6,8 @@
  * back on the query set. When the learner has frozen layers, the unit
  * first computes the features of every image its episodes draw (once per
  * image, not once per draw; once per run for the units that draw the same
- * images: unit_tables.c) and the episodes gather them. Randomness: the pretraining's own (supervised.h);
- * episodes from the sampler's
+ * images: unit_tables.c) and the episodes gather them. Randomness: the
+ * pretraining's own (supervised.h); episodes from the sampler's
  * (seed, target, shots, episode) stream; whatever a learner draws from
  * (seed, RNG_LEARNER, target) → shots → episode. Nothing depends on the
  * worker, the order of units or the learner's name, so two learners with

@@ -19,6 +19,7 @@
 struct table {
     const struct target_view *tv;   /* the key: what the table is built from */
     const struct mlp *net;
+    const float *params;            /* the network's weights then (a network loaded anew differs) */
     int depth;
     long shots;
     struct features ft;
@@ -130,7 +131,8 @@ void table_cache_free(struct table_cache *tc)
 static struct table *find(struct table_cache *tc, const struct table *key)
 {
     for (struct table *t = tc->list; t; t = t->next)
-        if (t->tv == key->tv && t->net == key->net && t->depth == key->depth &&
+        if (t->tv == key->tv && t->net == key->net && t->params == key->params &&
+            t->depth == key->depth &&
             t->shots == key->shots)
             return t;
     return NULL;
@@ -166,7 +168,8 @@ int eval_table_take(struct eval_job *j, struct table_cache *tc, uint64_t *flops,
     j->table = NULL, j->tables = tc;
     if (depth == 0 || j->tv->d == NULL)
         return ERR_OK;
-    struct table key = {.tv = j->tv, .net = net, .depth = depth, .shots = j->u->shots};
+    struct table key = {.tv = j->tv, .net = net, .params = net->params, .depth = depth,
+                        .shots = j->u->shots};
     struct table *t = NULL;
     if (tc) {
         pthread_mutex_lock(&tc->lock);

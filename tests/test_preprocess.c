@@ -64,7 +64,8 @@ static void rows_have_the_bits_of_each_step_in_turn(void **state)
             dataset_rows(&d, idx, 3, m, a, out);
             for (int i = 0; i < 3; i++)
                 for (int j = 0; j < W; j++) {
-                    volatile float v = storage ? floats[idx[i] * W + j] : (float)bytes[idx[i] * W + j];
+                    const int at = idx[i] * W + j;
+                    volatile float v = storage ? floats[at] : (float)bytes[at];
                     if (m)
                         v = v * m[j];
                     if (a)
