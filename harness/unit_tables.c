@@ -132,8 +132,7 @@ static struct table *find(struct table_cache *tc, const struct table *key)
 {
     for (struct table *t = tc->list; t; t = t->next)
         if (t->tv == key->tv && t->net == key->net && t->params == key->params &&
-            t->depth == key->depth &&
-            t->shots == key->shots)
+            t->depth == key->depth && t->shots == key->shots)
             return t;
     return NULL;
 }
