@@ -54,6 +54,7 @@ struct knn {
     struct neighbour *nb;   /* (k) the nearest, nearest first */
     int *count;             /* (2, ways) votes and first ranks */
     double *snorm;          /* (n_support) Σ f² of each support row (cosine) */
+    double *dist;           /* (n_support) the current query's cosine distances */
     double *qt, *sums, *qnorm;  /* (fdim, rows), (rows, n_support), (rows): feature_sums */
 };
 
@@ -84,11 +85,12 @@ static int init(struct learner *l, struct err *e)
     k->nb = malloc(sizeof *k->nb * (size_t)k->k);
     k->count = malloc(sizeof *k->count * 2 * (size_t)l->shape.ways);
     k->snorm = malloc(sizeof *k->snorm * S);
+    k->dist = malloc(sizeof *k->dist * S);
     k->qt = malloc(sizeof *k->qt * feature_sums_scratch(k->rows, (int)fdim));
     k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
     k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
-    if (!k->fs || !k->ys || !k->fq || !k->cand || !k->nb || !k->count || !k->snorm || !k->qt ||
-        !k->sums || !k->qnorm)
+    if (!k->fs || !k->ys || !k->fq || !k->cand || !k->nb || !k->count || !k->snorm ||
+        !k->dist || !k->qt || !k->sums || !k->qnorm)
         return err_set(e, ERR_NOMEM, "out of memory for nearest neighbours");
     return ERR_OK;
 }
@@ -99,7 +101,7 @@ static void release(struct learner *l)
     if (k) {
         body_free(&k->body);
         free(k->fs), free(k->ys), free(k->fq), free(k->cand), free(k->nb), free(k->count);
-        free(k->snorm), free(k->qt), free(k->sums), free(k->qnorm);
+        free(k->snorm), free(k->dist), free(k->qt), free(k->sums), free(k->qnorm);
     }
     free(k);
 }
@@ -143,6 +145,25 @@ static void nearest(const struct neighbour *cand, int S, int k, struct neighbour
             pos--;
         }
         nb[pos] = cand[j];
+    }
+}
+
+/* nearest() when no distance is NaN, with plain comparisons: d (S) the
+ * distances of support rows 0..S-1, which arrive in row order, so an equal
+ * distance goes after those already kept — by_distance's order. */
+static void nearest_finite(const double *d, int S, int k, struct neighbour *nb)
+{
+    int have = 0;
+    for (int j = 0; j < S; j++) {
+        const double dj = d[j];
+        if (have == k && !(dj < nb[k - 1].d))
+            continue;
+        int pos = have < k ? have++ : k - 1;
+        while (pos > 0 && dj < nb[pos - 1].d) {
+            nb[pos] = nb[pos - 1];
+            pos--;
+        }
+        nb[pos] = (struct neighbour){dj, j};
     }
 }
 
@@ -196,10 +217,22 @@ static int predict(struct learner *l, const float *x, const float *f, int n, flo
             fq = f + (size_t)i0 * k->fdim;
         feature_sums(fq, m, k->fs, S, k->fdim, cosine, k->qt, k->sums, cosine ? k->qnorm : NULL);
         for (int i = 0; i < m; i++) {
+            const double *sums = k->sums + (size_t)i * S, *d = sums;   /* euclidean: the sums */
+            bool nan = false;
+            if (cosine) {
+                for (int j = 0; j < S; j++)
+                    k->dist[j] = distance(sums[j], k->qnorm[i], k->snorm[j], true);
+                d = k->dist;
+            }
             for (int j = 0; j < S; j++)
-                k->cand[j] = (struct neighbour){distance(k->sums[(size_t)i * S + j],
-                                                         k->qnorm[i], k->snorm[j], cosine), j};
-            nearest(k->cand, S, k->k, k->nb);
+                nan |= isnan(d[j]);
+            if (nan) {   /* rare (a NaN feature): the general order puts them last */
+                for (int j = 0; j < S; j++)
+                    k->cand[j] = (struct neighbour){d[j], j};
+                nearest(k->cand, S, k->k, k->nb);
+            } else {
+                nearest_finite(d, S, k->k, k->nb);
+            }
             vote(k->nb, k->k, k->ys, ways, k->count, k->count + ways,
                  scores + (size_t)(i0 + i) * ways);
         }

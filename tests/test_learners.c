@@ -426,6 +426,29 @@ static void knn_ties_go_to_the_class_of_the_nearest_tied_neighbour(void **state)
     assert_int_equal(argmax(cap.scores[0], 2), 0);
 }
 
+static void knn_equal_distances_rank_by_row_and_nan_ones_last(void **state)
+{
+    struct capture cap;
+    // supports 0 and 1 both at distance 1 from the query: row 0 is nearer
+    const float eq[3] = {1.0f, -1.0f, 1.0f};
+    assert_int_equal(knn_line(eq, (const int[]){1, 0, 2}, 3, 3, 0, 1, &cap), 0);
+    assert_votes(cap.scores[0], (const int[]){0, 1, 0}, 3);
+    assert_int_equal(knn_line(eq, (const int[]){0, 1, 2}, 3, 3, 0, 1, &cap), 0);
+    assert_votes(cap.scores[0], (const int[]){1, 0, 0}, 3);
+    // k = 2 of three equal: rows 0 and 1 vote, row 0's class holds rank 0
+    assert_int_equal(knn_line(eq, (const int[]){2, 0, 1}, 3, 3, 0, 2, &cap), 0);
+    assert_votes(cap.scores[0], (const int[]){1, 0, 1}, 3);
+    assert_int_equal(argmax(cap.scores[0], 3), 2);
+    // a NaN distance ranks after every number, whatever its row
+    const float with_nan[3] = {NAN, 3.0f, 2.0f};
+    assert_int_equal(knn_line(with_nan, (const int[]){0, 1, 2}, 3, 3, 0, 1, &cap), 0);
+    assert_votes(cap.scores[0], (const int[]){0, 0, 1}, 3);
+    assert_int_equal(knn_line(with_nan, (const int[]){0, 1, 2}, 3, 3, 0, 3, &cap), 0);
+    assert_votes(cap.scores[0], (const int[]){1, 1, 1}, 3);
+    assert_int_equal(argmax(cap.scores[0], 3), 2);   // rank 0: row 2, then row 1, then NaN
+    assert_true(cap.scores[0][0] < cap.scores[0][1]);
+}
+
 static void knn_k_beyond_the_support_set_is_clamped(void **state)
 {
     const float xs[3] = {1, 2, 3};
@@ -852,6 +875,7 @@ int main(void)
         cmocka_unit_test(knn_cosine_compares_directions),
         cmocka_unit_test(knn_k3_takes_the_majority_vote),
         cmocka_unit_test(knn_ties_go_to_the_class_of_the_nearest_tied_neighbour),
+        cmocka_unit_test(knn_equal_distances_rank_by_row_and_nan_ones_last),
         cmocka_unit_test(knn_k_beyond_the_support_set_is_clamped),
         cmocka_unit_test(feature_sums_equal_the_plain_loop_bit_for_bit),
         cmocka_unit_test(every_kind_keeps_the_lifecycles_contracts),
