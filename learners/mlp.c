@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/base/simd.h"
 #include "learners/gemm.h"
 
 /* Widest layer accepted: keeps every int product of a size with a batch
@@ -262,16 +263,27 @@ void mlp_work_free(struct mlp_work *w)
 
 /* ---- forward --------------------------------------------------------- */
 
-/* h = act(z) over n elements. ReLU is written so that NaN passes through
- * (a diverged run must not look healthy). */
-static void act_forward(enum act act, const float *z, float *h, size_t n)
+/* z (batch, out) += b per row; with h (not z's buffer), also h = ReLU(z)
+ * in the same pass — the operations of adding, then rectifying, in turn.
+ * ReLU is written so that NaN passes through (a diverged run must not look
+ * healthy). For the CPU's widest vector units (simd.h). */
+KSHOT_CLONES static void add_bias(float *restrict z, float *restrict h, const float *restrict b,
+                                  int batch, int out)
 {
-    if (act == ACT_RELU)
-        for (size_t i = 0; i < n; i++)
-            h[i] = z[i] < 0.0f ? 0.0f : z[i];
-    else if (act == ACT_TANH)
-        for (size_t i = 0; i < n; i++)
-            h[i] = tanhf(z[i]);
+    for (int i = 0; i < batch; i++) {
+        float *restrict zi = z + (size_t)i * out;
+        if (!h) {
+            for (int j = 0; j < out; j++)
+                zi[j] += b[j];
+            continue;
+        }
+        float *restrict hi = h + (size_t)i * out;
+        for (int j = 0; j < out; j++) {
+            const float v = zi[j] + b[j];
+            zi[j] = v;
+            hi[j] = v < 0.0f ? 0.0f : v;
+        }
+    }
 }
 
 /* z (batch, out) = in (batch, in)·W + b, then h = act(z) unless linear. */
@@ -282,16 +294,16 @@ static void layer_forward(struct mlp *net, struct mlp_work *w, int l,
     const float *wt = net->params + net->w_off[l];  // (in, out)
     const float *b = net->params + net->b_off[l];   // (out)
     float *z = w->z[l];                             // (batch, out)
+    const bool linear = layer_is_linear(&net->arch, l), relu = net->arch.act == ACT_RELU;
     gemm(false, false, batch, out, nin, 1.0f, in, nin, wt, out, 0.0f, z, out, &net->flops);
-    for (int i = 0; i < batch; i++)
-        for (int j = 0; j < out; j++)
-            z[(size_t)i * out + j] += b[j];
+    add_bias(z, !linear && relu ? w->h[l] : NULL, b, batch, out);
     size_t n = (size_t)batch * (size_t)out;
     net->flops += n;
-    if (!layer_is_linear(&net->arch, l)) {
-        act_forward(net->arch.act, z, w->h[l], n);
+    if (!linear && !relu)   /* tanh */
+        for (size_t i = 0; i < n; i++)
+            w->h[l][i] = tanhf(z[i]);
+    if (!linear)
         net->flops += n;
-    }
 }
 
 const float *mlp_forward(struct mlp *net, struct mlp_work *w, const float *x,

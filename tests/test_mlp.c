@@ -12,6 +12,7 @@
 
 #include "harness/base/rng.h"
 #include "harness/blas.h"
+#include "learners/gemm.h"
 #include "learners/loss.h"
 #include "learners/mlp.h"
 
@@ -237,6 +238,44 @@ static void forward_matches_naive_loops(void **state)
             assert_int_equal(w.batch, B);
         }
         free(p);
+        mlp_work_free(&w);
+        mlp_free(&net);
+    }
+}
+
+/* A layer's forward is the seam's product, then the bias added, then the
+ * activation, each rounded to float: bit for bit, on a width that is no
+ * multiple of a vector, with a NaN passing ReLU (a diverged run must not
+ * look healthy). */
+static void forward_is_product_then_bias_then_activation(void **state)
+{
+    enum { B = 5, IN = 13, OUT = 37 };
+    for (int act = 0; act < 3; act++) {
+        struct mlp_arch a = {.n_layers = 2, .sizes = {IN, OUT, 3}, .act = (enum act)act};
+        struct mlp net;
+        struct mlp_work w;
+        new_net(&net, &w, &a, B);
+        struct rng r;
+        rng_stream(&r, 9, RNG_INIT, (uint64_t)act);
+        mlp_init_params(&net, INIT_TORCH, &r);
+        float x[B * IN], z[B * OUT], h[B * OUT];
+        fill(&r, x, B * IN, -2.0, 2.0);
+        x[2 * IN + 4] = NAN;   /* row 2's every output is NaN */
+        mlp_forward(&net, &w, x, B, 1);
+        gemm(false, false, B, OUT, IN, 1.0f, x, IN, net.params + net.w_off[0], OUT, 0.0f, z, OUT,
+             NULL);
+        const float *b = net.params + net.b_off[0];
+        for (int i = 0; i < B; i++)
+            for (int j = 0; j < OUT; j++) {
+                volatile float v = z[i * OUT + j] + b[j];
+                z[i * OUT + j] = v;
+                h[i * OUT + j] = act == ACT_RELU ? (v < 0.0f ? 0.0f : v)
+                                 : act == ACT_TANH ? tanhf(v) : v;
+            }
+        assert_memory_equal(w.z[0], z, sizeof z);
+        assert_memory_equal(w.h[0], h, sizeof h);
+        for (int j = 0; j < OUT; j++)
+            assert_true(isnan(w.h[0][2 * OUT + j]));
         mlp_work_free(&w);
         mlp_free(&net);
     }
@@ -700,6 +739,7 @@ int main(void)
         cmocka_unit_test(arch_layout_and_checks),
         cmocka_unit_test(free_is_safe_on_null_zeroed_and_freed),
         cmocka_unit_test(forward_matches_naive_loops),
+        cmocka_unit_test(forward_is_product_then_bias_then_activation),
         cmocka_unit_test(gradients_relu),
         cmocka_unit_test(gradients_tanh),
         cmocka_unit_test(gradients_identity),
