@@ -34,6 +34,15 @@ static void new_net(struct mlp *net, struct mlp_work *w, const struct mlp_arch *
     assert_int_equal(mlp_work_init(w, a, cap, &e), 0);
 }
 
+/* new_net with PyTorch's initialisation drawn from (seed, RNG_INIT, key) into *r. */
+static void torch_net(struct mlp *net, struct mlp_work *w, const struct mlp_arch *a, int cap,
+                      uint64_t seed, uint64_t key, struct rng *r)
+{
+    new_net(net, w, a, cap);
+    rng_stream(r, seed, RNG_INIT, key);
+    mlp_init_params(net, INIT_TORCH, r);
+}
+
 static void fill(struct rng *r, float *x, size_t n, double lo, double hi)
 {
     for (size_t i = 0; i < n; i++)
@@ -214,10 +223,8 @@ static void forward_matches_naive_loops(void **state)
         struct mlp_arch a = {.n_layers = 3, .sizes = {13, 17, 11, 5}, .act = (enum act)act};
         struct mlp net;
         struct mlp_work w;
-        new_net(&net, &w, &a, B);
         struct rng r;
-        rng_stream(&r, 3, RNG_INIT, (uint64_t)act);
-        mlp_init_params(&net, INIT_TORCH, &r);
+        torch_net(&net, &w, &a, B, 3, (uint64_t)act, &r);
         float x[B * 13];
         double xd[B * 13], ref[REF_ROWS * REF_WIDTH], *p = malloc(sizeof *p * net.n_params);
         fill(&r, x, B * 13, -2.0, 2.0);
@@ -254,10 +261,8 @@ static void forward_is_product_then_bias_then_activation(void **state)
         struct mlp_arch a = {.n_layers = 2, .sizes = {IN, OUT, 3}, .act = (enum act)act};
         struct mlp net;
         struct mlp_work w;
-        new_net(&net, &w, &a, B);
         struct rng r;
-        rng_stream(&r, 9, RNG_INIT, (uint64_t)act);
-        mlp_init_params(&net, INIT_TORCH, &r);
+        torch_net(&net, &w, &a, B, 9, (uint64_t)act, &r);
         float x[B * IN], z[B * OUT], h[B * OUT];
         fill(&r, x, B * IN, -2.0, 2.0);
         x[2 * IN + 4] = NAN;   /* row 2's every output is NaN */
@@ -289,10 +294,8 @@ static void check_gradients(enum act act, bool xent)
     struct mlp_arch a = small_arch(act);
     struct mlp net;
     struct mlp_work w;
-    new_net(&net, &w, &a, B);
     struct rng r;
-    rng_stream(&r, 11, RNG_INIT, (uint64_t)act);
-    mlp_init_params(&net, INIT_TORCH, &r);
+    torch_net(&net, &w, &a, B, 11, (uint64_t)act, &r);
     float x[B * 4], target[B * 3], dout[B * 3], dx[B * 4];
     const int labels[B] = {2, 0, 1};
     fill(&r, x, B * 4, -1.5, 1.5);
@@ -360,10 +363,8 @@ static void input_gradient_of_one_layer_is_dout_times_w_transposed(void **state)
     struct mlp_arch a = {.n_layers = 1, .sizes = {IN, OUT}, .act = ACT_RELU};
     struct mlp net;
     struct mlp_work w;
-    new_net(&net, &w, &a, B);
     struct rng r;
-    rng_stream(&r, 13, RNG_INIT, 0);
-    mlp_init_params(&net, INIT_TORCH, &r);
+    torch_net(&net, &w, &a, B, 13, 0, &r);
     float x[B * IN], dout[B * OUT], keep[B * OUT], dx[B * IN];
     fill(&r, x, B * IN, -1, 1);
     fill(&r, dout, B * OUT, -1, 1);
@@ -390,10 +391,8 @@ static void relu_derivative_at_zero_is_zero(void **state)
     struct mlp_arch a = {.n_layers = 2, .sizes = {3, 4, 2}, .act = ACT_RELU};
     struct mlp net;
     struct mlp_work w;
-    new_net(&net, &w, &a, B);
     struct rng r;
-    rng_stream(&r, 5, RNG_INIT, 0);
-    mlp_init_params(&net, INIT_TORCH, &r);
+    torch_net(&net, &w, &a, B, 5, 0, &r);
     memset(net.params, 0, sizeof(float) * (3 * 4 + 4));
     const float x[B * 3] = {1, -2, 3, 0.5f, 0.25f, -1};
     const float dout[B * 2] = {1, 1, 1, 1};
