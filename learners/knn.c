@@ -50,7 +50,6 @@ struct knn {
     float *fs;              /* (n_support, fdim) the support set's features (or inputs) */
     int *ys;                /* (n_support) its labels */
     float *fq;              /* (rows, fdim) features of a batch being scored */
-    struct neighbour *cand; /* (n_support) every support row, for the current query */
     struct neighbour *nb;   /* (k) the nearest, nearest first */
     int *count;             /* (2, ways) votes and first ranks */
     double *snorm;          /* (n_support) Σ f² of each support row (cosine) */
@@ -81,7 +80,6 @@ static int init(struct learner *l, struct err *e)
     k->fs = malloc(sizeof *k->fs * S * fdim);
     k->ys = malloc(sizeof *k->ys * S);
     k->fq = malloc(sizeof *k->fq * (size_t)k->rows * fdim);
-    k->cand = malloc(sizeof *k->cand * S);
     k->nb = malloc(sizeof *k->nb * (size_t)k->k);
     k->count = malloc(sizeof *k->count * 2 * (size_t)l->shape.ways);
     k->snorm = malloc(sizeof *k->snorm * S);
@@ -89,7 +87,7 @@ static int init(struct learner *l, struct err *e)
     k->qt = malloc(sizeof *k->qt * feature_sums_scratch(k->rows, (int)fdim));
     k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
     k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
-    if (!k->fs || !k->ys || !k->fq || !k->cand || !k->nb || !k->count || !k->snorm ||
+    if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count || !k->snorm ||
         !k->dist || !k->qt || !k->sums || !k->qnorm)
         return err_set(e, ERR_NOMEM, "out of memory for nearest neighbours");
     return ERR_OK;
@@ -100,7 +98,7 @@ static void release(struct learner *l)
     struct knn *k = l->state;
     if (k) {
         body_free(&k->body);
-        free(k->fs), free(k->ys), free(k->fq), free(k->cand), free(k->nb), free(k->count);
+        free(k->fs), free(k->ys), free(k->fq), free(k->nb), free(k->count);
         free(k->snorm), free(k->dist), free(k->qt), free(k->sums), free(k->qnorm);
     }
     free(k);
@@ -116,50 +114,27 @@ static double distance(double sum, double qnorm, double snorm, bool cosine)
     return qnorm > 0 && snorm > 0 ? 1.0 - sum / sqrt(qnorm * snorm) : 1.0;
 }
 
-/* Nearest first, NaN distances last, equal ones by row: a total order, so
- * the ranking does not depend on how it is found. */
-static int by_distance(const void *pa, const void *pb)
+/* Whether distance a ranks before b: nearest first, NaN distances last. */
+static inline bool before(double a, double b)
 {
-    const struct neighbour *a = pa, *b = pb;
-    bool na = isnan(a->d), nb = isnan(b->d);
-    if (na != nb)
-        return na ? 1 : -1;
-    if (!na && a->d != b->d)
-        return a->d < b->d ? -1 : 1;
-    return (a->row > b->row) - (a->row < b->row);
+    return !isnan(a) && (isnan(b) || a < b);
 }
 
-/* nb[0..k) = the k first of the S candidates in by_distance's order,
- * sorted: an insertion into a sorted prefix, which for the small k of
- * few-shot episodes is far cheaper than sorting them all (the order is
- * total, so the prefix is the full sort's). cand may not alias nb. */
-static void nearest(const struct neighbour *cand, int S, int k, struct neighbour *nb)
-{
-    int have = 0;
-    for (int j = 0; j < S; j++) {
-        if (have == k && by_distance(&cand[j], &nb[k - 1]) >= 0)
-            continue;
-        int pos = have < k ? have++ : k - 1;
-        while (pos > 0 && by_distance(&cand[j], &nb[pos - 1]) < 0) {
-            nb[pos] = nb[pos - 1];
-            pos--;
-        }
-        nb[pos] = cand[j];
-    }
-}
-
-/* nearest() when no distance is NaN, with plain comparisons: d (S) the
- * distances of support rows 0..S-1, which arrive in row order, so an equal
- * distance goes after those already kept — by_distance's order. */
-static void nearest_finite(const double *d, int S, int k, struct neighbour *nb)
+/* nb[0..k) = the k nearest of the distances d[0..S) of support rows
+ * 0..S-1, nearest first, NaN ones last, equal ones by row (a total order,
+ * so the ranking does not depend on how it is found): an insertion into a
+ * sorted prefix, far cheaper for the small k of few-shot episodes than
+ * sorting them all. Rows arrive in order, so an equal distance goes after
+ * those already kept. */
+static void nearest(const double *d, int S, int k, struct neighbour *nb)
 {
     int have = 0;
     for (int j = 0; j < S; j++) {
         const double dj = d[j];
-        if (have == k && !(dj < nb[k - 1].d))
+        if (have == k && !before(dj, nb[k - 1].d))
             continue;
         int pos = have < k ? have++ : k - 1;
-        while (pos > 0 && dj < nb[pos - 1].d) {
+        while (pos > 0 && before(dj, nb[pos - 1].d)) {
             nb[pos] = nb[pos - 1];
             pos--;
         }
@@ -217,22 +192,13 @@ static int predict(struct learner *l, const float *x, const float *f, int n, flo
             fq = f + (size_t)i0 * k->fdim;
         feature_sums(fq, m, k->fs, S, k->fdim, cosine, k->qt, k->sums, cosine ? k->qnorm : NULL);
         for (int i = 0; i < m; i++) {
-            const double *sums = k->sums + (size_t)i * S, *d = sums;   /* euclidean: the sums */
-            bool nan = false;
+            const double *d = k->sums + (size_t)i * S;   /* euclidean: the sums */
             if (cosine) {
                 for (int j = 0; j < S; j++)
-                    k->dist[j] = distance(sums[j], k->qnorm[i], k->snorm[j], true);
+                    k->dist[j] = distance(d[j], k->qnorm[i], k->snorm[j], true);
                 d = k->dist;
             }
-            for (int j = 0; j < S; j++)
-                nan |= isnan(d[j]);
-            if (nan) {   /* rare (a NaN feature): the general order puts them last */
-                for (int j = 0; j < S; j++)
-                    k->cand[j] = (struct neighbour){d[j], j};
-                nearest(k->cand, S, k->k, k->nb);
-            } else {
-                nearest_finite(d, S, k->k, k->nb);
-            }
+            nearest(d, S, k->k, k->nb);
             vote(k->nb, k->k, k->ys, ways, k->count, k->count + ways,
                  scores + (size_t)(i0 + i) * ways);
         }
