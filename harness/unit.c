@@ -633,15 +633,3 @@ int eval_job_run(struct eval_job *j, long first, long end, char **rows, struct u
     }
     return r;
 }
-
-int unit_eval(const struct plan *p, const struct unit *u, const struct pretrained *pre,
-              char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e)
-{
-    struct eval_job *j;
-    *rows = NULL;
-    int rc = eval_job_new(p, u, pre, NULL, &j, c, stop, e);
-    if (!rc)
-        rc = eval_job_run(j, 0, j->tv->cfg->episodes, rows, c, stop, e);
-    eval_job_free(j);
-    return rc;
-}

@@ -60,14 +60,7 @@ int unit_pretrain(const struct plan *p, const struct unit *u, const char *ckpt_p
                   struct pretrained *out, char **rows, struct unit_costs *c,
                   volatile sig_atomic_t *stop, struct err *e);
 
-/* Eval unit u: every episode, every recorded step; *rows gets the
- * episodes.csv rows (no header). pre is NULL for learners without
- * pretraining. The same as eval_job_new, one eval_job_run over all
- * episodes, eval_job_free. */
-int unit_eval(const struct plan *p, const struct unit *u, const struct pretrained *pre,
-              char **rows, struct unit_costs *c, volatile sig_atomic_t *stop, struct err *e);
-
-/* An eval unit whose episodes run in blocks, on one worker or several:
+/* An eval unit, its episodes run in blocks, on one worker or several:
  * what the blocks share (the learner's settings and network, the features
  * of every image its episodes draw when the learner has frozen layers),
  * read only while blocks run. Episode i's rows do not depend on the block
@@ -87,9 +80,11 @@ void table_cache_free(struct table_cache *tc);
 /* What a run keeps (memory.h counts it). */
 #define TABLES_KEPT_BYTES ((size_t)128 << 20)
 
-/* Prepare unit u (pre as for unit_eval), its table from tc when a unit
- * made it before (tc NULL: its own); its costs are added to *c (a table
- * taken from tc costs nothing). */
+/* Prepare eval unit u (pre: the pretraining it reuses, NULL for learners
+ * without one), its table from tc when a unit made it before (tc NULL: its
+ * own); its costs are added to *c (a table taken from tc costs nothing).
+ * Every recorded step of every episode then comes from eval_job_run over
+ * the unit's episodes, in blocks or at once. */
 int eval_job_new(const struct plan *p, const struct unit *u, const struct pretrained *pre,
                  struct table_cache *tc, struct eval_job **out, struct unit_costs *c,
                  volatile sig_atomic_t *stop, struct err *e);

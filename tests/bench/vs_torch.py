@@ -174,8 +174,10 @@ def main():
         k = med(k_rate[name])
         t = med(t_rate[TORCH_NAME.get(name, name)])
         unit = "examples/s" if name == "pretraining" else "episodes/s"
+        # a unit that takes the probe's table does not do its products: no GFLOP/s
         shared = " (the probe's feature table)" if name in ALONE else ""
-        print(f"| {name}, {unit}{shared} | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | {med(k_flops[name]):.1f} | "
+        gflops = "" if shared else f"{med(k_flops[name]):.1f}"
+        print(f"| {name}, {unit}{shared} | {k:,.0f} | {t:,.0f} | {k / t:.1f}× | {gflops} | "
               f"{med(rates[yard[name]]):.1f} ({yard[name]}) |")
     for name in ALONE:   # PyTorch's cost per episode does not depend on their number
         t = med(t_rate[TORCH_NAME.get(name, name)])
