@@ -6,8 +6,8 @@
  * transpose, so B is its first operand as stored and A its second,
  * transposed (libxsmm's TRANS_B) when op(A) = Aᵀ. Its JIT has no kernel
  * for a transposed first operand, so op(B) = Bᵀ goes to OpenBLAS (mlp.c
- * computes the input gradient's first-layer product, dz·W₀ᵀ, as (W₀·dzᵀ)ᵀ
- * instead, which libxsmm takes). */
+ * computes an input gradient's products, dz·Wᵀ, as (W·dzᵀ)ᵀ instead,
+ * which libxsmm takes). */
 #include "learners/gemm.h"
 
 #include <pthread.h>
@@ -70,10 +70,10 @@ void gemm_openblas(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
     count(flops, m, n, k);
 }
 
-void gemm_transpose(const float *a, int rows, int cols, float *t)
+void gemm_transpose(const float *a, int rows, int cols, int lda, float *t, int ldt)
 {
     if (rows > 0 && cols > 0)
-        cblas_somatcopy(CblasRowMajor, CblasTrans, rows, cols, 1.0f, a, cols, t, rows);
+        cblas_somatcopy(CblasRowMajor, CblasTrans, rows, cols, 1.0f, a, lda, t, ldt);
 }
 
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,

@@ -31,9 +31,10 @@ void gemm_openblas(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                    const float *a, int lda, const float *b, int ldb, float beta,
                    float *c, int ldc, uint64_t *flops);
 
-/* t (cols, rows) = a (rows, cols)ᵀ, both dense row-major: OpenBLAS's
- * transposing copy (cblas_somatcopy), a plain copy of every value. */
-void gemm_transpose(const float *a, int rows, int cols, float *t);
+/* t (cols, rows) = a (rows, cols)ᵀ, row-major with leading dimensions lda
+ * ≥ cols and ldt ≥ rows: OpenBLAS's transposing copy (cblas_somatcopy), a
+ * plain copy of every value. */
+void gemm_transpose(const float *a, int rows, int cols, int lda, float *t, int ldt);
 
 /* Whether gemm(trans_a, trans_b, m, n, k, alpha, beta) runs on libxsmm. */
 bool gemm_uses_xsmm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, float beta);

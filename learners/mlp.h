@@ -80,7 +80,7 @@ struct mlp_work {
     int upto;                       /* layers the last forward ran through */
     float *z[MLP_MAX_LAYERS];       /* (cap, sizes[l+1]) pre-activations */
     float *h[MLP_MAX_LAYERS];       /* (cap, sizes[l+1]) post-activations */
-    float *d[2];                    /* (cap, max size) backward scratch */
+    float *d[2];                    /* (cap rounded up to 16, max size) backward scratch */
 };
 
 /* Operations of one example's forward through layers 0..upto-1, by the

@@ -143,28 +143,35 @@ static void beta_zero_ignores_nan_in_c(void **state)
 }
 
 /* The transposing copy moves every value, bits and all (negative zero,
- * infinities, subnormals), on the input gradient's shapes and odd ones. */
+ * infinities, subnormals), on the input gradient's shapes and odd ones,
+ * with dense rows and with longer ones (an input gradient's rows of a
+ * batch rounded up to 16 floats), whose padding it leaves alone. */
 static void transpose_copies_every_value(void **state)
 {
     const int shapes[][2] = {{784, 75}, {75, 256}, {1, 7}, {7, 1}, {13, 29}, {256, 75}};
     struct rng r;
     rng_stream(&r, 11, RNG_INIT, 0);
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        const int rows = shapes[s][0], cols = shapes[s][1];
-        const size_t n = (size_t)rows * cols;
-        float *a = malloc(sizeof *a * n), *t = malloc(sizeof *t * n);
-        fill(&r, a, n);
-        a[0] = -0.0f, a[n - 1] = INFINITY;
-        if (n > 2)
-            a[1] = 1e-40f;   /* subnormal */
-        memset(t, 0xff, sizeof *t * n);
-        gemm_transpose(a, rows, cols, t);
-        for (int i = 0; i < rows; i++)
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int pad = 0; pad < 2; pad++) {
+            const int rows = shapes[s][0], cols = shapes[s][1];
+            const int lda = pad ? cols + 3 : cols, ldt = pad ? (rows + 15) & ~15 : rows;
+            const size_t na = (size_t)rows * lda, nt = (size_t)cols * ldt;
+            float *a = malloc(sizeof *a * na), *t = malloc(sizeof *t * nt);
+            fill(&r, a, na);
+            a[0] = -0.0f, a[(size_t)(rows - 1) * lda + cols - 1] = INFINITY;
+            if (cols > 2)
+                a[1] = 1e-40f;   /* subnormal */
+            memset(t, 0xff, sizeof *t * nt);
+            gemm_transpose(a, rows, cols, lda, t, ldt);
             for (int j = 0; j < cols; j++)
-                assert_memory_equal(&t[(size_t)j * rows + i], &a[(size_t)i * cols + j],
-                                    sizeof *t);
-        free(a), free(t);
-    }
+                for (int i = 0; i < ldt; i++) {
+                    uint32_t want = 0xffffffffu;   /* the padding, untouched */
+                    if (i < rows)
+                        memcpy(&want, &a[(size_t)i * lda + j], sizeof want);
+                    assert_memory_equal(&t[(size_t)j * ldt + i], &want, sizeof want);
+                }
+            free(a), free(t);
+        }
 }
 
 static void selftest_passes_and_core_is_named(void **state)

@@ -383,6 +383,45 @@ static void input_gradient_of_one_layer_is_dout_times_w_transposed(void **state)
     mlp_free(&net);
 }
 
+/* An attack's input gradient: 75 queries (a batch that is no multiple of
+ * the scratch's 16-float rows) back through 784-256-128-5 ReLU, every
+ * layer frozen, against the chain in double by naive loops from the same
+ * forward pass: δ ← δ·Wᵀ, then zeroed where z ≤ 0, layer by layer. */
+static void input_gradient_at_an_attack_shape_matches_naive_loops(void **state)
+{
+    enum { B = 75 };
+    struct mlp_arch a = {.n_layers = 3, .sizes = {784, 256, 128, 5}, .act = ACT_RELU};
+    struct mlp net;
+    struct mlp_work w;
+    struct rng r;
+    torch_net(&net, &w, &a, B, 17, 0, &r);
+    float *x = malloc(sizeof *x * B * 784), *dx = malloc(sizeof *dx * B * 784), dout[B * 5];
+    double *d = malloc(sizeof *d * B * 784), *next = malloc(sizeof *next * B * 784);
+    fill(&r, x, (size_t)B * 784, 0, 1);
+    fill(&r, dout, B * 5, -1, 1);
+    mlp_forward(&net, &w, x, B, 3);
+    mlp_backward(&net, &w, dout, 3, dx);
+    for (int i = 0; i < B * 5; i++)
+        d[i] = dout[i];
+    for (int l = 2; l >= 0; l--) {
+        const int in = a.sizes[l], out = a.sizes[l + 1];
+        const float *wl = net.params + net.w_off[l];
+        for (int i = 0; i < B; i++)
+            for (int k = 0; k < in; k++) {
+                double s = 0;
+                for (int j = 0; j < out; j++)
+                    s += d[i * out + j] * wl[(size_t)k * out + j];
+                next[i * in + k] = l > 0 && w.z[l - 1][i * in + k] <= 0.0f ? 0.0 : s;
+            }
+        memcpy(d, next, sizeof *d * (size_t)B * in);
+    }
+    for (int i = 0; i < B * 784; i++)
+        assert_close(dx[i], d[i], 1e-6, 1e-4);
+    free(x), free(dx), free(d), free(next);
+    mlp_work_free(&w);
+    mlp_free(&net);
+}
+
 /* W0 = 0, b0 = 0 puts every hidden unit exactly on the kink: the derivative
  * there is 0, so nothing flows to layer 0 or to the input. */
 static void relu_derivative_at_zero_is_zero(void **state)
@@ -743,6 +782,7 @@ int main(void)
         cmocka_unit_test(gradients_tanh),
         cmocka_unit_test(gradients_identity),
         cmocka_unit_test(input_gradient_of_one_layer_is_dout_times_w_transposed),
+        cmocka_unit_test(input_gradient_at_an_attack_shape_matches_naive_loops),
         cmocka_unit_test(relu_derivative_at_zero_is_zero),
         cmocka_unit_test(backward_writes_gradients_whatever_they_held),
         cmocka_unit_test(first_layer_leaves_lower_layers_untouched),

@@ -5,12 +5,14 @@
  * the initialisation, which counts no operations). Run it
  * through tests/bench/blas_cores.sh to compare BLAS cores side by side.
  * Not a test: nothing is asserted. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness/base/meter.h"
 #include "harness/blas.h"
+#include "harness/probe.h"
 #include "learners/gemm.h"
 #include "learners/loss.h"
 #include "learners/mlp.h"
@@ -85,6 +87,51 @@ static double init_params(int reps, uint64_t *flops)
     return t;
 }
 
+/* FGSM's attack as the probe runs it on a fine-tuned quickstart network,
+ * `reps` times on 75 queries (5 ways × 15): from the kept forward pass, the
+ * loss's gradient back to the input, the signed step in the input's
+ * space, and the forward pass of the perturbed queries. part[] gets the
+ * seconds of the three (backward, step, forward). */
+static double attack(int reps, uint64_t *flops, double part[3])
+{
+    enum { N = 75, DIM = 784 };
+    struct mlp_arch a = {.n_layers = 3, .sizes = {DIM, 256, 128, 5}, .act = ACT_RELU};
+    struct mlp net = {0};
+    struct mlp_work w = {0};
+    struct probe_space sp;
+    struct rng r;
+    rng_stream(&r, 2, RNG_INIT, 0);
+    if (mlp_init(&net, &a, NULL) || mlp_work_init(&w, &a, N, NULL) ||
+        probe_space_init(&sp, DIM, 255, NULL, NULL, true, NULL))
+        exit(1);
+    mlp_init_params(&net, INIT_TORCH, &r);
+    float *x = malloc(sizeof *x * N * DIM), *g = malloc(sizeof *g * N * DIM);
+    float *adv = malloc(sizeof *adv * N * DIM), *d = malloc(sizeof *d * N * 5);
+    int *y = malloc(sizeof *y * N);
+    for (int i = 0; i < N * DIM; i++)
+        x[i] = (float)rng_uniform(&r);
+    for (int i = 0; i < N; i++)
+        y[i] = i % 5;
+    part[0] = part[1] = part[2] = 0;
+    net.flops = 0;
+    for (int k = 0; k < reps; k++) {
+        const float *out = mlp_forward(&net, &w, x, N, 3);   /* the clean scoring, kept */
+        double t0 = meter_wall();
+        loss_xent(out, y, N, 5, d, NULL, &net.flops);
+        mlp_backward(&net, &w, d, 3, g);
+        double t1 = meter_wall();
+        probe_sign_step(&sp, x, g, N, 0.1, adv);
+        double t2 = meter_wall();
+        mlp_forward(&net, &w, adv, N, 3);
+        double t3 = meter_wall();
+        part[0] += t1 - t0, part[1] += t2 - t1, part[2] += t3 - t2;
+    }
+    *flops = net.flops - (uint64_t)reps * N * mlp_forward_flops(&a, 3);   /* the attack's own */
+    free(x), free(g), free(adv), free(d), free(y);
+    probe_space_free(&sp), mlp_work_free(&w), mlp_free(&net);
+    return part[0] + part[1] + part[2];
+}
+
 static void report(const char *name, double *t, uint64_t flops)
 {
     double med = bench_median(t, REPS);
@@ -94,28 +141,43 @@ static void report(const char *name, double *t, uint64_t flops)
     printf("\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* `bench_engine attack`: the attack alone (for a profiler) */
+    const bool all = argc < 2 || strcmp(argv[1], "attack") != 0;
     blas_single_thread();
     struct blas_info info;
     blas_query(&info);
     printf("kernels: %s (1 thread)\n", info.kernels);
     double t[REPS];
     uint64_t f = 0;
+    if (all) {
+        for (int i = 0; i < REPS; i++)
+            t[i] = train_steps(25, 50, &f);
+        report("train 784-256-128-5, batch 25, 50 st", t, f);
+        for (int i = 0; i < REPS; i++)
+            t[i] = train_steps(64, 50, &f);
+        report("train 784-256-128-5, batch 64, 50 st", t, f);
+        for (int i = 0; i < REPS; i++)
+            t[i] = sgemm(64, 256, 784, 50, &f);
+        report("sgemm 64x784 . 784x256, x50", t, f);
+        for (int i = 0; i < REPS; i++)
+            t[i] = sgemm(512, 512, 512, 5, &f);
+        report("sgemm 512x512x512, x5", t, f);
+        for (int i = 0; i < REPS; i++)
+            t[i] = init_params(50, &f);
+        report("init 784-256-128-5 (torch), x50", t, f);
+    }
+    double parts[REPS][3], p[3][REPS];
     for (int i = 0; i < REPS; i++)
-        t[i] = train_steps(25, 50, &f);
-    report("train 784-256-128-5, batch 25, 50 st", t, f);
-    for (int i = 0; i < REPS; i++)
-        t[i] = train_steps(64, 50, &f);
-    report("train 784-256-128-5, batch 64, 50 st", t, f);
-    for (int i = 0; i < REPS; i++)
-        t[i] = sgemm(64, 256, 784, 50, &f);
-    report("sgemm 64x784 . 784x256, x50", t, f);
-    for (int i = 0; i < REPS; i++)
-        t[i] = sgemm(512, 512, 512, 5, &f);
-    report("sgemm 512x512x512, x5", t, f);
-    for (int i = 0; i < REPS; i++)
-        t[i] = init_params(50, &f);
-    report("init 784-256-128-5 (torch), x50", t, f);
+        t[i] = attack(400, &f, parts[i]);
+    report("fgsm attack (75 queries), x400", t, f);
+    static const char *const part_name[3] = {"  of which backward to the input", "  of which signed step",
+                                             "  of which forward of the perturbed"};
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < REPS; i++)
+            p[k][i] = parts[i][k];
+        report(part_name[k], p[k], 0);
+    }
     return 0;
 }
