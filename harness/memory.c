@@ -94,7 +94,9 @@ static uint64_t unit_bytes(const struct plan *p, const struct unit *u, uint64_t 
     uint64_t mult = reg ? 1 : (uint64_t)t->ways, out = reg ? 1 : (uint64_t)t->ways;
     struct mlp_arch a = plan_arch(x, tv->dim, (int)out);
     uint64_t examples = mult * ((uint64_t)u->shots + (uint64_t)t->queries);
-    uint64_t steps = 1 + (uint64_t)s->meta.inner_steps;
+    /* the adaptation's workspaces: one per inner step, and one for scoring
+     * the forgetting sample apart from the queries' forward pass */
+    uint64_t steps = 2 + (uint64_t)s->meta.inner_steps;
     int depth = u->pretrain >= 0 ? learner_frozen(s, &a) : 0;
     if (tv->d && depth > 0)
         *table = (struct table_key){u->variant, u->pretrain, u->target, depth, u->shots,

@@ -15,6 +15,8 @@ int trainer_init(struct trainer *t, const struct mlp_arch *top, const struct mlp
     if (!rc)
         rc = mlp_work_init(&t->w, top, cap, e);
     if (!rc)
+        rc = mlp_work_init(&t->wb, top, cap, e);
+    if (!rc)
         rc = optim_init(&t->o, o, t->net.n_params, e);
     if (!rc && p > 0)
         rc = body_init(&t->prefix, pre, p, cap, e);
@@ -52,6 +54,7 @@ void trainer_free(struct trainer *t)
         return;
     mlp_free(&t->net);
     mlp_work_free(&t->w);
+    mlp_work_free(&t->wb);
     optim_free(&t->o);
     body_free(&t->prefix);
     free(t->dout), free(t->fs), free(t->gx);
@@ -187,12 +190,13 @@ int trainer_body(struct trainer *t, struct learner *l, const float *x, int n, fl
 {
     const int dim = l->shape.dim, top = t->net.arch.n_layers;
     const int width = top > 1 ? t->net.arch.sizes[top - 1] : t->net.arch.sizes[0];
-    t->kept_x = NULL;
+    if (t->prefix.upto > 0)   /* its work is the predict's */
+        t->kept_x = NULL;
     for (int i = 0; i < n; i += l->cap) {
         int m = n - i < l->cap ? n - i : l->cap;
         const float *y = body_forward_keep(&t->prefix, x + (size_t)i * dim, m, &l->flops);
         if (top > 1)
-            y = mlp_forward(&t->net, &t->w, y, m, top - 1);
+            y = mlp_forward(&t->net, &t->wb, y, m, top - 1);
         memcpy(out + (size_t)i * width, y, sizeof *out * (size_t)m * (size_t)width);
     }
     settle(t, l);

@@ -29,6 +29,7 @@
 struct trainer {
     struct mlp net;                     /* the trained layers */
     struct mlp_work w;                  /* cap rows */
+    struct mlp_work wb;                 /* trainer_body's rows, apart from w */
     struct optim o;
     float *dout;                        /* (cap, out_dim) loss gradient */
     struct span spans[MLP_MAX_LAYERS];  /* trainable layers of net (n_spans 0: all of net) */
@@ -42,8 +43,10 @@ struct trainer {
     /* The last trainer_predict's inputs and outputs while w (and the
      * prefix's work) still hold its forward pass, for
      * trainer_input_grad(predicted); NULL once anything else ran through
-     * them or changed the parameters. Code writing net.params directly
-     * after a predict sets kept_x to NULL. */
+     * them or changed the parameters (trainer_body, which scores the
+     * forgetting sample between a predict and an attack, runs through wb,
+     * and keeps it unless it ran through the prefix). Code writing
+     * net.params directly after a predict sets kept_x to NULL. */
     const float *kept_x, *kept_z;
     int kept_n;
 };

@@ -605,6 +605,61 @@ static void every_kind_keeps_the_lifecycles_contracts(void **state)
     mlp_free(&pre);
 }
 
+/* An attack's gradient right after the evaluation's predict reuses its
+ * forward pass even when forgetting's sample went through the adapted body
+ * in between, unless that ran through a frozen prefix (whose work then
+ * holds the sample's rows): finetune with nothing and with layer 0 frozen,
+ * the gradient's bits and loss those of one computed afresh either way. */
+static void forgetting_between_predict_and_attack(void **state)
+{
+    const struct mlp_arch a = {3, {3, 5, 4, 2}, ACT_TANH};
+    struct mlp pre;
+    net_formula(&pre, &a, 0.4);
+    struct fewshot ep = small_task();
+    const int yq[4] = {0, 1, 2, 1};
+    float x12[12 * 3], fb[12 * 8], sc[4 * 8], fresh[4 * 3], reused[4 * 3];
+    for (int r = 0; r < 12; r++)
+        for (int j = 0; j < 3; j++)
+            x12[3 * r + j] = 0.1f * (float)(r - j);
+    for (int frozen = 0; frozen < 2; frozen++) {
+        struct learner_settings s;
+        struct err e;
+        assert_int_equal(config_learner_defaults(learner_find("finetune"), &s, &e), 0);
+        s.steps = 3;
+        if (frozen)
+            s.freeze = FREEZE_LAYERS, s.n_frozen = 1, s.frozen[0] = 0;
+        struct learner_env env = test_env(&pre, &(struct mlp_arch){3, {3, 5, 4, 2}, ACT_TANH},
+                                          INIT_GLOROT);
+        struct learner *l = learner_new(&s, &env, &ep, &e);
+        assert_non_null(l);
+        assert_int_equal(((const struct trainer *)l->state)->prefix.upto, frozen);
+        struct learner_model *m;
+        struct capture cap;
+        capture_init(&cap, &ep);
+        struct rng r;
+        rng_stream(&r, 5, RNG_LEARNER, (uint64_t)frozen);
+        assert_int_equal(learner_adapt(l, &ep, &r, capture_record, &cap, &m, &e), 0);
+        double lf, lr;
+        const uint64_t f0 = learner_flops(l);
+        assert_int_equal(model_input_grad(m, ep.xq, yq, NULL, 4, fresh, &lf, &e), 0);
+        const uint64_t f1 = learner_flops(l);
+        assert_int_equal(model_predict(m, ep.xq, 4, sc, &e), 0);
+        const uint64_t f2 = learner_flops(l);
+        assert_int_equal(model_body(m, x12, 12, fb, &e), 0);
+        const uint64_t f3 = learner_flops(l);
+        assert_int_equal(model_input_grad_predicted(m, ep.xq, yq, NULL, 4, reused, &lr, &e), 0);
+        const uint64_t f4 = learner_flops(l);
+        assert_memory_equal(reused, fresh, sizeof fresh);
+        assert_true(lr == lf);
+        /* reused, the gradient counts its fresh operations less the predict's */
+        const uint64_t fresh_ops = f1 - f0, predict_ops = f2 - f1, ops = f4 - f3;
+        assert_true(predict_ops > 0);
+        assert_int_equal(ops, frozen ? fresh_ops : fresh_ops - predict_ops);
+        learner_free(l);
+    }
+    mlp_free(&pre);
+}
+
 /* ---- features of frozen layers, computed once ------------------------ */
 
 /* Each configuration of a kind: how many layers it says are frozen, and
@@ -879,6 +934,7 @@ int main(void)
         cmocka_unit_test(knn_k_beyond_the_support_set_is_clamped),
         cmocka_unit_test(feature_sums_equal_the_plain_loop_bit_for_bit),
         cmocka_unit_test(every_kind_keeps_the_lifecycles_contracts),
+        cmocka_unit_test(forgetting_between_predict_and_attack),
         cmocka_unit_test(kinds_with_frozen_layers_give_the_same_scores_from_features),
         cmocka_unit_test(one_episodes_flops_equal_the_closed_form),
         cmocka_unit_test(a_recorder_error_stops_every_learner_with_its_code),

@@ -87,8 +87,9 @@ static double init_params(int reps, uint64_t *flops)
     return t;
 }
 
-/* FGSM's attack as the probe runs it on a fine-tuned quickstart network,
- * `reps` times on 75 queries (5 ways × 15): from the kept forward pass, the
+/* FGSM's attack as the probe runs it on the quickstart's network (PyTorch's
+ * initialisation: the time does not depend on the weights), `reps` times
+ * on 75 queries (5 ways × 15): from the kept forward pass, the
  * loss's gradient back to the input, the signed step in the input's
  * space, and the forward pass of the perturbed queries. part[] gets the
  * seconds of the three (backward, step, forward). */
