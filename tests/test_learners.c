@@ -628,8 +628,7 @@ static void forgetting_between_predict_and_attack(void **state)
         s.steps = 3;
         if (frozen)
             s.freeze = FREEZE_LAYERS, s.n_frozen = 1, s.frozen[0] = 0;
-        struct learner_env env = test_env(&pre, &(struct mlp_arch){3, {3, 5, 4, 2}, ACT_TANH},
-                                          INIT_GLOROT);
+        struct learner_env env = test_env(&pre, &a, INIT_GLOROT);
         struct learner *l = learner_new(&s, &env, &ep, &e);
         assert_non_null(l);
         assert_int_equal(((const struct trainer *)l->state)->prefix.upto, frozen);
