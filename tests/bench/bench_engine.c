@@ -21,38 +21,62 @@
 
 enum { REPS = 7 };
 
+/* The quickstart network (784-256-128-5 ReLU, PyTorch's initialisation)
+ * with a workspace for `batch` rows, uniform inputs x, labels y and a loss
+ * gradient d, from the stream (seed, RNG_INIT). */
+struct fixture {
+    struct mlp_arch a;
+    struct mlp net;
+    struct mlp_work w;
+    float *x, *d;
+    int *y;
+};
+
+static void fixture_init(struct fixture *f, int batch, uint64_t seed)
+{
+    *f = (struct fixture){.a = {.n_layers = 3, .sizes = {784, 256, 128, 5}, .act = ACT_RELU}};
+    struct rng r;
+    rng_stream(&r, seed, RNG_INIT, 0);
+    if (mlp_init(&f->net, &f->a, NULL) || mlp_work_init(&f->w, &f->a, batch, NULL))
+        exit(1);
+    mlp_init_params(&f->net, INIT_TORCH, &r);
+    f->x = malloc(sizeof *f->x * (size_t)batch * 784);
+    f->d = malloc(sizeof *f->d * (size_t)batch * 5);
+    f->y = malloc(sizeof *f->y * (size_t)batch);
+    if (!f->x || !f->d || !f->y)
+        exit(1);
+    for (int i = 0; i < batch * 784; i++)
+        f->x[i] = (float)rng_uniform(&r);
+    for (int i = 0; i < batch; i++)
+        f->y[i] = i % 5;
+}
+
+static void fixture_free(struct fixture *f)
+{
+    free(f->x), free(f->d), free(f->y);
+    mlp_work_free(&f->w), mlp_free(&f->net);
+}
+
 /* Full-batch training steps of the quickstart network on `batch` rows. */
 static double train_steps(int batch, int steps, uint64_t *flops)
 {
-    struct mlp_arch a = {.n_layers = 3, .sizes = {784, 256, 128, 5}, .act = ACT_RELU};
-    struct mlp net = {0};
-    struct mlp_work w = {0};
+    struct fixture f;
+    fixture_init(&f, batch, 1);
     struct optim o = {0};
     struct optim_settings s;
     optim_defaults(&s);
-    struct rng r;
-    rng_stream(&r, 1, RNG_INIT, 0);
-    if (mlp_init(&net, &a, NULL) || mlp_work_init(&w, &a, batch, NULL) ||
-        optim_init(&o, &s, net.n_params, NULL))
+    if (optim_init(&o, &s, f.net.n_params, NULL))
         exit(1);
-    mlp_init_params(&net, INIT_TORCH, &r);
-    float *x = malloc(sizeof *x * (size_t)batch * 784), *d = malloc(sizeof *d * (size_t)batch * 5);
-    int *y = malloc(sizeof *y * (size_t)batch);
-    for (int i = 0; i < batch * 784; i++)
-        x[i] = (float)rng_uniform(&r);
-    for (int i = 0; i < batch; i++)
-        y[i] = i % 5;
     double t0 = meter_wall();
     for (int k = 0; k < steps; k++) {
-        const float *out = mlp_forward(&net, &w, x, batch, 3);
-        loss_xent(out, y, batch, 5, d, NULL, &net.flops);
-        mlp_backward(&net, &w, d, 0, NULL);
-        optim_step(&o, net.params, net.grads, NULL, 0, &net.flops);
+        const float *out = mlp_forward(&f.net, &f.w, f.x, batch, 3);
+        loss_xent(out, f.y, batch, 5, f.d, NULL, &f.net.flops);
+        mlp_backward(&f.net, &f.w, f.d, 0, NULL);
+        optim_step(&o, f.net.params, f.net.grads, NULL, 0, &f.net.flops);
     }
     double t = meter_wall() - t0;
-    *flops = net.flops;
-    free(x), free(d), free(y);
-    optim_free(&o), mlp_work_free(&w), mlp_free(&net);
+    *flops = f.net.flops;
+    optim_free(&o), fixture_free(&f);
     return t;
 }
 
@@ -95,41 +119,30 @@ static double init_params(int reps, uint64_t *flops)
  * seconds of the three (backward, step, forward). */
 static double attack(int reps, uint64_t *flops, double part[3])
 {
-    enum { N = 75, DIM = 784 };
-    struct mlp_arch a = {.n_layers = 3, .sizes = {DIM, 256, 128, 5}, .act = ACT_RELU};
-    struct mlp net = {0};
-    struct mlp_work w = {0};
+    enum { N = 75 };
+    struct fixture f;
+    fixture_init(&f, N, 2);
     struct probe_space sp;
-    struct rng r;
-    rng_stream(&r, 2, RNG_INIT, 0);
-    if (mlp_init(&net, &a, NULL) || mlp_work_init(&w, &a, N, NULL) ||
-        probe_space_init(&sp, DIM, 255, NULL, NULL, true, NULL))
+    float *g = malloc(sizeof *g * N * 784), *adv = malloc(sizeof *adv * N * 784);
+    if (!g || !adv || probe_space_init(&sp, 784, 255, NULL, NULL, true, NULL))
         exit(1);
-    mlp_init_params(&net, INIT_TORCH, &r);
-    float *x = malloc(sizeof *x * N * DIM), *g = malloc(sizeof *g * N * DIM);
-    float *adv = malloc(sizeof *adv * N * DIM), *d = malloc(sizeof *d * N * 5);
-    int *y = malloc(sizeof *y * N);
-    for (int i = 0; i < N * DIM; i++)
-        x[i] = (float)rng_uniform(&r);
-    for (int i = 0; i < N; i++)
-        y[i] = i % 5;
     part[0] = part[1] = part[2] = 0;
-    net.flops = 0;
     for (int k = 0; k < reps; k++) {
-        const float *out = mlp_forward(&net, &w, x, N, 3);   /* the clean scoring, kept */
+        const float *out = mlp_forward(&f.net, &f.w, f.x, N, 3);   /* the clean scoring, kept */
         double t0 = meter_wall();
-        loss_xent(out, y, N, 5, d, NULL, &net.flops);
-        mlp_backward(&net, &w, d, 3, g);
+        loss_xent(out, f.y, N, 5, f.d, NULL, &f.net.flops);
+        mlp_backward(&f.net, &f.w, f.d, 3, g);
         double t1 = meter_wall();
-        probe_sign_step(&sp, x, g, N, 0.1, adv);
+        probe_sign_step(&sp, f.x, g, N, 0.1, adv);
         double t2 = meter_wall();
-        mlp_forward(&net, &w, adv, N, 3);
+        mlp_forward(&f.net, &f.w, adv, N, 3);
         double t3 = meter_wall();
         part[0] += t1 - t0, part[1] += t2 - t1, part[2] += t3 - t2;
     }
-    *flops = net.flops - (uint64_t)reps * N * mlp_forward_flops(&a, 3);   /* the attack's own */
-    free(x), free(g), free(adv), free(d), free(y);
-    probe_space_free(&sp), mlp_work_free(&w), mlp_free(&net);
+    /* the attack's own: less the clean scorings */
+    *flops = f.net.flops - (uint64_t)reps * N * mlp_forward_flops(&f.a, 3);
+    free(g), free(adv);
+    probe_space_free(&sp), fixture_free(&f);
     return part[0] + part[1] + part[2];
 }
 
