@@ -407,12 +407,15 @@ void mlp_backward(struct mlp *net, struct mlp_work *w, const float *dout,
             int next = slot == 0 ? 1 : 0;
             const float *wl = net->params + net->w_off[l];
             float *dst = l == 0 ? dx : w->d[next];
-            /* An input gradient's (an attack's) products go to libxsmm.
-             * Training's hidden ones stay on OpenBLAS: on libxsmm they
-             * measured 1.11× for finetune and 1.08× for scratch, but their
-             * sums round differently, which over a long training moves
-             * every trained number. */
-            if (dx && gemm_uses_xsmm(false, false, nin, batch, out, 1.0f, 0.0f))
+            /* A product whose result reaches no weight gradient (l ≤
+             * first_layer: it serves only dx, as in an attack) goes to
+             * libxsmm. One that does stays on OpenBLAS, whether dx is
+             * wanted or not, so a weight gradient's bits never depend on
+             * dx: on libxsmm training's hidden products measured 1.11× for
+             * finetune and 1.08× for scratch, but their sums round
+             * differently, which over a long training moves every trained
+             * number. */
+            if (l <= first_layer && gemm_uses_xsmm(false, false, nin, batch, out, 1.0f, 0.0f))
                 input_product(w, g, batch, nin, out, wl, next, dst, &net->flops);
             else
                 gemm(false, true, batch, nin, out, 1.0f, g, out, wl, out, 0.0f, dst, nin,

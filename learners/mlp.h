@@ -120,7 +120,10 @@ const float *mlp_forward(struct mlp *net, struct mlp_work *w, const float *x,
  * through into net->grads (whatever they held: no zeroing is needed),
  * except layers below first_layer (frozen layers need no gradient and keep
  * what their gradients held; pass 0 for all). If dx is not NULL it
- * receives dLoss/dx (batch, sizes[0]) — this forces propagation to layer 0. */
+ * receives dLoss/dx (batch, sizes[0]) — this forces propagation to layer 0.
+ * The weight gradients' bits do not depend on dx; dx's bits may depend on
+ * first_layer (the products of layers below it take a faster kernel whose
+ * sums round differently: an attack passes first_layer = upto). */
 void mlp_backward(struct mlp *net, struct mlp_work *w, const float *dout,
                   int first_layer, float *dx);
 
