@@ -35,8 +35,9 @@ resident memory of a second-order MAML meta-training on the Fashion-MNIST
 split (configs/fashion-meta.yaml reduced: 5 inner steps, one worker), from
 costs.csv's peak_rss_kb and from getrusage(RUSAGE_CHILDREN), measured before
 torch is imported (a child's ru_maxrss starts from its parent's: see
-kshot_fashion_rss); the requirement is under 300 MB. Both sides use whatever
-OPENBLAS_CORETYPE the environment sets; the script never sets it.
+kshot_fashion_rss); the requirement is under 300 MB. Both sides use the same
+OpenBLAS core: whatever OPENBLAS_CORETYPE the environment sets, or, when it is
+unset, the core kshot runs on, which PyTorch is given (see vs_torch.torch_core).
 """
 import csv
 import importlib.util
@@ -49,6 +50,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from vs_torch import torch_core
 
 # One thread for every BLAS and OpenMP runtime, set before torch is imported.
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -269,6 +272,9 @@ def main():
     # Memory first, before torch makes this process large (see kshot_fashion_rss).
     fashion_csv, fashion_rusage, own_kb = kshot_fashion_rss(kshot)
 
+    core = torch_core(kshot)   # before torch loads OpenBLAS, which reads it once
+    if core:
+        os.environ["OPENBLAS_CORETYPE"] = core
     import torch
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
@@ -294,7 +300,8 @@ def main():
         print(f"  {line}")
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread, BLAS "
           f"{torch_blas_library()}; OPENBLAS_CORETYPE="
-          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+          f"{' (unset in the environment: the core kshot selected)' if core else ''}")
     print(f"batched PyTorch meta-gradient vs the loop's (float64): largest relative "
           f"difference {worst:.1e}")
     print()

@@ -22,8 +22,10 @@ of 2,000 episodes (where the table is spread over ten times the episodes;
 PyTorch computes features per episode, so its rate does not depend on
 their number). It prints medians over ROUNDS (default 3) and
 the ratios, kshot's GFLOP/s per phase beside the products' rate, and peak
-memory. Both sides use whatever OPENBLAS_CORETYPE the environment sets (the
-same OpenBLAS core). PyTorch is Debian's python3-torch, a peer for this
+memory. Both sides use the same OpenBLAS core: whatever OPENBLAS_CORETYPE
+the environment sets, or, when it is unset, the core kshot runs on (which
+kshot selects itself where OpenBLAS would fall back to a generic kernel;
+PyTorch gets it through OPENBLAS_CORETYPE). PyTorch is Debian's python3-torch, a peer for this
 benchmark only; without it the script says so and exits 0. Not a test.
 """
 import csv
@@ -106,8 +108,26 @@ def kshot_whole(kshot, jobs):
         shutil.rmtree(out, ignore_errors=True)
 
 
+TORCH_CORE = {}   # OPENBLAS_CORETYPE for PyTorch: the core kshot runs on (set in main)
+
+
+def torch_core(kshot):
+    """The OpenBLAS core PyTorch must be given to multiply with kshot's kernels.
+
+    PyTorch links the same OpenBLAS. Where nothing sets OPENBLAS_CORETYPE and
+    OpenBLAS would fall back to a generic kernel, kshot selects the CPU's own
+    (`kshot info` says so); PyTorch, left alone, would run the generic one.
+    Returns kshot's core when the environment leaves OPENBLAS_CORETYPE unset,
+    else "" (kshot keeps the environment's value, and so does PyTorch)."""
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return ""
+    info = subprocess.run([kshot, "info"], capture_output=True, text=True).stdout.splitlines()
+    line = next((l for l in info if l.startswith("blas:") and "core " in l), "")
+    return line.split("core ")[1].split(",")[0] if line else ""
+
+
 def torch_run(threads, episodes, whole=False):
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS=str(threads), **TORCH_CORE)
     wall, rss, out = timed([TORCH, os.path.join(HERE, "torch_phases.py"), str(threads),
                             str(episodes)] + (["whole"] if whole else []), env)
     phases = {}
@@ -140,6 +160,9 @@ def main():
         return 0
     info = subprocess.run([kshot, "info"], capture_output=True, text=True).stdout.splitlines()
     core = next((l for l in info if l.startswith("blas:")), "blas: ?")
+    name = torch_core(kshot)
+    if name:
+        TORCH_CORE["OPENBLAS_CORETYPE"] = name
     small = next((l for l in info if l.startswith("small products:")), "")
     small = small.split("(")[0].strip().rstrip(",")
     k_rate, t_rate, k_flops, rates, whole, rss = {}, {}, {}, {}, {}, {}
@@ -164,7 +187,8 @@ def main():
         print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
 
     print(f"kshot against PyTorch {subprocess.run([TORCH, '-c', 'import torch; print(torch.__version__)'], capture_output=True, text=True).stdout.strip()}, "
-          f"{core[6:]}; kshot's {small}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
+          f"{core[6:]}; kshot's {small}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+          f"{' (PyTorch given ' + TORCH_CORE['OPENBLAS_CORETYPE'] + ', the core kshot selected)' if TORCH_CORE else ''}; "
           f"medians of {rounds} alternating rounds, {episodes} episodes per learner\n")
     print("| reference workload, 1 worker / 1 thread | kshot | PyTorch | kshot / PyTorch | kshot GFLOP/s | BLAS GFLOP/s, same products |")
     print("| --- | --- | --- | --- | --- | --- |")
