@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 {
     /* `bench_engine attack`: the attack alone (for a profiler) */
     const bool all = argc < 2 || strcmp(argv[1], "attack") != 0;
+    blas_auto_select(argv);   /* kshot's core: the generic one replaced, as kshot run does */
     blas_single_thread();
     struct blas_info info;
     blas_query(&info);

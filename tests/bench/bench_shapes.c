@@ -55,8 +55,10 @@ static double rate(int b, int layers, int step, float *x, float *w, float *y, fl
     return bench_median(r, REPS);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    blas_auto_select(argv);   /* kshot's core: the generic one replaced, as kshot run does */
     blas_single_thread();
     float *x = calloc(128 * 784, sizeof *x), *w = calloc(784 * 256, sizeof *w);
     float *y = calloc(128 * 784, sizeof *y), *g = calloc(128 * 784, sizeof *g);
