@@ -84,7 +84,7 @@ static int init(struct learner *l, struct err *e)
     k->count = malloc(sizeof *k->count * 2 * (size_t)l->shape.ways);
     k->snorm = malloc(sizeof *k->snorm * S);
     k->dist = malloc(sizeof *k->dist * S);
-    k->qt = malloc(sizeof *k->qt * feature_sums_scratch(k->rows, (int)fdim));
+    k->qt = malloc(sizeof *k->qt * feature_sums_scratch(k->rows, (int)S, (int)fdim));
     k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
     k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
     if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count || !k->snorm ||
@@ -167,8 +167,8 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
     else
         body_forward(&k->body, ep->xs, ep->n_support, k->fs, &l->flops);
     memcpy(k->ys, ep->ys, sizeof *k->ys * (size_t)ep->n_support);
-    for (int j = 0; j < ep->n_support; j++) {
-        const float *f = k->fs + (size_t)j * k->fdim;
+    for (int j = 0; l->s.distance == DIST_COSINE && j < ep->n_support; j++) {
+        const float *f = k->fs + (size_t)j * k->fdim;   /* cosine's norms */
         double ss = 0;
         for (int i = 0; i < k->fdim; i++)
             ss += (double)f[i] * f[i];

@@ -365,32 +365,39 @@ void body_backward(struct body *b, const float *dout, int m, float *dx, uint64_t
 
 /* ---- sums over features ---- */
 
-size_t feature_sums_scratch(int m, int d)
+static int strip_rows(int m)
 {
-    return (size_t)((m + SUM_ROWS - 1) / SUM_ROWS * SUM_ROWS) * (size_t)d;
+    return (m + SUM_ROWS - 1) / SUM_ROWS * SUM_ROWS;
+}
+
+size_t feature_sums_scratch(int m, int k, int d)
+{
+    return ((size_t)strip_rows(m) + (size_t)k) * (size_t)d;
 }
 
 /* The sums of SUM_ROWS rows (qt's columns i0…, stride mp) against C centres
- * cv[0..C) at once, SUM_ROWS·C running sums in vector registers (eight
- * doubles each: one AVX-512 register, two AVX2 ones, whichever the clone
- * has), so no sum waits on the one before it; each sum is still
+ * cv[0..C) (in double) at once, SUM_ROWS·C running sums in vector registers
+ * (eight doubles each: one AVX-512 register, two AVX2 ones, whichever the
+ * clone has), so no sum waits on the one before it; each sum is still
  * accumulated over j = 0, 1, … in order, elementwise, as the plain loop.
- * Inlined into feature_sums, so each of its clones has its own. GCC's and
- * clang's vector extension. */
+ * A column is read straight from qt and a centre's feature broadcast from
+ * memory, so the vector units do only the sums' own operations. Inlined
+ * into feature_sums, so each of its clones has its own. GCC's and clang's
+ * vector extension. */
 typedef double vec8 __attribute__((vector_size(64)));
+typedef double vec8u __attribute__((vector_size(64), aligned(8), may_alias));
 enum { V = SUM_ROWS / 8 };
 
 #define STRIP(NAME, C, TERM)                                                              \
     static inline __attribute__((always_inline)) void NAME(                               \
-        const double *qt, int mp, const float *const *cv, int d, double out[][SUM_ROWS])  \
+        const double *qt, int mp, const double *const *cv, int d, double out[][SUM_ROWS]) \
     {                                                                                     \
         vec8 s[C][V];                                                                     \
         for (int c = 0; c < C; c++)                                                       \
             for (int v = 0; v < V; v++)                                                   \
                 s[c][v] = (vec8){0};                                                      \
         for (int j = 0; j < d; j++) {                                                     \
-            vec8 col[V];                                                                  \
-            memcpy(col, qt + (size_t)j * mp, sizeof col);                                 \
+            const vec8u *col = (const vec8u *)(qt + (size_t)j * mp);                      \
             for (int c = 0; c < C; c++) {                                                 \
                 const double cj = cv[c][j];                                               \
                 for (int v = 0; v < V; v++)                                               \
@@ -410,21 +417,33 @@ void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot,
                   double *out, double *norms)
 {
     enum { C = 4 };
-    const int mp = (m + SUM_ROWS - 1) / SUM_ROWS * SUM_ROWS;
-    for (int j = 0; j < d; j++) {   /* qt (d, mp): feature j of every row side by side */
-        for (int i = 0; i < m; i++)
-            qt[(size_t)j * mp + i] = q[(size_t)i * d + j];
-        for (int i = m; i < mp; i++)   /* padding rows: computed, never stored */
-            qt[(size_t)j * mp + i] = 0;
+    const int mp = strip_rows(m);
+    /* qt (d, mp): feature j of every row side by side, eight rows (one
+     * cache line of qt) at a time; padding rows are computed, never stored */
+    for (int i0 = 0; i0 < mp; i0 += 8) {
+        const int n = m - i0 < 8 ? (m > i0 ? m - i0 : 0) : 8;
+        for (int j = 0; j < d; j++) {
+            double *t = qt + (size_t)j * mp + i0;
+            const float *src = q + (size_t)i0 * d + j;
+            if (n == 8)
+                for (int i = 0; i < 8; i++)
+                    t[i] = src[(size_t)i * d];
+            else
+                for (int i = 0; i < 8; i++)
+                    t[i] = i < n ? src[(size_t)i * d] : 0;
+        }
     }
+    double *cd = qt + (size_t)mp * d;   /* (k, d): the centres in double, once */
+    for (size_t i = 0; i < (size_t)k * (size_t)d; i++)
+        cd[i] = c[i];
     double s[C][SUM_ROWS];
     for (int i0 = 0; i0 < m; i0 += SUM_ROWS) {
         const int n = m - i0 < SUM_ROWS ? m - i0 : SUM_ROWS;
         for (int cc = 0; cc < k;) {
             const int g = k - cc >= C ? C : 1;
-            const float *cv[C];
+            const double *cv[C];
             for (int t = 0; t < g; t++)
-                cv[t] = c + (size_t)(cc + t) * d;
+                cv[t] = cd + (size_t)(cc + t) * d;
             if (g == C && dot)
                 dot4(qt + i0, mp, cv, d, s);
             else if (g == C)

@@ -66,7 +66,8 @@ void body_backward(struct body *b, const float *dout, int m, float *dx, uint64_t
  * features 0..d−1 in order — the bits of the plain loop — but computed for
  * many rows at once (the loop runs across rows, which vectorises without
  * reordering any sum). qt is the caller's scratch of
- * feature_sums_scratch(m, d) doubles (m rounded up to SUM_ROWS, times d). */
+ * feature_sums_scratch(m, k, d) doubles (m rounded up to SUM_ROWS, plus k,
+ * times d: the rows transposed, and the centres in double). */
 enum { SUM_ROWS = 16 };
 
 /* out[i·k + c] = Σ_j (q_ij − c_cj)² when !dot, Σ_j q_ij·c_cj when dot, for
@@ -74,6 +75,6 @@ enum { SUM_ROWS = 16 };
  * is not NULL. */
 void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot, double *qt,
                   double *out, double *norms);
-size_t feature_sums_scratch(int m, int d);
+size_t feature_sums_scratch(int m, int k, int d);
 
 #endif

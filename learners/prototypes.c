@@ -67,7 +67,7 @@ static int init(struct learner *l, struct err *e)
     p->g = malloc(sizeof *p->g * (size_t)p->rows * ways);
     p->df = malloc(sizeof *p->df * (size_t)p->rows * fdim);
     p->dot = malloc(sizeof *p->dot * ways);
-    p->qt = malloc(sizeof *p->qt * feature_sums_scratch(p->rows, (int)fdim));
+    p->qt = malloc(sizeof *p->qt * feature_sums_scratch(p->rows, (int)ways, (int)fdim));
     p->sums = malloc(sizeof *p->sums * (size_t)p->rows * ways);
     if (!p->fs || !p->fq || !p->mu || !p->count || !p->z || !p->g || !p->df || !p->dot ||
         !p->qt || !p->sums)

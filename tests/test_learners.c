@@ -892,7 +892,7 @@ static void feature_sums_equal_the_plain_loop_bit_for_bit(void **state)
             for (int e = 0; e < 3; e++)
                 for (int dot = 0; dot < 2; dot++) {
                     const int m = ms[a], k = ks[b], d = ds[e];
-                    double *qt = malloc(sizeof *qt * feature_sums_scratch(m, d));
+                    double *qt = malloc(sizeof *qt * feature_sums_scratch(m, k, d));
                     assert_non_null(qt);
                     out[m * k] = norms[m] = 12345;   /* sentinels just past the results */
                     feature_sums(q, m, c, k, d, dot, qt, out, norms);
