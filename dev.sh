@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 # Debian 12 package names; each is checked with dpkg before apt-get runs.
 BUILD_PKGS=(build-essential pkg-config meson ninja-build libyaml-dev libopenblas-dev
-            libcsv-dev zlib1g-dev libxsmm-dev libcairo2-dev dataset-fashion-mnist)
+            libcsv-dev zlib1g-dev libisal-dev libxsmm-dev libcairo2-dev dataset-fashion-mnist)
 TEST_PKGS=(libcmocka-dev valgrind python3 python3-pandas r-base-core
            munge slurmctld slurmd slurm-client clang libclang-rt-14-dev cppcheck)
 

@@ -1,11 +1,16 @@
 /* idx: the MNIST IDX reader (images 0x00000803, labels 0x00000801), plain or gzipped.
  *
- * Decompression calls zlib's inflate directly instead of gzread: gzread
- * silently ignores whatever follows the end of a gzip member, and a damaged
- * download must be refused rather than half read. Data goes straight into
- * the destination arrays in large pieces (1 MiB of compressed input, up to
- * 1 GiB of output per inflate call), so Fashion-MNIST's 47 MB train set
- * costs one pass of inflate and nothing else.
+ * Decompression is ISA-L's streaming inflate (igzip), which decompressed
+ * Fashion-MNIST's 47 MB train set in 138–200 ms against zlib's 310–370 ms
+ * (and libdeflate's 133–195 ms, which needs the whole compressed file and
+ * the whole output in memory at once; measured side by side on an Intel
+ * AVX-512 machine, 2026-12-02). It is called member by member, never
+ * through a gzread-like wrapper that would silently ignore whatever
+ * follows the end of a gzip member: a damaged download must be refused
+ * rather than half read. Data goes straight into the destination arrays in
+ * large pieces (1 MiB of compressed input, up to 1 GiB of output per
+ * inflate call), so the train set costs one pass of inflate and nothing
+ * else.
  *
  * Deliberately not handled: IDX element types other than unsigned bytes (no
  * image set kshot targets uses them), files over IDX_MAX_BYTES, zlib-wrapped
@@ -18,10 +23,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 #define IN_CHUNK ((size_t)1 << 20)   /* compressed bytes per fread */
-#define OUT_PIECE ((size_t)1 << 30)  /* most output per inflate call (avail_out is a uInt) */
+#define OUT_PIECE ((size_t)1 << 30)  /* most output per inflate call (avail_out is 32-bit) */
 
 #define IDX_IMAGES_MAGIC 0x00000803u
 #define IDX_LABELS_MAGIC 0x00000801u
@@ -33,10 +38,9 @@ struct source {
     const char *path;
     FILE *f;
     int gzip;               /* the file starts with the gzip magic 1f 8b */
-    int inflating;          /* inflateInit2 succeeded: inflateEnd is owed */
     int member_done;        /* inflate ended a member: next comes another or EOF */
     int eof;                /* fread has reached the end of the file */
-    z_stream z;
+    struct inflate_state *z;  /* (gzip) the decompressor, 87 KB: on the heap */
     unsigned char *in;      /* (IN_CHUNK) raw file bytes */
     unsigned char *next;    /* first unconsumed byte in `in` */
     size_t avail;           /* unconsumed bytes from next */
@@ -66,8 +70,7 @@ static int source_refill(struct source *s, struct err *e)
 
 static void source_close(struct source *s)
 {
-    if (s->inflating)
-        inflateEnd(&s->z);
+    free(s->z);
     if (s->f)
         fclose(s->f);
     free(s->in);
@@ -93,9 +96,10 @@ static int source_open(struct source *s, const char *path, struct err *e)
         return rc;
     s->gzip = s->avail >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b;
     if (s->gzip) {
-        if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
-            return err_set(e, ERR_NOMEM, "%s: cannot start zlib", path);
-        s->inflating = 1;
+        if (!(s->z = malloc(sizeof *s->z)))
+            return err_set(e, ERR_NOMEM, "%s: out of memory for the decompressor", path);
+        isal_inflate_init(s->z);
+        s->z->crc_flag = ISAL_GZIP;   /* parse the gzip wrapper, verify the CRC-32 */
     }
     return 0;
 }
@@ -135,9 +139,24 @@ static int next_member(struct source *s, int *more, struct err *e)
         return err_set(e, ERR_IO, "%s: trailing garbage after the gzip data at compressed "
                        "byte offset %zu (expected end of file or another gzip member)",
                        s->path, s->in_base + (size_t)(s->next - s->in));
-    inflateReset(&s->z);
+    isal_inflate_reset(s->z);
+    s->z->crc_flag = ISAL_GZIP;
     s->member_done = 0;
     return 0;
+}
+
+/* What an ISA-L inflate error code means. */
+static const char *inflate_error(int code)
+{
+    switch (code) {
+    case ISAL_INVALID_BLOCK: return "invalid block type or block lengths";
+    case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
+    case ISAL_INVALID_LOOKBACK: return "invalid back-reference distance";
+    case ISAL_INVALID_WRAPPER: return "invalid gzip header";
+    case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
+    case ISAL_INCORRECT_CHECKSUM: return "incorrect data check (the CRC-32 does not match)";
+    default: return "inflate failed";
+    }
 }
 
 /* One inflate call into buf; *made = bytes produced. */
@@ -150,27 +169,25 @@ static int inflate_some(struct source *s, unsigned char *buf, size_t len, size_t
             return rc;
     }
     size_t out = len < OUT_PIECE ? len : OUT_PIECE;
-    s->z.next_in = s->next;
-    s->z.avail_in = (uInt)s->avail;
-    s->z.next_out = buf;
-    s->z.avail_out = (uInt)out;
-    int zr = inflate(&s->z, Z_NO_FLUSH);
-    *made = out - s->z.avail_out;
-    s->next = s->z.next_in;
-    s->avail = s->z.avail_in;
+    s->z->next_in = s->next;
+    s->z->avail_in = (uint32_t)s->avail;
+    s->z->next_out = buf;
+    s->z->avail_out = (uint32_t)out;
+    int zr = isal_inflate(s->z);
+    *made = out - s->z->avail_out;
+    s->next = s->z->next_in;
+    s->avail = s->z->avail_in;
     size_t coff = s->in_base + (size_t)(s->next - s->in);
-    if (zr == Z_STREAM_END)
-        s->member_done = 1;
-    else if (zr == Z_OK || zr == Z_BUF_ERROR) {
-        /* Z_BUF_ERROR: no progress possible; only an error once input is gone. */
-        if (zr == Z_BUF_ERROR && s->avail == 0 && s->eof)
-            return err_set(e, ERR_IO, "%s: truncated gzip data: the compressed stream ends "
-                           "at byte offset %zu (decompressed byte offset %zu)",
-                           s->path, coff, s->pos + *made);
-    } else
+    if (zr < 0)
         return err_set(e, ERR_IO, "%s: corrupt gzip data near compressed byte offset %zu "
                        "(decompressed byte offset %zu): %s", s->path, coff,
-                       s->pos + *made, s->z.msg ? s->z.msg : zError(zr));
+                       s->pos + *made, inflate_error(zr));
+    if (s->z->block_state == ISAL_BLOCK_FINISH)
+        s->member_done = 1;
+    else if (*made == 0 && s->avail == 0 && s->eof)   /* input gone, member unfinished */
+        return err_set(e, ERR_IO, "%s: truncated gzip data: the compressed stream ends "
+                       "at byte offset %zu (decompressed byte offset %zu)",
+                       s->path, coff, s->pos);
     return 0;
 }
 
