@@ -128,6 +128,17 @@ static inline bool before(double a, double b)
  * those already kept. */
 static void nearest(const double *d, int S, int k, struct neighbour *nb)
 {
+    if (k == 1) {   /* the same order, in two passes without a data-dependent branch: */
+        double least = INFINITY;   /* the smallest non-NaN distance (NaN never compares), */
+        for (int j = 0; j < S; j++)
+            least = d[j] < least ? d[j] : least;
+        int row = 0;               /* its first row; every distance NaN: row 0 */
+        while (row < S && !(d[row] == least))
+            row++;
+        row = row < S ? row : 0;
+        nb[0] = (struct neighbour){d[row], row};
+        return;
+    }
     int have = 0;
     for (int j = 0; j < S; j++) {
         const double dj = d[j];

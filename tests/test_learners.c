@@ -447,6 +447,13 @@ static void knn_equal_distances_rank_by_row_and_nan_ones_last(void **state)
     assert_votes(cap.scores[0], (const int[]){1, 1, 1}, 3);
     assert_int_equal(argmax(cap.scores[0], 3), 2);   // rank 0: row 2, then row 1, then NaN
     assert_true(cap.scores[0][0] < cap.scores[0][1]);
+    // k = 1 takes its own path: an infinite distance before NaN ones, the
+    // first of equal ones; every distance NaN (a NaN query): row 0
+    const float far[3] = {NAN, INFINITY, -INFINITY};   /* distances NaN, inf, inf */
+    assert_int_equal(knn_line(far, (const int[]){0, 1, 2}, 3, 3, 0, 1, &cap), 0);
+    assert_votes(cap.scores[0], (const int[]){0, 1, 0}, 3);
+    assert_int_equal(knn_line(eq, (const int[]){2, 1, 0}, 3, 3, NAN, 1, &cap), 0);
+    assert_votes(cap.scores[0], (const int[]){0, 0, 1}, 3);
 }
 
 static void knn_k_beyond_the_support_set_is_clamped(void **state)
