@@ -168,7 +168,7 @@ static int inflate_some(struct source *s, unsigned char *buf, size_t len, size_t
         if (rc)
             return rc;
     }
-    size_t out = len < OUT_PIECE ? len : OUT_PIECE;
+    size_t out = len < OUT_PIECE ? len : OUT_PIECE, had = s->avail;
     s->z->next_in = s->next;
     s->z->avail_in = (uint32_t)s->avail;
     s->z->next_out = buf;
@@ -188,6 +188,15 @@ static int inflate_some(struct source *s, unsigned char *buf, size_t len, size_t
         return err_set(e, ERR_IO, "%s: truncated gzip data: the compressed stream ends "
                        "at byte offset %zu (decompressed byte offset %zu)",
                        s->path, coff, s->pos);
+    else if (*made == 0 && s->avail == had && had > 0) {
+        /* none of the bytes at hand taken: the decoder wants more after
+         * them, or is stuck; never call it on the same bytes again */
+        if (!s->eof && s->avail < IN_CHUNK)
+            return source_refill(s, e);
+        return err_set(e, ERR_IO, "%s: corrupt gzip data near compressed byte offset %zu "
+                       "(decompressed byte offset %zu): inflate made no progress (code %d)",
+                       s->path, coff, s->pos, zr);
+    }
     return 0;
 }
 

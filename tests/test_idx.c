@@ -198,6 +198,67 @@ static void concatenated_gzip_members_are_one_stream(void **state)
     dataset_free(&d);
 }
 
+/* A member of n bytes of data, stored (level 0), appended to path; the
+ * file's size afterwards. */
+static long append_stored(const char *path, const unsigned char *data, size_t n)
+{
+    write_gz(path, "ab0", data, n);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (long)st.st_size;
+}
+
+/* The reader takes the compressed file 1 MiB at a time (IN_CHUNK in
+ * tasks/idx.c): a second gzip member whose header, or a first member whose
+ * trailer, straddles that boundary — the decoder then needs bytes the
+ * buffer does not hold yet — is still one stream. For each end of the first
+ * member from 12 bytes before the boundary to 8 after it, the images come
+ * back byte for byte. */
+static void a_member_boundary_anywhere_in_the_read_buffer(void **state)
+{
+    enum { CHUNK = 1 << 20, COUNT = 1100, SIDE = 32 };
+    const size_t npix = (size_t)COUNT * SIDE * SIDE;
+    unsigned char *pix = malloc(npix);
+    assert_non_null(pix);
+    uint32_t r = 12345;   /* incompressible bytes: stored sizes are predictable */
+    for (size_t i = 0; i < npix; i++)
+        pix[i] = (unsigned char)((r = r * 1103515245u + 12345u) >> 24);
+    const uint32_t dims[3] = {COUNT, SIDE, SIDE};
+    size_t len;
+    unsigned char *b = idx_bytes(0x803, dims, 3, pix, npix, &len);
+    const char *img = in_dir(state, "img.gz"), *lab = in_dir(state, "lab");
+    unsigned char *labels = calloc(COUNT, 1);
+    assert_non_null(labels);
+    const uint32_t ldims[1] = {COUNT};
+    size_t llen;
+    unsigned char *lb = idx_bytes(0x801, ldims, 1, labels, COUNT, &llen);
+    testutil_write(lab, lb, llen);
+    for (long end = CHUNK - 12; end <= CHUNK + 8; end++) {
+        /* the first member's data length that makes it end at `end` */
+        size_t first = (size_t)end - 100;
+        long size = 0;
+        for (int tries = 0; tries < 50; tries++) {
+            unlink(img);
+            size = append_stored(img, b, first);
+            if (size == end)
+                break;
+            first = (size_t)((long)first + (end - size));
+        }
+        if (size != end)
+            fail_msg("cannot make a first member end at %ld (got %ld)", end, size);
+        append_stored(img, b + first, len - first);
+        struct dataset d;
+        struct err e = {0};
+        dataset_init(&d);
+        if (idx_load(img, lab, &d, &e) != 0)
+            fail_msg("first member ending at %ld: %s", end, e.msg);
+        assert_int_equal(d.n, COUNT);
+        assert_memory_equal(d.x_u8, pix, npix);
+        dataset_free(&d);
+    }
+    free(b), free(lb), free(pix), free(labels);
+}
+
 static void dir_prefers_plain_then_gz(void **state)
 {
     /* Plain and gzipped images differ (variant 0 vs 5): the plain one must win. */
@@ -480,6 +541,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(plain_files_read_exactly, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(gzip_files_read_exactly, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(a_member_boundary_anywhere_in_the_read_buffer, make_dir,
+                                        remove_dir),
         cmocka_unit_test_setup_teardown(concatenated_gzip_members_are_one_stream, make_dir,
                                         remove_dir),
         cmocka_unit_test_setup_teardown(dir_prefers_plain_then_gz, make_dir, remove_dir),
