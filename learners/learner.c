@@ -424,13 +424,12 @@ void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot,
         const int n = m - i0 < 8 ? (m > i0 ? m - i0 : 0) : 8;
         for (int j = 0; j < d; j++) {
             double *t = qt + (size_t)j * mp + i0;
-            const float *src = q + (size_t)i0 * d + j;
             if (n == 8)
                 for (int i = 0; i < 8; i++)
-                    t[i] = src[(size_t)i * d];
-            else
+                    t[i] = q[(size_t)(i0 + i) * d + j];
+            else   /* no pointer formed past the rows */
                 for (int i = 0; i < 8; i++)
-                    t[i] = i < n ? src[(size_t)i * d] : 0;
+                    t[i] = i < n ? q[(size_t)(i0 + i) * d + j] : 0;
         }
     }
     double *cd = qt + (size_t)mp * d;   /* (k, d): the centres in double, once */

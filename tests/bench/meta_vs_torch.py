@@ -51,7 +51,7 @@ import sys
 import tempfile
 import time
 
-from vs_torch import torch_core
+from vs_torch import kshot_info, torch_core
 
 # One thread for every BLAS and OpenMP runtime, set before torch is imported.
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -272,7 +272,7 @@ def main():
     # Memory first, before torch makes this process large (see kshot_fashion_rss).
     fashion_csv, fashion_rusage, own_kb = kshot_fashion_rss(kshot)
 
-    core = torch_core(kshot)   # before torch loads OpenBLAS, which reads it once
+    core = torch_core(kshot_info(kshot))   # before torch loads OpenBLAS, which reads it once
     if core:
         os.environ["OPENBLAS_CORETYPE"] = core
     import torch

@@ -25,8 +25,9 @@ the ratios, kshot's GFLOP/s per phase beside the products' rate, and peak
 memory. Both sides use the same OpenBLAS core: whatever OPENBLAS_CORETYPE
 the environment sets, or, when it is unset, the core kshot runs on (which
 kshot selects itself where OpenBLAS would fall back to a generic kernel;
-PyTorch gets it through OPENBLAS_CORETYPE). PyTorch is Debian's python3-torch, a peer for this
-benchmark only; without it the script says so and exits 0. Not a test.
+PyTorch gets it through OPENBLAS_CORETYPE). PyTorch is Debian's
+python3-torch, a peer for this benchmark only; without it the script says
+so and exits 0. Not a test.
 """
 import csv
 import os
@@ -111,17 +112,22 @@ def kshot_whole(kshot, jobs):
 TORCH_CORE = {}   # OPENBLAS_CORETYPE for PyTorch: the core kshot runs on (set in main)
 
 
-def torch_core(kshot):
+def kshot_info(kshot):
+    """The lines `kshot info` prints (kernels, CPU, self-test)."""
+    return subprocess.run([kshot, "info"], capture_output=True, text=True).stdout.splitlines()
+
+
+def torch_core(info):
     """The OpenBLAS core PyTorch must be given to multiply with kshot's kernels.
 
     PyTorch links the same OpenBLAS. Where nothing sets OPENBLAS_CORETYPE and
     OpenBLAS would fall back to a generic kernel, kshot selects the CPU's own
     (`kshot info` says so); PyTorch, left alone, would run the generic one.
-    Returns kshot's core when the environment leaves OPENBLAS_CORETYPE unset,
-    else "" (kshot keeps the environment's value, and so does PyTorch)."""
+    Returns kshot's core, from `kshot info`'s lines, when the environment
+    leaves OPENBLAS_CORETYPE unset, else "" (kshot keeps the environment's
+    value, and so does PyTorch)."""
     if "OPENBLAS_CORETYPE" in os.environ:
         return ""
-    info = subprocess.run([kshot, "info"], capture_output=True, text=True).stdout.splitlines()
     line = next((l for l in info if l.startswith("blas:") and "core " in l), "")
     return line.split("core ")[1].split(",")[0] if line else ""
 
@@ -158,9 +164,9 @@ def main():
         print("skipped: PyTorch (Debian's python3-torch) is not installed; "
               "`apt-get install python3-torch` to run this benchmark")
         return 0
-    info = subprocess.run([kshot, "info"], capture_output=True, text=True).stdout.splitlines()
+    info = kshot_info(kshot)
     core = next((l for l in info if l.startswith("blas:")), "blas: ?")
-    name = torch_core(kshot)
+    name = torch_core(info)
     if name:
         TORCH_CORE["OPENBLAS_CORETYPE"] = name
     small = next((l for l in info if l.startswith("small products:")), "")
