@@ -8,6 +8,7 @@
 #ifndef KSHOT_OPTIM_H
 #define KSHOT_OPTIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,5 +66,15 @@ void optim_reset(struct optim *o);
  * counted. */
 void optim_step(struct optim *o, float *params, const float *grads,
                 const struct span *spans, int n_spans, uint64_t *flops);
+
+/* Which Adam loop optim_step runs (the same bits whichever): "auto" (the
+ * fastest this CPU has, the default), "fma512" (AVX-512), "fma256" (AVX2
+ * with FMA) or "divide" (every CPU). For tests and benchmarks; false when
+ * this CPU cannot run the one named. */
+bool optim_use_adam(const char *name);
+/* out[i] = x[i] / c as the FMA loops compute it, for the test that proves
+ * it the division's: x ≥ 0 as a square root gives it, c in [1e-8, 1].
+ * False (and nothing written) when this CPU has no FMA. */
+bool optim_quotients(const float *x, float c, float *out, size_t n);
 
 #endif

@@ -138,6 +138,114 @@ static void adam_weight_decay_is_l2_in_the_gradient(void **state)
     optim_free(&o);
 }
 
+/* The Adam loops' √v/√bc2 without a division (optim.c, quotient) against
+ * the division, bit for bit: every x in [1, 2) for the default β₂'s first
+ * step — scaling x by a power of two scales both exactly, so this covers
+ * every x a square root gives — then every 4099th float over that range
+ * for 25 more c, and the edges. (A session checked every float x for five
+ * c once, 2³² each: the same bits except x = −0, handled since.) */
+static void quotient_is_the_division(void **state)
+{
+    enum { BINADE = 1 << 23, CHUNK = 1 << 16 };
+    static float x[CHUNK], got[CHUNK];
+    const double beta2[] = {0.999, 0.99, 0.9, 0.5, 1.0 - 0x1p-53};
+    const int steps[] = {1, 2, 3, 20, 1000};
+    float c[26];
+    int n_c = 0;
+    for (int b = 0; b < 5; b++)
+        for (int t = 0; t < 5; t++)
+            c[n_c++] = (float)sqrt(1.0 - pow(beta2[b], steps[t]));
+    c[n_c++] = 1.0f;
+    if (!optim_quotients(x, c[0], got, 1))
+        skip();   /* no FMA here: optim_step divides */
+    const float lowest = sqrtf(0x1p-149f);   /* a root is 0 or at least this, below 2⁶⁴ */
+    uint32_t low;
+    memcpy(&low, &lowest, sizeof low);
+    long checked = 0;
+    for (int k = 0; k < n_c; k++) {
+        const bool whole = k == 0;   /* β₂ = 0.999, t = 1 */
+        const uint32_t first = whole ? 0x3f800000u : low, last = whole ? 0x40000000u : 0x5f800000u;
+        const uint32_t stride = whole ? 1 : 4099;
+        for (uint64_t b = first; b < last;) {
+            size_t n = 0;
+            for (; n < CHUNK && b < last; n++, b += stride) {
+                uint32_t bits = (uint32_t)b;
+                memcpy(&x[n], &bits, sizeof bits);
+            }
+            assert_true(optim_quotients(x, c[k], got, n));
+            for (size_t i = 0; i < n; i++) {
+                float want = x[i] / c[k];
+                if (memcmp(&got[i], &want, sizeof want) != 0)
+                    fail_msg("%a / %a: %a, the division gives %a", (double)x[i], (double)c[k],
+                             (double)got[i], (double)want);
+            }
+            checked += (long)n;
+        }
+    }
+    assert_true(checked > BINADE + 25L * 200000);
+    /* ±0, the smallest and largest roots of a float, ∞ and NaN */
+    const float edge[] = {0.0f, -0.0f, sqrtf(0x1p-149f), sqrtf(0x1p-126f), sqrtf(0x1.fffffep127f),
+                          INFINITY, NAN};
+    enum { N_EDGE = sizeof edge / sizeof edge[0] };
+    for (int k = 0; k < n_c; k++) {
+        assert_true(optim_quotients(edge, c[k], got, N_EDGE));
+        for (int i = 0; i < N_EDGE; i++) {
+            float want = edge[i] / c[k];
+            assert_true(isnan(want) ? isnan(got[i]) : memcmp(&got[i], &want, sizeof want) == 0);
+        }
+    }
+}
+
+/* Every Adam loop this CPU can run gives the division loop's bits: steps
+ * over gradients from 1e-30 to 1e10 and zeros, with and without weight
+ * decay, eps 0, a long second moment. */
+static void adam_loops_agree_bit_for_bit(void **state)
+{
+    enum { N = 4099, STEPS = 12 };
+    static float g[N], p[3][N], ref_m[N], ref_v[N];
+    const char *kinds[] = {"divide", "fma256", "fma512"};
+    struct { double wd, eps, beta2; } cases[] = {{0, 1e-8, 0.999}, {0.01, 1e-8, 0.999},
+                                                 {0, 0, 0.9999}, {0.1, 1e-3, 0.5}};
+    int ran = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int k = 0; k < 3; k++) {
+            if (!optim_use_adam(kinds[k]))
+                continue;
+            struct optim o = make(OPTIM_ADAM, 0.003, 0, cases[c].wd, N);
+            o.s.eps = cases[c].eps;
+            o.s.beta2 = cases[c].beta2;
+            uint32_t seed = 12345;
+            for (int i = 0; i < N; i++) {
+                seed = seed * 1664525u + 1013904223u;
+                p[k][i] = (float)((int)(seed >> 8) % 2001 - 1000) / 1000.0f;
+            }
+            for (int t = 0; t < STEPS; t++) {
+                for (int i = 0; i < N; i++) {
+                    seed = seed * 1664525u + 1013904223u;
+                    int e = (int)(seed >> 26) - 30;   /* 1e-30 … 1e33, zeros below */
+                    float mant = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+                    g[i] = e > 10 ? 0.0f : mant * powf(10.0f, (float)e);
+                }
+                optim_step(&o, p[k], g, NULL, 0, NULL);
+            }
+            if (k == 0) {
+                memcpy(ref_m, o.m, sizeof ref_m);
+                memcpy(ref_v, o.v, sizeof ref_v);
+            } else {
+                assert_memory_equal(p[k], p[0], sizeof p[0]);
+                assert_memory_equal(o.m, ref_m, sizeof ref_m);
+                assert_memory_equal(o.v, ref_v, sizeof ref_v);
+                ran++;
+            }
+            optim_free(&o);
+        }
+    }
+    assert_true(optim_use_adam("auto"));
+    assert_false(optim_use_adam("nonesuch"));
+    if (!ran)
+        skip();   /* only the division loop runs on this CPU */
+}
+
 static void spans_leave_the_rest_untouched(void **state)
 {
     enum { N = 10 };
@@ -224,6 +332,8 @@ int main(void)
         cmocka_unit_test(adam_first_step_moves_by_lr_times_sign),
         cmocka_unit_test(adam_second_step),
         cmocka_unit_test(adam_weight_decay_is_l2_in_the_gradient),
+        cmocka_unit_test(quotient_is_the_division),
+        cmocka_unit_test(adam_loops_agree_bit_for_bit),
         cmocka_unit_test(spans_leave_the_rest_untouched),
         cmocka_unit_test(reset_forgets_state),
         cmocka_unit_test(bad_settings_refused_and_free_is_safe),
