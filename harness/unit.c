@@ -181,9 +181,7 @@ static int source_test_accuracy(const struct variant *v, long seed, struct mlp *
         if (m == CHUNK || (i == td->n && m > 0)) {
             unit_rows_to_floats(td, pre, idx, m, xb);
             const float *y = mlp_forward(net, &w, xb, m, net->arch.n_layers);
-            int ok = 0;
-            loss_xent(y, lab, m, k, NULL, &ok, &net->flops);
-            correct += ok, total += m, m = 0;
+            correct += loss_correct(y, lab, m, k), total += m, m = 0;
         }
     }
     free(xb);

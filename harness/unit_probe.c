@@ -18,14 +18,6 @@ void eval_forgetting_free(struct forgetting *fg)
     memset(fg, 0, sizeof *fg);
 }
 
-/* Correct first arg-maxes of logits (n, k) against y. */
-static long correct_of(const float *logits, const int *y, int n, int k, uint64_t *flops)
-{
-    int ok = 0;
-    loss_xent(logits, y, n, k, NULL, &ok, flops);
-    return ok;
-}
-
 /* The forgetting sample of job j: when its target classifies, its learner
  * reuses the shared pretraining, and the source has a test split it does
  * not train on — target.forgetting rows of the source classes drawn from
@@ -82,7 +74,7 @@ int eval_forgetting_init(struct eval_job *j, uint64_t *flops, struct err *e)
             rc = learner_features(net, net->arch.n_layers, fg->x, want, logits, flops, e);
         }
         if (!rc)
-            fg->before = (double)correct_of(logits, fg->y, want, k, flops) / want;
+            fg->before = (double)loss_correct(logits, fg->y, want, k) / want;
         free(logits);
     }
     free(pool), free(lab), free(ids);
@@ -134,7 +126,7 @@ int eval_forgetting_of(const struct eval_job *j, struct forgetting_work *w,
         for (int c = 0; c < fg->k; c++)
             w->logits[(size_t)i * fg->k + c] += b[c];
     *flops += (uint64_t)fg->n * (uint64_t)fg->k;
-    *out = fg->before - (double)correct_of(w->logits, fg->y, fg->n, fg->k, flops) / fg->n;
+    *out = fg->before - (double)loss_correct(w->logits, fg->y, fg->n, fg->k) / fg->n;
     return ERR_OK;
 }
 

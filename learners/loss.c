@@ -26,17 +26,25 @@ static int first_argmax(const float *row, int n)
 }
 
 /* One row: returns log Σ exp(row) − row[label], stably (shifted by the max);
- * writes (softmax − onehot)·inv_b into d when d is not NULL. */
+ * writes (softmax − onehot)·inv_b into d when d is not NULL. The gradient
+ * reuses the first KEPT exponentials of the sum (every one of a few-shot
+ * head's; exp is most of a small loss's time) and computes any further
+ * ones again, to the same bits. */
 static double xent_row(const float *row, int label, int classes, double inv_b,
                        int arg, float *d)
 {
-    double m = row[arg], s = 0.0;
-    for (int j = 0; j < classes; j++)
-        s += exp((double)row[j] - m);
+    enum { KEPT = 64 };
+    double m = row[arg], s = 0.0, e[KEPT];
+    for (int j = 0; j < classes; j++) {
+        double ej = exp((double)row[j] - m);
+        if (j < KEPT)
+            e[j] = ej;
+        s += ej;
+    }
     if (d) {
         double scale = inv_b / s;
         for (int j = 0; j < classes; j++)
-            d[j] = (float)(exp((double)row[j] - m) * scale);
+            d[j] = (float)((j < KEPT ? e[j] : exp((double)row[j] - m)) * scale);
         d[label] = (float)((double)d[label] - inv_b);
     }
     return m + log(s) - row[label];
@@ -63,6 +71,15 @@ double loss_xent(const float *logits, const int *labels, int batch, int classes,
     if (dlogits)
         add_flops(flops, 3 * bc + 2 * b);
     return total * inv_b;
+}
+
+int loss_correct(const float *logits, const int *labels, int batch, int classes)
+{
+    assert(batch >= 1 && classes >= 1);
+    int right = 0;
+    for (int i = 0; i < batch; i++)
+        right += first_argmax(logits + (size_t)i * classes, classes) == labels[i];
+    return right;
 }
 
 double loss_mse(const float *pred, const float *target, int batch, int dim,

@@ -24,6 +24,10 @@
 double loss_xent(const float *logits, const int *labels, int batch, int classes,
                  float *dlogits, int *correct, uint64_t *flops);
 
+/* How many rows have the true label as their first arg-max, as loss_xent's
+ * *correct, without the loss (no operations counted: comparisons). */
+int loss_correct(const float *logits, const int *labels, int batch, int classes);
+
 /* Mean squared error over all batch·dim elements; dpred = 2(pred−target)/(batch·dim). */
 double loss_mse(const float *pred, const float *target, int batch, int dim,
                 float *dpred, uint64_t *flops);

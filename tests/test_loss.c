@@ -51,43 +51,65 @@ static void xent_large_logits_stay_finite(void **state)
     }
 }
 
-/* First arg-max decides ties; counts across rows. */
+/* First arg-max decides ties; counts across rows; loss_correct counts the
+ * same without the loss, a NaN logit included (it never wins a comparison). */
 static void xent_counts_first_argmax(void **state)
 {
-    const float logits[12] = {2, 2, 1,  0, 5, 5,  -1, -3, -2,  7, 7, 7};
-    const int labels[4] = {1, 1, 0, 0};
+    const float logits[15] = {2, 2, 1,  0, 5, 5,  -1, -3, -2,  7, 7, 7,  NAN, 1, 3};
+    const int labels[5] = {1, 1, 0, 0, 0};
     int correct = -1;
     loss_xent(logits, labels, 4, 3, NULL, &correct, NULL);
     assert_int_equal(correct, 3);  /* rows 1, 2, 3 (row 0's first max is class 0) */
+    assert_int_equal(loss_correct(logits, labels, 4, 3), 3);
+    loss_xent(logits, labels, 5, 3, NULL, &correct, NULL);
+    assert_int_equal(correct, 4);  /* row 4: NaN first, nothing beats it */
+    assert_int_equal(loss_correct(logits, labels, 5, 3), 4);
+    const int shifted[5] = {2, 1, 0, 0, 2};
+    assert_int_equal(loss_correct(logits, shifted, 5, 3), 3);
 }
 
 /* dlogits against central differences of the loss itself (computed in
- * double, so a step of 1e-3 on the float logits is accurate to ~1e-6). */
-static void xent_gradient_matches_central_differences(void **state)
+ * double, so a step of 1e-3 on the float logits is accurate to ~1e-6), for
+ * a few-shot head's classes and for more classes than the loss keeps
+ * exponentials of (loss.c: the rest are computed again). */
+static void check_xent_gradient(int classes)
 {
-    enum { B = 4, C = 5 };
+    enum { B = 4, MAX_C = 100 };
+    assert_true(classes <= MAX_C);
+    const int n = B * classes;
     struct rng r;
-    rng_stream(&r, 7, RNG_DATA, 0);
-    float x[B * C], d[B * C];
-    for (int i = 0; i < B * C; i++)
+    rng_stream(&r, 7, RNG_DATA, (uint64_t)classes);
+    float x[B * MAX_C], d[B * MAX_C];
+    for (int i = 0; i < n; i++)
         x[i] = (float)rng_range(&r, -3.0, 3.0);
-    const int labels[B] = {0, 4, 2, 2};
-    loss_xent(x, labels, B, C, d, NULL, NULL);
+    const int labels[B] = {0, classes - 1, 2, 2};
+    loss_xent(x, labels, B, classes, d, NULL, NULL);
     double norm = 0, worst = 0;
-    for (int i = 0; i < B * C; i++) {
+    for (int i = 0; i < n; i++) {
         float keep = x[i];
         x[i] = keep + 1e-3f;
-        double up = loss_xent(x, labels, B, C, NULL, NULL, NULL), hu = (double)x[i] - keep;
+        double up = loss_xent(x, labels, B, classes, NULL, NULL, NULL), hu = (double)x[i] - keep;
         x[i] = keep - 1e-3f;
-        double dn = loss_xent(x, labels, B, C, NULL, NULL, NULL), hd = keep - (double)x[i];
+        double dn = loss_xent(x, labels, B, classes, NULL, NULL, NULL), hd = keep - (double)x[i];
         x[i] = keep;
         double num = (up - dn) / (hu + hd);
         worst = fmax(worst, fabs(num - d[i]));
         norm += num * num;
     }
-    printf("  xent gradient: largest difference %.3g, norm %.3g\n", worst, sqrt(norm));
+    printf("  xent gradient, %d classes: largest difference %.3g, norm %.3g\n", classes, worst,
+           sqrt(norm));
     assert_true(sqrt(norm) > 0.1);
     assert_true(worst < 1e-3 * sqrt(norm));
+}
+
+static void xent_gradient_matches_central_differences(void **state)
+{
+    check_xent_gradient(5);
+}
+
+static void xent_gradient_beyond_the_kept_exponentials(void **state)
+{
+    check_xent_gradient(100);
 }
 
 static void xent_flops_as_documented(void **state)
@@ -154,6 +176,7 @@ int main(void)
         cmocka_unit_test(xent_large_logits_stay_finite),
         cmocka_unit_test(xent_counts_first_argmax),
         cmocka_unit_test(xent_gradient_matches_central_differences),
+        cmocka_unit_test(xent_gradient_beyond_the_kept_exponentials),
         cmocka_unit_test(xent_flops_as_documented),
         cmocka_unit_test(mse_matches_hand_computation),
         cmocka_unit_test(mse_gradient_matches_central_differences),
