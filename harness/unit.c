@@ -418,9 +418,11 @@ int eval_emit(struct recorder *rc, int step, bool logits)
         return eval_put(rc, step, "mse", finite ? loss_mse(scores, rc->ed->tq, t->n_query, 1, NULL, NULL)
                                            : NAN, status);
     int correct = 0;
-    double loss = NAN;
-    if (finite)
+    double loss = NAN;   /* only scores that are logits have one */
+    if (finite && logits)
         loss = loss_xent(scores, rc->ed->yq, t->n_query, t->ways, NULL, &correct, NULL);
+    else if (finite)
+        correct = loss_correct(scores, rc->ed->yq, t->n_query, t->ways);
     r = eval_put(rc, step, "accuracy", finite ? (double)correct / t->n_query : NAN, status);
     if (!r && logits)
         r = eval_put(rc, step, "loss", loss, status);
