@@ -145,7 +145,7 @@ static inline __attribute__((always_inline)) float quotient(float x, float c, fl
  * division holds it for about ten cycles, in which the two FMA units could
  * do twenty. Where the CPU has FMA, fma is true and quotient() replaces the
  * division by √bc2 with the same bits: finetune's unit 1.08× faster on such
- * a core (README, "The optimizer"). */
+ * a core (README, "Against PyTorch"). */
 static inline __attribute__((always_inline)) void adam_loop(const struct adam_k *k,
                                                             float *restrict p,
                                                             const float *restrict g,
@@ -185,23 +185,17 @@ KSHOT_CLONES static void adam_divide(const struct adam_k *k, float *restrict p,
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define HAVE_FMA_ADAM 1
-__attribute__((target("avx512f"))) static void adam_fma512(const struct adam_k *k,
-                                                           float *restrict p,
-                                                           const float *restrict g,
-                                                           float *restrict m,
-                                                           float *restrict v, size_t n)
-{
-    adam_loop(k, p, g, m, v, n, true);
-}
-
-__attribute__((target("avx2,fma"))) static void adam_fma256(const struct adam_k *k,
-                                                             float *restrict p,
-                                                             const float *restrict g,
-                                                             float *restrict m,
-                                                             float *restrict v, size_t n)
-{
-    adam_loop(k, p, g, m, v, n, true);
-}
+/* The FMA loop compiled for a vector unit: NAME for target TARGET. */
+#define ADAM_FMA(NAME, TARGET)                                                          \
+    __attribute__((target(TARGET))) static void NAME(                                   \
+        const struct adam_k *k, float *restrict p, const float *restrict g,             \
+        float *restrict m, float *restrict v, size_t n)                                 \
+    {                                                                                   \
+        adam_loop(k, p, g, m, v, n, true);                                              \
+    }
+ADAM_FMA(adam_fma512, "avx512f")
+ADAM_FMA(adam_fma256, "avx2,fma")
+#undef ADAM_FMA
 #endif
 
 static const struct {
