@@ -131,7 +131,8 @@ struct adam_k {
  * the remainder, no overflow of q — hold on this range. A zero remainder
  * means q is exact (x = ±0 among them, whose sign it keeps); a NaN one means
  * x is ∞ or NaN, and so is q, as x/c is. test_optim checks it bit for bit
- * against the division on every x in a binade for many c, and on the edges. */
+ * against the division on every x in a binade for one c, a sweep over the
+ * range for 25 more, and the edges. */
 static inline __attribute__((always_inline)) float quotient(float x, float c, float rc)
 {
     float q = x * rc, rem = fmaf(-q, c, x);
@@ -144,8 +145,8 @@ static inline __attribute__((always_inline)) float quotient(float x, float c, fl
  * divisions, which share one divider; on Intel's AVX-512 cores a 16-wide
  * division holds it for about ten cycles, in which the two FMA units could
  * do twenty. Where the CPU has FMA, fma is true and quotient() replaces the
- * division by √bc2 with the same bits: finetune's unit 1.08× faster on such
- * a core (README, "Against PyTorch"). */
+ * division by √bc2 with the same bits: finetune's unit 1.08–1.13× faster
+ * on such a core (README, "Against PyTorch"). */
 static inline __attribute__((always_inline)) void adam_loop(const struct adam_k *k,
                                                             float *restrict p,
                                                             const float *restrict g,
@@ -283,7 +284,8 @@ static void adam_span(struct optim *o, float *p, const float *g, size_t off, siz
     pick_adam()(&k, p + off, g + off, o->m + off, o->v + off, n);
 }
 
-/* Operations per element, matching the loops above (see optim.h). */
+/* Operations per element, matching the loops above (see optim.h); the FMA
+ * loops' quotient counts as the one division it replaces. */
 static uint64_t flops_per_element(const struct optim_settings *s)
 {
     uint64_t f = s->weight_decay != 0 ? 2 : 0;
