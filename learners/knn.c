@@ -128,7 +128,7 @@ static inline bool before(double a, double b)
  * those already kept. */
 static void nearest(const double *d, int S, int k, struct neighbour *nb)
 {
-    if (k == 1) {   /* the same order, in two passes without a data-dependent branch: */
+    if (k == 1) {   /* the same order in two passes, the first without a data-dependent branch: */
         double least = INFINITY;   /* the smallest non-NaN distance (NaN never compares), */
         for (int j = 0; j < S; j++)
             least = d[j] < least ? d[j] : least;
