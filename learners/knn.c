@@ -11,15 +11,24 @@
  * vote count and more votes always win; between equal counts the class
  * holding the nearest tied neighbour wins. Fractions of different ranks
  * stay distinct in float while (k + 1)² < 2²³ (k ≤ 2895; the config allows
- * at most 1000). Equal distances rank by support row. Features are
+ * at most 1000). Equal distances rank by support row.
+ *
+ * Distances are sums over features in double, in order (feature_sums);
+ * the ranking is theirs. Euclidean ones are first screened with float
+ * products and a proven error bound (below), which finds most queries'
+ * neighbours, in order, with no sum in double at all. Features are
  * computed at most 256 rows at a time. Not here: distance weighting,
  * learned metrics. */
 #include "learners/learner_impl.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "harness/base/simd.h"
+#include "learners/gemm.h"
 
 #define CHUNK 256   /* rows of one feature batch */
 
@@ -55,6 +64,15 @@ struct knn {
     double *snorm;          /* (n_support) Σ f² of each support row (cosine) */
     double *dist;           /* (n_support) the current query's cosine distances */
     double *qt, *sums, *qnorm;  /* (fdim, rows), (rows, n_support), (rows): feature_sums */
+    /* the euclidean screen */
+    bool screen;            /* euclidean, and fewer neighbours than support rows */
+    int sp;                 /* n_support rounded up to 16: the columns below */
+    float *fst;             /* (fdim, sp) the support set's features transposed, 0 past S */
+    float *dots;            /* (rows, sp) their float products with a batch */
+    double *sn, *serr;      /* (sp) support rows' Σ f² (+∞ past S), their share of a bound */
+    double *lo, *up;        /* (sp) one query's bounds */
+    int *pick;              /* (rows · n_support) the pairs i·n_support + j summed exactly */
+    bool *open;             /* (rows) the queries of a batch the screen left to the sums */
 };
 
 static int init(struct learner *l, struct err *e)
@@ -87,8 +105,23 @@ static int init(struct learner *l, struct err *e)
     k->qt = malloc(sizeof *k->qt * feature_sums_scratch(k->rows, (int)S, (int)fdim));
     k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
     k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
-    if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count || !k->snorm ||
-        !k->dist || !k->qt || !k->sums || !k->qnorm)
+    k->screen = l->s.distance == DIST_EUCLIDEAN && k->k < l->shape.n_support;
+    if (k->screen) {
+        const size_t sp = (S + 15) / 16 * 16;
+        k->sp = (int)sp;
+        k->fst = calloc(fdim * sp, sizeof *k->fst);
+        k->dots = malloc(sizeof *k->dots * (size_t)k->rows * sp);
+        k->sn = malloc(sizeof *k->sn * sp);
+        k->serr = malloc(sizeof *k->serr * sp);
+        k->lo = malloc(sizeof *k->lo * sp);
+        k->up = malloc(sizeof *k->up * sp);
+        k->pick = malloc(sizeof *k->pick * (size_t)k->rows * S);
+        k->open = malloc(sizeof *k->open * (size_t)k->rows);
+    }
+    if (!k->fs || !k->ys || !k->fq || !k->nb || !k->count || !k->snorm || !k->dist ||
+        !k->qt || !k->sums || !k->qnorm ||
+        (k->screen && (!k->fst || !k->dots || !k->sn || !k->serr || !k->lo || !k->up ||
+                       !k->pick || !k->open)))
         return err_set(e, ERR_NOMEM, "out of memory for nearest neighbours");
     return ERR_OK;
 }
@@ -100,6 +133,8 @@ static void release(struct learner *l)
         body_free(&k->body);
         free(k->fs), free(k->ys), free(k->fq), free(k->nb), free(k->count);
         free(k->snorm), free(k->dist), free(k->qt), free(k->sums), free(k->qnorm);
+        free(k->fst), free(k->dots), free(k->sn), free(k->serr), free(k->lo), free(k->up);
+        free(k->pick), free(k->open);
     }
     free(k);
 }
@@ -169,6 +204,136 @@ static void vote(const struct neighbour *nb, int k, const int *ys, int ways,
         scores[w] = count[w] ? (float)(count[w] + (double)(k - first[w]) / (k + 1)) : 0.0f;
 }
 
+/* ---- the euclidean screen ----
+ *
+ * Which sums of a batch of query rows with the support rows are needed in
+ * double to rank each query's k nearest exactly as the plain loop does.
+ *
+ * Float products first: with dot the float product of a query q and a
+ * support row s (any order of sums, fused or not) and qn, sn their squared
+ * norms, qn + e with e = sn − 2·dot estimates T = Σ (q − s)², the exact
+ * real sum, within γ_d·(qn + sn) (|dot − q·s| ≤ γ_d·Σ|q_i s_i| ≤ γ_d·(qn +
+ * sn)/2, γ_d ≈ d·2⁻²⁴), plus at most d·2⁻¹⁴⁹ from products below float's
+ * normal range. The plain loop's double sum D is within (d + 3)·2⁻⁵³·T ≤
+ * (d + 3)·2⁻⁵²·(qn + sn) of T, and the roundings of e and of the bounds in
+ * double are smaller still. So with err = (d + 2)·2⁻²³·(qn + sn) + (d +
+ * 2)·2⁻¹²⁵, twice the float bound, lo = e − err ≤ D − qn ≤ e + err = up
+ * when e is finite; lo = −∞, up = +∞ when it is not (an overflow, a NaN).
+ *
+ * qn is the same for every support row of a query, so a support row whose
+ * lo exceeds the k-th smallest up is strictly farther than k others and
+ * cannot be one of the query's k nearest. When exactly k rows are left and
+ * their intervals [lo, up] do not overlap, they are the k nearest in the
+ * order of their intervals, and they vote with no sum in double at all.
+ * Otherwise every row left is summed exactly, and the ranking and its ties
+ * are the loop's. A row left out ranks as +∞, after the k finite distances
+ * that exist whenever one is left out. */
+
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef long long v8l __attribute__((vector_size(64)));
+
+/* a where m is set (all ones), b where it is clear (a macro: a function
+ * returning a vector would have an ABI of its own) */
+#define SELECT8(m, a, b) ((v8d)(((v8l)(a) & (m)) | ((v8l)(b) & ~(m))))
+
+/* Σ x², in any order (32 running sums): for the bounds only. */
+KSHOT_CLONES static double square_sum(const float *x, int d)
+{
+    v8d part[4] = {{0}, {0}, {0}, {0}};
+    int t = 0;
+    for (; t + 32 <= d; t += 32)
+        for (int i = 0; i < 4; i++) {
+            v8f f;
+            memcpy(&f, x + t + 8 * i, sizeof f);
+            const v8d v = __builtin_convertvector(f, v8d);
+            part[i] += v * v;
+        }
+    const v8d all = (part[0] + part[1]) + (part[2] + part[3]);
+    double sum = 0;
+    for (int i = 0; i < 8; i++)
+        sum += all[i];
+    for (; t < d; t++)
+        sum += (double)x[t] * x[t];
+    return sum;
+}
+
+static double screen_rel(int d)
+{
+    return (d + 2) * 0x1p-23;
+}
+
+/* The support set's part: its features transposed for the products, its
+ * norms and their share of err (+∞ and 0 in the padding columns). */
+static void screen_support(struct learner *l, int S)
+{
+    struct knn *k = l->state;
+    const int d = k->fdim;
+    gemm_transpose(k->fs, S, d, d, k->fst, k->sp);
+    for (int j = 0; j < k->sp; j++) {
+        k->sn[j] = j < S ? square_sum(k->fs + (size_t)j * d, d) : INFINITY;
+        k->serr[j] = j < S ? screen_rel(d) * k->sn[j] + (d + 2) * 0x1p-125 : 0;
+    }
+    l->flops += 2ull * (uint64_t)S * (uint64_t)d + 2ull * (uint64_t)S;   /* norms, their err */
+}
+
+/* lo, up (sp, a multiple of 8) of one query from its products dot (sp)
+ * and its share of err, qerr. */
+KSHOT_CLONES static void bounds(const float *dot, const double *sn, const double *serr,
+                                double qerr, int sp, double *lo, double *up)
+{
+    const v8d inf = (v8d){0} + INFINITY;
+    for (int j = 0; j < sp; j += 8) {
+        v8f f;
+        v8d s, r;
+        memcpy(&f, dot + j, sizeof f), memcpy(&s, sn + j, sizeof s);
+        memcpy(&r, serr + j, sizeof r);
+        const v8d e = s - 2.0 * __builtin_convertvector(f, v8d), err = qerr + r;
+        const v8l finite = (e - e) == 0;   /* ∞ − ∞ and NaN − NaN are NaN */
+        const v8d l = SELECT8(finite, e - err, -inf), u = SELECT8(finite, e + err, inf);
+        memcpy(lo + j, &l, sizeof l), memcpy(up + j, &u, sizeof u);
+    }
+}
+
+/* Screens the batch fq (m): votes for the queries it ranks alone (into
+ * scores, (m, ways)), and for the others (k->open) leaves the pairs to sum
+ * exactly as i·S + j in k->pick and +∞ in the sums of the rest; returns the
+ * number of pairs. */
+static int screen(struct learner *l, const float *fq, int m, float *scores)
+{
+    struct knn *k = l->state;
+    const int S = l->shape.n_support, d = k->fdim, K = k->k, sp = k->sp, ways = l->shape.ways;
+    const double *lo = k->lo, *up = k->up;
+    gemm(false, false, m, sp, d, 1.0f, fq, d, k->fst, sp, 0.0f, k->dots, sp, &l->flops);
+    int n = 0;
+    for (int i = 0; i < m; i++) {
+        const double qerr = screen_rel(d) * square_sum(fq + (size_t)i * d, d);
+        bounds(k->dots + (size_t)i * sp, k->sn, k->serr, qerr, sp, k->lo, k->up);
+        nearest(up, S, K, k->nb);   /* the k smallest up */
+        const double cut = k->nb[K - 1].d;
+        int left = 0;
+        for (int j = 0; j < S; j++)
+            left += !(lo[j] > cut);
+        bool alone = left == K;   /* then they are the k of smallest up; in that order? */
+        for (int r = 1; alone && r < K; r++)
+            alone = lo[k->nb[r].row] > k->nb[r - 1].d;
+        k->open[i] = !alone;
+        if (alone) {
+            vote(k->nb, K, k->ys, ways, k->count, k->count + ways, scores + (size_t)i * ways);
+            continue;
+        }
+        double *sums = k->sums + (size_t)i * S;
+        for (int j = 0; j < S; j++) {
+            k->pick[n] = i * S + j;
+            n += !(lo[j] > cut);
+            sums[j] = INFINITY;
+        }
+    }
+    /* the query norms and their err; per pair e (2), err (1), lo and up (2) */
+    l->flops += 2ull * (uint64_t)m * (uint64_t)d + (uint64_t)m + 5ull * (uint64_t)m * (uint64_t)sp;
+    return n;
+}
+
 static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
                  learner_record_fn rec, void *arg, struct err *e)
 {
@@ -178,13 +343,18 @@ static int adapt(struct learner *l, const struct fewshot *ep, struct rng *r,
     else
         body_forward(&k->body, ep->xs, ep->n_support, k->fs, &l->flops);
     memcpy(k->ys, ep->ys, sizeof *k->ys * (size_t)ep->n_support);
-    for (int j = 0; l->s.distance == DIST_COSINE && j < ep->n_support; j++) {
-        const float *f = k->fs + (size_t)j * k->fdim;   /* cosine's norms */
+    const bool cosine = l->s.distance == DIST_COSINE;
+    for (int j = 0; cosine && j < ep->n_support; j++) {
+        const float *f = k->fs + (size_t)j * k->fdim;   /* cosine's norms, in order */
         double ss = 0;
         for (int i = 0; i < k->fdim; i++)
             ss += (double)f[i] * f[i];
         k->snorm[j] = ss;
     }
+    if (cosine)
+        l->flops += 2ull * (uint64_t)ep->n_support * (uint64_t)k->fdim;
+    if (k->screen)
+        screen_support(l, ep->n_support);
     return rec(arg, -1, &l->model);
 }
 
@@ -194,6 +364,7 @@ static int predict(struct learner *l, const float *x, const float *f, int n, flo
     struct knn *k = l->state;
     const int S = l->shape.n_support, ways = l->shape.ways;
     const bool cosine = l->s.distance == DIST_COSINE;
+    uint64_t summed = 0;   /* pairs summed in double */
     for (int i0 = 0; i0 < n; i0 += k->rows) {
         int m = n - i0 < k->rows ? n - i0 : k->rows;
         const float *fq = k->fq;
@@ -201,8 +372,18 @@ static int predict(struct learner *l, const float *x, const float *f, int n, flo
             body_forward(&k->body, x + (size_t)i0 * l->shape.dim, m, k->fq, &l->flops);
         else
             fq = f + (size_t)i0 * k->fdim;
-        feature_sums(fq, m, k->fs, S, k->fdim, cosine, k->qt, k->sums, cosine ? k->qnorm : NULL);
+        const int kept = k->screen ? screen(l, fq, m, scores + (size_t)i0 * ways) : 0;
+        if (k->screen && (int64_t)kept * 8 <= (int64_t)m * S) {   /* a few pairs */
+            feature_pair_sums(fq, k->fs, S, k->fdim, k->pick, kept, k->sums);
+            summed += (uint64_t)kept;
+        } else {   /* every pair */
+            feature_sums(fq, m, k->fs, S, k->fdim, cosine, k->qt, k->sums,
+                         cosine ? k->qnorm : NULL);
+            summed += (uint64_t)m * (uint64_t)S;
+        }
         for (int i = 0; i < m; i++) {
+            if (k->screen && !k->open[i])
+                continue;   /* ranked and voted by the screen */
             const double *d = k->sums + (size_t)i * S;   /* euclidean: the sums */
             if (cosine) {
                 for (int j = 0; j < S; j++)
@@ -214,18 +395,27 @@ static int predict(struct learner *l, const float *x, const float *f, int n, flo
                  scores + (size_t)(i0 + i) * ways);
         }
     }
-    l->flops += 3ull * (uint64_t)n * (uint64_t)S * (uint64_t)k->fdim;
+    /* 3 per feature of a pair summed (a difference, a square, an add);
+     * cosine: the query norms, 4 per pair for the distance */
+    l->flops += 3ull * summed * (uint64_t)k->fdim +
+                (cosine ? 2ull * (uint64_t)n * (uint64_t)k->fdim + 4ull * (uint64_t)n * S : 0);
     return ERR_OK;
 }
 
+/* The screened euclidean kind's least: no pair summed in double. */
 static uint64_t cost(const struct learner_settings *s, const struct fewshot *shape,
                      const struct mlp_arch *net)
 {
     bool feat = s->space == SPACE_FEATURES;
-    uint64_t rows = (uint64_t)shape->n_support + (uint64_t)shape->n_query;
+    const uint64_t S = (uint64_t)shape->n_support, n = (uint64_t)shape->n_query;
+    const uint64_t k = (uint64_t)s->k < S ? (uint64_t)s->k : S, sp = (S + 15) / 16 * 16;
     uint64_t fdim = feat ? (uint64_t)net->sizes[net->n_layers - 1] : (uint64_t)shape->dim;
-    return (feat ? rows * mlp_forward_flops(net, net->n_layers - 1) : 0) +
-           3 * (uint64_t)shape->n_query * (uint64_t)shape->n_support * fdim;
+    uint64_t body = feat ? (S + n) * mlp_forward_flops(net, net->n_layers - 1) : 0;
+    if (s->distance == DIST_COSINE)
+        return body + 2 * S * fdim + n * (3 * S * fdim + 2 * fdim + 4 * S);
+    if (k == S)
+        return body + 3 * n * S * fdim;
+    return body + 2 * S * fdim + 2 * S + n * (2 * sp * fdim + 2 * fdim + 1 + 5 * sp);
 }
 
 const struct learner_kind learner_knn = {

@@ -469,3 +469,29 @@ void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot,
             norms[i0 + i] = s[0][i];
     }
 }
+
+/* ---- sums of picked pairs ---- */
+
+/* Eight pairs at a time, each its own chain of adds in its own register,
+ * so no add waits on another pair's; per pair the plain loop's arithmetic,
+ * hence its bits (test_learners holds it to them). */
+void feature_pair_sums(const float *q, const float *c, int k, int d, const int *pick, int n,
+                       double *out)
+{
+    for (int p0 = 0; p0 < n; p0 += 8) {
+        const int g = n - p0 < 8 ? n - p0 : 8;
+        const float *a[8], *b[8];
+        for (int i = 0; i < 8; i++) {   /* past n, the group's first pair again */
+            const int p = pick[p0 + (i < g ? i : 0)];
+            a[i] = q + (size_t)(p / k) * d, b[i] = c + (size_t)(p % k) * d;
+        }
+        double s[8] = {0};
+        for (int j = 0; j < d; j++)
+            for (int i = 0; i < 8; i++) {
+                const double x = (double)a[i][j] - (double)b[i][j];
+                s[i] += x * x;
+            }
+        for (int i = 0; i < g; i++)
+            out[pick[p0 + i]] = s[i];
+    }
+}

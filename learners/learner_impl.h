@@ -77,4 +77,11 @@ void feature_sums(const float *q, int m, const float *c, int k, int d, bool dot,
                   double *out, double *norms);
 size_t feature_sums_scratch(int m, int k, int d);
 
+/* out[p] = Σ_j (q_ij − c_cj)² (feature_sums' bits) for the n pairs p = i·k
+ * + c listed in pick, for rows q (at least max i + 1, d) and centres c (k,
+ * d); the other entries of out are left as they are. Per pair about six
+ * times feature_sums' cost: for a few pairs among many. */
+void feature_pair_sums(const float *q, const float *c, int k, int d, const int *pick, int n,
+                       double *out);
+
 #endif

@@ -467,6 +467,193 @@ static void knn_k_beyond_the_support_set_is_clamped(void **state)
     assert_memory_equal(clamped.scores[0], all.scores[0], 2 * sizeof(float));
 }
 
+/* ---- knn's euclidean screen ------------------------------------------ */
+
+enum { SCR_Q = 150, SCR_S = 40, SCR_D = 128, SCR_WAYS = 5 };
+
+/* The documented knn scores of one query, independently: squared distances
+ * by the plain double loop, ranked nearest first with NaN last and equal
+ * ones by row, the k nearest voting count + (k − first rank)/(k + 1). */
+static void knn_reference(const float *xs, const int *ys, int S, const float *q, int d, int k,
+                          float *scores)
+{
+    double dist[SCR_S];
+    bool used[SCR_S] = {false};
+    int count[SCR_WAYS] = {0}, first[SCR_WAYS];
+    for (int j = 0; j < S; j++) {
+        double sum = 0;
+        for (int t = 0; t < d; t++)
+            sum += ((double)q[t] - xs[j * d + t]) * ((double)q[t] - xs[j * d + t]);
+        dist[j] = sum;
+    }
+    for (int r = 0; r < k; r++) {
+        int best = -1;
+        for (int j = 0; j < S; j++) {
+            if (used[j])
+                continue;
+            bool nearer = best < 0 || (isnan(dist[best]) && !isnan(dist[j])) ||
+                          (!isnan(dist[j]) && dist[j] < dist[best]);
+            best = nearer ? j : best;
+        }
+        used[best] = true;
+        if (count[ys[best]]++ == 0)
+            first[ys[best]] = r;
+    }
+    for (int w = 0; w < SCR_WAYS; w++)
+        scores[w] = count[w] ? (float)(count[w] + (double)(k - first[w]) / (k + 1)) : 0.0f;
+}
+
+/* knn (input space, euclidean, k) on xs (S, d) and queries xq (SCR_Q, d)
+ * against knn_reference, bit for bit; returns the operations it counted. */
+static uint64_t knn_screened(const float *xs, const int *ys, int S, const float *xq, int d,
+                             int k, const char *what)
+{
+    struct fewshot t = {.ways = SCR_WAYS, .out_dim = SCR_WAYS, .dim = d, .n_support = S,
+                        .n_query = SCR_Q, .xs = xs, .ys = ys, .xq = xq};
+    struct learner_settings s = settings("knn");
+    s.space = SPACE_INPUT;
+    s.distance = DIST_EUCLIDEAN;
+    s.k = k;
+    struct fixture_ctx c = {0};
+    struct capture cap;
+    assert_int_equal(run(&s, &t, &c, &cap), 0);
+    for (int i = 0; i < SCR_Q; i++) {
+        float want[SCR_WAYS];
+        knn_reference(xs, ys, S, xq + (size_t)i * d, d, k, want);
+        if (memcmp(want, cap.scores[0] + i * SCR_WAYS, sizeof want) != 0)
+            fail_msg("%s, k %d: query %d scores %g %g %g %g %g, the plain ranking %g %g %g %g %g",
+                     what, k, i, cap.scores[0][i * SCR_WAYS], cap.scores[0][i * SCR_WAYS + 1],
+                     cap.scores[0][i * SCR_WAYS + 2], cap.scores[0][i * SCR_WAYS + 3],
+                     cap.scores[0][i * SCR_WAYS + 4], want[0], want[1], want[2], want[3],
+                     want[4]);
+    }
+    return c.flops;
+}
+
+/* What the screen counts when it sums no pair exactly: the support norms
+ * and their share of the error bound, the float products over S rounded
+ * up to 16 columns, the query norms and their share, five per pair for the
+ * bounds; an exact sum adds 3·d. */
+static uint64_t screen_only(int S, int d)
+{
+    const uint64_t sp = (uint64_t)(S + 15) / 16 * 16;
+    return 2ull * S * d + 2ull * S + 2ull * SCR_Q * sp * d + 2ull * SCR_Q * d + SCR_Q +
+           5ull * SCR_Q * sp;
+}
+
+/* The screen gives the plain loop's neighbours, in its order, with its
+ * ties: on plain random points (where it sums no pair at all for k = 1 and
+ * ranks from the float products alone), on exact duplicates, one-ulp
+ * neighbours and exactly tied distances (where it must sum), on values
+ * whose float products overflow or underflow, NaN and infinite features,
+ * and on points far from the origin and close together (where the float
+ * products cannot tell and every pair is summed). */
+static void knn_screen_ranks_as_the_plain_loop(void **state)
+{
+    static float xs[SCR_S * SCR_D], xq[SCR_Q * SCR_D];
+    int ys[SCR_S];
+    for (int j = 0; j < SCR_S; j++)
+        ys[j] = j % SCR_WAYS;
+    const int ks[] = {1, 2, 3, SCR_S - 1};
+    struct rng r;
+    rng_stream(&r, 11, RNG_DATA, 0);
+
+    /* plain random points, d = 128 and d = 37 (not a multiple of 8 or 32) */
+    for (int di = 0; di < 2; di++) {
+        const int d = di ? 37 : SCR_D;
+        rng_range_fill(&r, -3, 3, xs, (size_t)SCR_S * d);
+        rng_range_fill(&r, -3, 3, xq, (size_t)SCR_Q * d);
+        for (int a = 0; a < 4; a++) {
+            uint64_t f = knn_screened(xs, ys, SCR_S, xq, d, ks[a], "random points");
+            if (ks[a] == 1)
+                assert_true(f == screen_only(SCR_S, d));
+        }
+        uint64_t f = knn_screened(xs, ys, 25, xq, d, 1, "random points, 25 rows");
+        assert_true(f == screen_only(25, d));
+    }
+
+    /* duplicates (equal distances rank by row), one-ulp neighbours, exact
+     * ties at ±h in one feature, queries on support rows or near them */
+    const int d = SCR_D;
+    rng_range_fill(&r, -3, 3, xs, (size_t)SCR_S * d);
+    memcpy(xs + 7 * d, xs + 2 * d, sizeof(float) * d);          /* row 7 = row 2 */
+    memcpy(xs + 12 * d, xs + 2 * d, sizeof(float) * d);         /* row 12 = row 2 */
+    xs[12 * d + 5] = nextafterf(xs[12 * d + 5], INFINITY);       /* one ulp off */
+    memcpy(xs + 9 * d, xs + 4 * d, sizeof(float) * d);
+    xs[4 * d] = 1.0f, xs[9 * d] = 1.5f;                          /* rows 4, 9: ±0.25 */
+    for (int i = 0; i < SCR_Q; i++) {
+        float *q = xq + (size_t)i * d;
+        const int on = (int[]){2, 12, 4, 0, 30}[i % 5];
+        memcpy(q, xs + (size_t)on * d, sizeof(float) * d);
+        if (on == 4)
+            q[0] = 1.25f;                        /* tied between rows 4 and 9 */
+        else if (i % 3 == 1)
+            q[i % d] = nextafterf(q[i % d], -INFINITY);
+        else if (i % 3 == 2)
+            for (int t = 0; t < d; t++)
+                q[t] += (float)rng_range(&r, -1e-3, 1e-3);
+    }
+    for (int a = 0; a < 4; a++) {
+        uint64_t f = knn_screened(xs, ys, SCR_S, xq, d, ks[a], "duplicates and ties");
+        assert_true(f > screen_only(SCR_S, d));   /* some pairs summed */
+    }
+
+    /* pairs of rows a = 2m, b = 2m + 1 (other classes) one ulp apart in
+     * feature t = 3m: b is nearer to a query 2 away from a in t, by less
+     * than the float products can tell, so b must rank first */
+    rng_range_fill(&r, -3, 3, xs, (size_t)SCR_S * d);
+    for (int m = 0; m < SCR_S / 2; m++) {
+        float *a = xs + (size_t)(2 * m) * d, *b = a + d;
+        a[3 * m] = 0.5f;
+        memcpy(b, a, sizeof(float) * d);
+        b[3 * m] = nextafterf(0.5f, 1.0f);
+    }
+    for (int i = 0; i < SCR_Q; i++) {
+        const int m = i % (SCR_S / 2);
+        memcpy(xq + (size_t)i * d, xs + (size_t)(2 * m) * d, sizeof(float) * d);
+        xq[(size_t)i * d + 3 * m] = 2.5f;
+    }
+    for (int a = 0; a < 4; a++) {
+        uint64_t f = knn_screened(xs, ys, SCR_S, xq, d, ks[a], "an order the floats cannot see");
+        assert_true(f > screen_only(SCR_S, d));
+    }
+
+    /* float products that overflow, underflow (1e-25), NaN and infinite
+     * features, in support rows and queries: query 6 is row 3, whose float
+     * product with it is finite, and row 5 is farther, whose product
+     * overflows; the alternating rows' products overflow too */
+    rng_range_fill(&r, -3, 3, xs, (size_t)SCR_S * d);
+    rng_range_fill(&r, -3, 3, xq, (size_t)SCR_Q * d);
+    memset(xs + 3 * d, 0, sizeof(float) * d);
+    memset(xs + 5 * d, 0, sizeof(float) * d);
+    memset(xq + 6 * d, 0, sizeof(float) * d);
+    xs[3 * d] = xq[6 * d] = 1e19f;
+    xs[5 * d] = 4e19f;
+    for (int t = 0; t < d; t++) {
+        xs[1 * d + t] = (t % 2 ? 1e20f : -1e20f);
+        xs[6 * d + t] = 1e-25f * (float)(t + 1);
+        xq[4 * d + t] = (t % 2 ? -1e20f : 1e20f);
+        xq[5 * d + t] = (t % 2 ? 1e20f : -1e20f);      /* nearest: row 1 */
+        xq[8 * d + t] = 1e-25f * (float)t;             /* nearest: row 6 */
+    }
+    xs[8 * d + 3] = NAN;
+    xs[10 * d + 7] = INFINITY;
+    xq[10 * d + 1] = NAN;
+    xq[11 * d + 2] = -INFINITY;
+    for (int a = 0; a < 4; a++)
+        knn_screened(xs, ys, SCR_S, xq, d, ks[a], "overflow, underflow, NaN, infinity");
+
+    /* far from the origin, close together: every pair summed */
+    for (size_t i = 0; i < (size_t)SCR_S * d; i++)
+        xs[i] = 1e4f + (float)rng_range(&r, 0, 1e-2);
+    for (size_t i = 0; i < (size_t)SCR_Q * d; i++)
+        xq[i] = 1e4f + (float)rng_range(&r, 0, 1e-2);
+    for (int a = 0; a < 4; a++) {
+        uint64_t f = knn_screened(xs, ys, SCR_S, xq, d, ks[a], "far and close");
+        assert_true(f == screen_only(SCR_S, d) + 3ull * SCR_Q * SCR_S * d);
+    }
+}
+
 /* ---- every kind: the lifecycle's contracts ---------------------------- */
 
 /* Mean loss of the model's scores for x: cross-entropy against y, or MSE
@@ -882,7 +1069,8 @@ static void a_pretrained_network_of_another_shape_is_refused(void **state)
  * accumulated over the features in order whatever the blocking (rows in
  * strips, centres in groups), for row counts below, at and past a strip,
  * centre counts below, at and past a group, dot products, squared
- * distances and norms; rows past m in the scratch are never stored. */
+ * distances and norms; rows past m in the scratch are never stored. And
+ * feature_pair_sums against feature_sums, on a list of pairs. */
 static void feature_sums_equal_the_plain_loop_bit_for_bit(void **state)
 {
     static const int ms[] = {1, 11, 16, 17, 75}, ks[] = {1, 3, 4, 5, 25}, ds[] = {1, 7, 128};
@@ -921,6 +1109,22 @@ static void feature_sums_equal_the_plain_loop_bit_for_bit(void **state)
                     }
                     assert_true(out[m * k] == 12345 && norms[m] == 12345);
                     free(qt);
+                    if (dot)
+                        continue;
+                    /* the same squared distances for every third pair (and
+                     * a pair list of every length mod 8), the rest untouched */
+                    double pairs[75 * 25];
+                    int pick[75 * 25], n = 0;
+                    for (int p = 0; p < m * k; p++) {
+                        pairs[p] = -1;
+                        if (p % 3 == 0)
+                            pick[n++] = p;
+                    }
+                    feature_pair_sums(q, c, k, d, pick, n, pairs);
+                    for (int p = 0; p < m * k; p++)
+                        if (pairs[p] != (p % 3 ? -1 : out[p]))
+                            fail_msg("m %d k %d d %d: pair sum %d is %.17g, not %.17g", m, k, d,
+                                     p, pairs[p], p % 3 ? -1 : out[p]);
                 }
 }
 
@@ -938,6 +1142,7 @@ int main(void)
         cmocka_unit_test(knn_ties_go_to_the_class_of_the_nearest_tied_neighbour),
         cmocka_unit_test(knn_equal_distances_rank_by_row_and_nan_ones_last),
         cmocka_unit_test(knn_k_beyond_the_support_set_is_clamped),
+        cmocka_unit_test(knn_screen_ranks_as_the_plain_loop),
         cmocka_unit_test(feature_sums_equal_the_plain_loop_bit_for_bit),
         cmocka_unit_test(every_kind_keeps_the_lifecycles_contracts),
         cmocka_unit_test(forgetting_between_predict_and_attack),
