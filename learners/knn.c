@@ -314,7 +314,9 @@ static int screen(struct learner *l, const float *fq, int m, float *scores)
         int left = 0;
         for (int j = 0; j < S; j++)
             left += !(lo[j] > cut);
-        bool alone = left == K;   /* then they are the k of smallest up; in that order? */
+        /* exactly k left are the k of smallest up; they rank alone if, in
+         * that order, each lo is above the up before it */
+        bool alone = left == K;
         for (int r = 1; alone && r < K; r++)
             alone = lo[k->nb[r].row] > k->nb[r - 1].d;
         k->open[i] = !alone;
