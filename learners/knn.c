@@ -278,11 +278,12 @@ static void screen_support(struct learner *l, int S)
 }
 
 /* lo, up (sp, a multiple of 8) of one query from its products dot (sp)
- * and its share of err, qerr. */
-KSHOT_CLONES static void bounds(const float *dot, const double *sn, const double *serr,
-                                double qerr, int sp, double *lo, double *up)
+ * and its share of err, qerr; returns the smallest up. */
+KSHOT_CLONES static double bounds(const float *dot, const double *sn, const double *serr,
+                                  double qerr, int sp, double *lo, double *up)
 {
     const v8d inf = (v8d){0} + INFINITY;
+    v8d least = inf;
     for (int j = 0; j < sp; j += 8) {
         v8f f;
         v8d s, r;
@@ -292,7 +293,12 @@ KSHOT_CLONES static void bounds(const float *dot, const double *sn, const double
         const v8l finite = (e - e) == 0;   /* ∞ − ∞ and NaN − NaN are NaN */
         const v8d l = SELECT8(finite, e - err, -inf), u = SELECT8(finite, e + err, inf);
         memcpy(lo + j, &l, sizeof l), memcpy(up + j, &u, sizeof u);
+        least = SELECT8(u < least, u, least);
     }
+    double min = least[0];
+    for (int i = 1; i < 8; i++)
+        min = least[i] < min ? least[i] : min;
+    return min;
 }
 
 /* Screens the batch fq (m): votes for the queries it ranks alone (into
@@ -308,12 +314,18 @@ static int screen(struct learner *l, const float *fq, int m, float *scores)
     int n = 0;
     for (int i = 0; i < m; i++) {
         const double qerr = screen_rel(d) * square_sum(fq + (size_t)i * d, d);
-        bounds(k->dots + (size_t)i * sp, k->sn, k->serr, qerr, sp, k->lo, k->up);
-        nearest(up, S, K, k->nb);   /* the k smallest up */
-        const double cut = k->nb[K - 1].d;
-        int left = 0;
-        for (int j = 0; j < S; j++)
-            left += !(lo[j] > cut);
+        const double least = bounds(k->dots + (size_t)i * sp, k->sn, k->serr, qerr, sp, k->lo,
+                                    k->up);
+        if (K > 1)
+            nearest(up, S, K, k->nb);   /* the k smallest up */
+        const double cut = K > 1 ? k->nb[K - 1].d : least;
+        int left = 0, last = 0;
+        for (int j = 0; j < S; j++) {
+            const bool in = !(lo[j] > cut);
+            left += in, last = in ? j : last;
+        }
+        if (K == 1)   /* when it is the only row left, the row of the smallest up */
+            k->nb[0] = (struct neighbour){least, last};
         /* exactly k left are the k of smallest up; they rank alone if, in
          * that order, each lo is above the up before it */
         bool alone = left == K;
