@@ -576,17 +576,18 @@ static void knn_screen_ranks_as_the_plain_loop(void **state)
      * ties at ±h in one feature, queries on support rows or near them */
     const int d = SCR_D;
     rng_range_fill(&r, -3, 3, xs, (size_t)SCR_S * d);
-    memcpy(xs + 7 * d, xs + 2 * d, sizeof(float) * d);          /* row 7 = row 2 */
-    memcpy(xs + 12 * d, xs + 2 * d, sizeof(float) * d);         /* row 12 = row 2 */
-    xs[12 * d + 5] = nextafterf(xs[12 * d + 5], INFINITY);       /* one ulp off */
-    memcpy(xs + 9 * d, xs + 4 * d, sizeof(float) * d);
-    xs[4 * d] = 1.0f, xs[9 * d] = 1.5f;                          /* rows 4, 9: ±0.25 */
+    /* each pair of rows below of different classes, so the order shows in the votes */
+    memcpy(xs + 6 * d, xs + 2 * d, sizeof(float) * d);          /* row 6 = row 2 */
+    memcpy(xs + 13 * d, xs + 2 * d, sizeof(float) * d);         /* row 13 = row 2 */
+    xs[13 * d + 5] = nextafterf(xs[13 * d + 5], INFINITY);       /* one ulp off */
+    memcpy(xs + 8 * d, xs + 4 * d, sizeof(float) * d);
+    xs[4 * d] = 1.0f, xs[8 * d] = 1.5f;                          /* rows 4, 8: ±0.25 */
     for (int i = 0; i < SCR_Q; i++) {
         float *q = xq + (size_t)i * d;
-        const int on = (int[]){2, 12, 4, 0, 30}[i % 5];
+        const int on = (int[]){2, 13, 4, 0, 30}[i % 5];
         memcpy(q, xs + (size_t)on * d, sizeof(float) * d);
         if (on == 4)
-            q[0] = 1.25f;                        /* tied between rows 4 and 9 */
+            q[0] = 1.25f;                        /* tied between rows 4 and 8 */
         else if (i % 3 == 1)
             q[i % d] = nextafterf(q[i % d], -INFINITY);
         else if (i % 3 == 2)
