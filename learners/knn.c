@@ -105,7 +105,8 @@ static int init(struct learner *l, struct err *e)
     k->qt = malloc(sizeof *k->qt * feature_sums_scratch(k->rows, (int)S, (int)fdim));
     k->sums = malloc(sizeof *k->sums * (size_t)k->rows * S);
     k->qnorm = malloc(sizeof *k->qnorm * (size_t)k->rows);
-    k->screen = l->s.distance == DIST_EUCLIDEAN && k->k < l->shape.n_support;
+    k->screen = l->s.distance == DIST_EUCLIDEAN && k->k < l->shape.n_support &&
+                (int64_t)k->rows * (int64_t)S <= INT32_MAX;   /* pairs are ints i·S + j */
     if (k->screen) {
         const size_t sp = (S + 15) / 16 * 16;
         k->sp = (int)sp;
