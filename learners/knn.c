@@ -230,27 +230,23 @@ static void vote(const struct neighbour *nb, int k, const int *ys, int ways,
  * are the loop's. A row left out ranks as +∞, after the k finite distances
  * that exist whenever one is left out. */
 
-typedef double v8d __attribute__((vector_size(64)));
-typedef float v8f __attribute__((vector_size(32)));
-typedef long long v8l __attribute__((vector_size(64)));
-
 /* a where m is set (all ones), b where it is clear (a macro: a function
  * returning a vector would have an ABI of its own) */
-#define SELECT8(m, a, b) ((v8d)(((v8l)(a) & (m)) | ((v8l)(b) & ~(m))))
+#define SELECT8(m, a, b) ((vec8d)(((vec8l)(a) & (m)) | ((vec8l)(b) & ~(m))))
 
 /* Σ x², in any order (32 running sums): for the bounds only. */
 KSHOT_CLONES static double square_sum(const float *x, int d)
 {
-    v8d part[4] = {{0}, {0}, {0}, {0}};
+    vec8d part[4] = {{0}, {0}, {0}, {0}};
     int t = 0;
     for (; t + 32 <= d; t += 32)
         for (int i = 0; i < 4; i++) {
-            v8f f;
+            vec8f f;
             memcpy(&f, x + t + 8 * i, sizeof f);
-            const v8d v = __builtin_convertvector(f, v8d);
+            const vec8d v = __builtin_convertvector(f, vec8d);
             part[i] += v * v;
         }
-    const v8d all = (part[0] + part[1]) + (part[2] + part[3]);
+    const vec8d all = (part[0] + part[1]) + (part[2] + part[3]);
     double sum = 0;
     for (int i = 0; i < 8; i++)
         sum += all[i];
@@ -283,16 +279,16 @@ static void screen_support(struct learner *l, int S)
 KSHOT_CLONES static double bounds(const float *dot, const double *sn, const double *serr,
                                   double qerr, int sp, double *lo, double *up)
 {
-    const v8d inf = (v8d){0} + INFINITY;
-    v8d least = inf;
+    const vec8d inf = (vec8d){0} + INFINITY;
+    vec8d least = inf;
     for (int j = 0; j < sp; j += 8) {
-        v8f f;
-        v8d s, r;
+        vec8f f;
+        vec8d s, r;
         memcpy(&f, dot + j, sizeof f), memcpy(&s, sn + j, sizeof s);
         memcpy(&r, serr + j, sizeof r);
-        const v8d e = s - 2.0 * __builtin_convertvector(f, v8d), err = qerr + r;
-        const v8l finite = (e - e) == 0;   /* ∞ − ∞ and NaN − NaN are NaN */
-        const v8d l = SELECT8(finite, e - err, -inf), u = SELECT8(finite, e + err, inf);
+        const vec8d e = s - 2.0 * __builtin_convertvector(f, vec8d), err = qerr + r;
+        const vec8l finite = (e - e) == 0;   /* ∞ − ∞ and NaN − NaN are NaN */
+        const vec8d l = SELECT8(finite, e - err, -inf), u = SELECT8(finite, e + err, inf);
         memcpy(lo + j, &l, sizeof l), memcpy(up + j, &u, sizeof u);
         least = SELECT8(u < least, u, least);
     }

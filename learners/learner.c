@@ -382,9 +382,8 @@ size_t feature_sums_scratch(int m, int k, int d)
  * accumulated over j = 0, 1, … in order, elementwise, as the plain loop.
  * A column is read straight from qt and a centre's feature broadcast from
  * memory, so the vector units do only the sums' own operations. Inlined
- * into feature_sums, so each of its clones has its own. GCC's and clang's
- * vector extension. */
-typedef double vec8 __attribute__((vector_size(64)));
+ * into feature_sums, so each of its clones has its own. vec8d: simd.h;
+ * vec8u, the same lanes read from any double. */
 typedef double vec8u __attribute__((vector_size(64), aligned(8), may_alias));
 enum { V = SUM_ROWS / 8 };
 
@@ -392,10 +391,10 @@ enum { V = SUM_ROWS / 8 };
     static inline __attribute__((always_inline)) void NAME(                               \
         const double *qt, int mp, const double *const *cv, int d, double out[][SUM_ROWS]) \
     {                                                                                     \
-        vec8 s[C][V];                                                                     \
+        vec8d s[C][V];                                                                     \
         for (int c = 0; c < C; c++)                                                       \
             for (int v = 0; v < V; v++)                                                   \
-                s[c][v] = (vec8){0};                                                      \
+                s[c][v] = (vec8d){0};                                                      \
         for (int j = 0; j < d; j++) {                                                     \
             const vec8u *col = (const vec8u *)(qt + (size_t)j * mp);                      \
             for (int c = 0; c < C; c++) {                                                 \

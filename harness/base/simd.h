@@ -16,4 +16,10 @@
 #define KSHOT_CLONES
 #endif
 
+/* Eight lanes of GCC's and clang's vector extension, whatever width the
+ * clone's vector units have (one AVX-512 register, two AVX2 ones). */
+typedef double vec8d __attribute__((vector_size(64)));
+typedef float vec8f __attribute__((vector_size(32)));
+typedef long long vec8l __attribute__((vector_size(64)));   /* a comparison's lanes */
+
 #endif
