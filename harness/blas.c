@@ -80,7 +80,12 @@ void blas_auto_select(char **argv)
                                       getenv(AUTO_ENV) != NULL);
     if (!core)
         return;
-    if (setenv(AUTO_ENV, info.core, 1) == 0 && setenv("OPENBLAS_CORETYPE", core, 1) == 0)
+    /* kshot multiplies on one BLAS thread per worker (blas_single_thread);
+     * OpenBLAS started with more makes helper threads that spin for about
+     * 0.1 s before they sleep, on the core the data's loading uses. Unset,
+     * the restart sets OPENBLAS_NUM_THREADS to 1 (never over a value). */
+    if (setenv(AUTO_ENV, info.core, 1) == 0 && setenv("OPENBLAS_CORETYPE", core, 1) == 0 &&
+        setenv("OPENBLAS_NUM_THREADS", "1", 0) == 0)
         execv("/proc/self/exe", argv);
     /* no restart: run on, with the generic core and its warning */
     unsetenv("OPENBLAS_CORETYPE");
