@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "harness/base/rng.h"
+#include "harness/pool.h"
 #include "tasks/csvdata.h"
 #include "tasks/idx.h"
 
@@ -187,6 +188,36 @@ static int check_split_shape(const struct store *s, const struct store_entry *en
     return ERR_OK;
 }
 
+/* A file split loaded ahead of need(), on a thread of its own. */
+struct preload {
+    const struct cfg_data *c;
+    const char *split;
+    char user[PATH_MAX_TEXT];   /* the first key that asks for it, as need() gets it */
+    struct dataset d;
+    int rc;
+    struct err e;
+    bool taken;
+};
+
+/* need()'s data set for (c, split) if it was preloaded: moved into d, with
+ * its load's code and message; 1 when it was not. */
+static int take_preload(struct store *s, const struct cfg_data *c, const char *split,
+                        struct dataset *d, struct err *e)
+{
+    for (int i = 0; i < s->n_preloads; i++) {
+        struct preload *p = &s->preloads[i];
+        if (!p->taken && p->c == c && strcmp(p->split, split) == 0) {
+            p->taken = true;
+            *d = p->d;
+            dataset_init(&p->d);
+            if (p->rc)
+                *e = p->e;
+            return p->rc;
+        }
+    }
+    return 1;
+}
+
 /* Make sure (c, split, seed) is loaded; user names the key that asked. */
 static int need(struct store *s, const struct cfg_data *c, const char *split, long seed,
                 const char *user, struct err *e)
@@ -204,7 +235,9 @@ static int need(struct store *s, const struct cfg_data *c, const char *split, lo
     snprintf(en->split, sizeof en->split, "%s", split);
     en->d = borrow(s, c, split, key);
     if (!en->d) {
-        int rc = load_entry(c, split, seed, &en->own, user, e);
+        int rc = take_preload(s, c, split, &en->own, e);
+        if (rc == 1)
+            rc = load_entry(c, split, seed, &en->own, user, e);
         if (rc) {
             dataset_free(&en->own);
             /* say which data source of the experiment it was, unless the
@@ -484,24 +517,90 @@ static bool has_test(const struct cfg_data *c)
            c->format == FMT_CLUSTERS;
 }
 
-/* Every dataset of one seed. */
-static int load_seed(struct store *s, long seed, struct err *e)
+typedef int need_fn(struct store *s, const struct cfg_data *c, const char *split, long seed,
+                    const char *user, struct err *e);
+
+/* fn on every (data source, split) the units of a seed read, in the order
+ * they are loaded, with the key that asks for it; stops at the first
+ * failure and returns its code. */
+static int each_need(struct store *s, long seed, need_fn *fn, struct err *e)
 {
     const struct experiment *x = s->x;
     int rc = ERR_OK;
     if (x->source.data) {
         const struct cfg_data *c = config_data(x, x->source.data);
-        rc = need(s, c, x->source.split, seed, "source.split", e);
+        rc = fn(s, c, x->source.split, seed, "source.split", e);
         if (!rc && has_test(c))
-            rc = need(s, c, "test", seed, "source", e);
+            rc = fn(s, c, "test", seed, "source", e);
     }
     for (int t = 0; !rc && t < x->n_targets; t++) {
         const struct cfg_data *c = config_data(x, x->targets[t].data);
-        char user[300];
+        char user[PATH_MAX_TEXT];
         snprintf(user, sizeof user, "targets.%s.split", x->targets[t].name);
         if (c->format != FMT_SINUSOID)
-            rc = need(s, c, x->targets[t].split, seed, user, e);
+            rc = fn(s, c, x->targets[t].split, seed, user, e);
     }
+    return rc;
+}
+
+/* each_need's collector: a file split not yet listed nor lent by an earlier store. */
+static int list_preload(struct store *s, const struct cfg_data *c, const char *split, long seed,
+                        const char *user, struct err *e)
+{
+    if (synthetic(c) || borrow(s, c, split, -1))
+        return ERR_OK;
+    for (int i = 0; i < s->n_preloads; i++)
+        if (s->preloads[i].c == c && strcmp(s->preloads[i].split, split) == 0)
+            return ERR_OK;
+    struct preload *p = realloc(s->preloads, sizeof *p * (size_t)(s->n_preloads + 1));
+    if (!p)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    s->preloads = p;
+    p += s->n_preloads++;
+    memset(p, 0, sizeof *p);
+    p->c = c, p->split = split;
+    snprintf(p->user, sizeof p->user, "%s", user);
+    dataset_init(&p->d);
+    return ERR_OK;
+}
+
+static int run_preload(void *arg, int item, int worker, struct err *e)
+{
+    struct preload *p = &((struct store *)arg)->preloads[item];
+    p->rc = load_entry(p->c, p->split, -1, &p->d, p->user, &p->e);
+    return ERR_OK;   /* need() reports it, in the order a sequential load would */
+}
+
+/* Load the file splits the seeds read, up to `threads` at once, for need()
+ * to take (Fashion-MNIST's test split beside its training split: about
+ * 30 ms less before the first unit starts, of 175). */
+static int preload(struct store *s, int threads, struct err *e)
+{
+    int rc = ERR_OK;
+    for (int i = 0; !rc && i < s->x->n_seeds; i++)
+        rc = each_need(s, s->x->seeds[i], list_preload, e);
+    if (rc || s->n_preloads < 2 || threads < 2) {
+        s->n_preloads = 0;   /* one at a time, in need() */
+        return rc;
+    }
+    volatile sig_atomic_t never = 0;
+    return pool_run(NULL, s->n_preloads, threads, run_preload, s, &never, e);
+}
+
+static void free_preloads(struct store *s)
+{
+    for (int i = 0; i < s->n_preloads; i++)
+        dataset_free(&s->preloads[i].d);
+    free(s->preloads);
+    s->preloads = NULL;
+    s->n_preloads = 0;
+}
+
+/* Every data set, preprocessing and target view of one seed. */
+static int load_seed(struct store *s, long seed, struct err *e)
+{
+    const struct experiment *x = s->x;
+    int rc = each_need(s, seed, need, e);
     for (int i = 0; !rc && i < x->n_data; i++)
         rc = make_pre(s, &x->data[i], seed, e);
     for (int t = 0; !rc && t < x->n_targets; t++)
@@ -559,11 +658,12 @@ static int check_source(const struct store *s, long seed, struct err *e)
 
 int data_prepare(struct store *s, const struct experiment *x, struct err *e)
 {
-    return data_prepare_shared(s, x, NULL, 0, e);
+    return data_prepare_shared(s, x, NULL, 0, 1, e);
 }
 
 int data_prepare_shared(struct store *s, const struct experiment *x,
-                        const struct store *const *share, int n_share, struct err *e)
+                        const struct store *const *share, int n_share, int threads,
+                        struct err *e)
 {
     memset(s, 0, sizeof *s);
     s->x = x;
@@ -577,9 +677,10 @@ int data_prepare_shared(struct store *s, const struct experiment *x,
         data_free(s);
         return err_set(e, ERR_NOMEM, "out of memory");
     }
-    int rc = ERR_OK;
+    int rc = preload(s, threads, e);
     for (int i = 0; !rc && i < x->n_seeds; i++)
         rc = load_seed(s, x->seeds[i], e);
+    free_preloads(s);
     for (int i = 0; !rc && i < x->n_seeds; i++)
         rc = check_dims(s, x->seeds[i], e);
     for (int i = 0; !rc && x->source.data && i < x->n_seeds; i++)

@@ -52,6 +52,8 @@ struct target_view {
     int dim;                       /* input features */
 };
 
+struct preload;                    /* data.c's, while data_prepare runs */
+
 struct store {
     const struct store *const *share;  /* earlier stores whose data sets may be borrowed */
     int n_share;
@@ -61,6 +63,8 @@ struct store {
     struct store_pre *pres;
     int n_views;
     struct target_view *views;     /* (seeds × targets), seed-major */
+    int n_preloads;                /* file splits loaded ahead (only while preparing) */
+    struct preload *preloads;
     const struct experiment *x;
 };
 
@@ -69,9 +73,12 @@ int data_prepare(struct store *s, const struct experiment *x, struct err *e);
 /* The same, borrowing every data set that one of share[0..n_share) already
  * loaded from the same files (or generated with the same settings and
  * seed) instead of loading it again: sweep variants share one copy. The
- * shared stores must outlive s. */
+ * shared stores must outlive s. With threads ≥ 2, the files it reads are
+ * decompressed that many at a time; the data sets, and the first error
+ * when one fails, are those of one at a time. */
 int data_prepare_shared(struct store *s, const struct experiment *x,
-                        const struct store *const *share, int n_share, struct err *e);
+                        const struct store *const *share, int n_share, int threads,
+                        struct err *e);
 void data_free(struct store *s);
 
 /* Lookups (NULL when not prepared). */

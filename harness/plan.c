@@ -255,13 +255,13 @@ int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experim
     return rc;
 }
 
-int plan_prepare(struct plan *p, struct err *e)
+int plan_prepare(struct plan *p, int threads, struct err *e)
 {
     if (!(p->shared = calloc((size_t)p->n_variants, sizeof *p->shared)))
         return err_set(e, ERR_NOMEM, "out of memory");
     for (int i = 0; i < p->n_variants; i++) {
         int rc = data_prepare_shared(&p->variants[i].store, &p->variants[i].x,
-                                     (const struct store *const *)p->shared, i, e);
+                                     (const struct store *const *)p->shared, i, threads, e);
         p->shared[i] = &p->variants[i].store;
         if (rc)
             return p->variants[i].x.n_sweep ? err_prefix(e, "sweep variant %s", p->variants[i].name)

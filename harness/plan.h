@@ -72,8 +72,8 @@ const struct cfg_probe *plan_source_cue(const struct experiment *x);
 /* Expand the sweep of base (parsed from doc) into variants. */
 int plan_variants(struct plan *p, const struct yt_doc *doc, const struct experiment *base,
                   struct err *e);
-/* Load every variant's data (data_prepare). */
-int plan_prepare(struct plan *p, struct err *e);
+/* Load every variant's data (data_prepare_shared, files read `threads` at a time). */
+int plan_prepare(struct plan *p, int threads, struct err *e);
 /* Build the units; core names the BLAS kernel in use. */
 int plan_build(struct plan *p, const char *core, struct err *e);
 void plan_free(struct plan *p);

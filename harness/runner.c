@@ -129,6 +129,8 @@ static void warn_blas(const struct setup *s, struct blas_gain *gain)
         fprintf(stderr, "kshot: %s\n", warn);
 }
 
+static int count_cpus(void);
+
 static int setup(struct setup *s, const struct run_opts *o, struct err *e)
 {
     memset(s, 0, sizeof *s);
@@ -139,7 +141,7 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
     if (!rc)
         rc = plan_variants(&s->plan, &s->doc, &s->base, e);
     if (!rc)
-        rc = plan_prepare(&s->plan, e);
+        rc = plan_prepare(&s->plan, o->jobs > 0 ? o->jobs : count_cpus(), e);
     if (!rc)
         rc = plan_build(&s->plan, s->blas.kernels, e);
     const char *dir = o->out_dir ? o->out_dir : s->base.output_dir ? s->base.output_dir : "";
@@ -153,8 +155,6 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
     warn_blas(s, gain);
     return rc;
 }
-
-static int count_cpus(void);
 
 /* Refuse up front a run whose memory estimate exceeds its limit. */
 static int check_memory(const struct setup *s, const struct run_opts *o, const bool *run,

@@ -1,7 +1,10 @@
-/* plantest: base_yaml and the plan builders of plantest.h. Only planning:
- * what a plan is checked for is the business of the tests that include it. */
+/* plantest: base_yaml, the plan builders and the IDX writer of plantest.h.
+ * Only planning: what a plan is checked for is the business of the tests
+ * that include it. */
 #include "testutil.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness/config.h"
@@ -26,6 +29,13 @@ const char *const base_yaml =
 int plan_core(struct plan *p, const char *text, const char *const *ovr, int n,
               const char *core, struct err *e)
 {
+    /* files read two at a time, as a run on two CPUs reads them */
+    return plan_core_threads(p, text, ovr, n, core, 2, e);
+}
+
+int plan_core_threads(struct plan *p, const char *text, const char *const *ovr, int n,
+                      const char *core, int threads, struct err *e)
+{
     struct yt_doc doc = {0};
     struct experiment base = {0};
     memset(p, 0, sizeof *p);
@@ -38,7 +48,7 @@ int plan_core(struct plan *p, const char *text, const char *const *ovr, int n,
     if (!rc)
         rc = plan_variants(p, &doc, &base, e);
     if (!rc)
-        rc = plan_prepare(p, e);
+        rc = plan_prepare(p, threads, e);
     if (!rc)
         rc = plan_build(p, core, e);
     config_free(&base);
@@ -53,4 +63,29 @@ void plan_ok(struct plan *p, const char *text, const char *const *ovr, int n)
     if (rc)
         print_error("unexpected error: %s\n", e.msg);
     assert_int_equal(rc, 0);
+}
+
+/* Big-endian u32. */
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+void plantest_write_idx(const char *dir, const char *prefix, int salt)
+{
+    enum { N = 30, R = 4, C = 4 };
+    unsigned char img[16 + N * R * C], lab[8 + N];
+    put32(img, 0x803), put32(img + 4, N), put32(img + 8, R), put32(img + 12, C);
+    put32(lab, 0x801), put32(lab + 4, N);
+    for (int i = 0; i < N; i++) {
+        lab[8 + i] = (unsigned char)(i % 6);
+        for (int j = 0; j < R * C; j++)
+            img[16 + i * R * C + j] = (unsigned char)((37 * (i % 6) + 11 * j + 7 * i + salt) % 256);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    testutil_write(path, img, sizeof img);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    testutil_write(path, lab, sizeof lab);
 }

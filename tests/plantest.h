@@ -25,7 +25,17 @@ enum { TT, TU };       /* target indices */
 int plan_core(struct plan *p, const char *text, const char *const *ovr, int n,
               const char *core, struct err *e);
 
+/* plan_core reading the data's files `threads` at a time (plan_core: 2). */
+int plan_core_threads(struct plan *p, const char *text, const char *const *ovr, int n,
+                      const char *core, int threads, struct err *e);
+
 /* The plan of text + overrides; the test fails on any error. */
 void plan_ok(struct plan *p, const char *text, const char *const *ovr, int n);
+
+/* ---- data ---- */
+
+/* IDX files DIR/PREFIX-images-idx3-ubyte and -labels-idx1-ubyte: 6 classes
+ * × 5 images of 4×4 bytes, a class-dependent pattern shifted by salt. */
+void plantest_write_idx(const char *dir, const char *prefix, int salt);
 
 #endif

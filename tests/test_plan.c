@@ -3,7 +3,7 @@
  * refuse a wrong experiment with located messages. Unit ids are
  * test_plan_ids' business; writing results and whole runs test_results'.
  * Every experiment is synthetic (Gaussian clusters, sinusoids, a small CSV
- * written here), so nothing needs real data. */
+ * or IDX files written here), so nothing needs real data. */
 #include "testutil.h"
 
 #include <stdbool.h>
@@ -35,6 +35,64 @@ static void plan_fails(const char *text, const char *const *ovr, int n, const ch
 static void plan_with(struct plan *p, const char *override)
 {
     plan_ok(p, base_yaml, &override, 1);
+}
+
+/* ---- data read several files at a time ---- */
+
+static const char *const idx_yaml =
+    "name: t\n"
+    "data:\n"
+    "  imgs: {format: idx, dir: %s, scale: 255}\n"
+    "network: {hidden: [4]}\n"
+    "source: {data: imgs, classes: [0, 1, 2], train: {epochs: 1, batch: 8}}\n"
+    "targets:\n"
+    "  t: {data: imgs, classes: [3, 4, 5], ways: 2, shots: [1], queries: 2, episodes: 3}\n"
+    "learners:\n"
+    "  a: {kind: finetune, steps: 2}\n";
+
+/* Plan idx_yaml on dir reading its two splits `threads` at a time: the
+ * code, the message, and each data set's split, rows and checksum. */
+static int plan_idx(const char *dir, int threads, char *msg, char *sets, size_t cap)
+{
+    char text[1024];
+    snprintf(text, sizeof text, idx_yaml, dir);
+    struct plan p;
+    struct err e;
+    int rc = plan_core_threads(&p, text, NULL, 0, CORE, threads, &e);
+    snprintf(msg, cap, "%s", rc ? e.msg : "");
+    sets[0] = '\0';
+    for (int i = 0; !rc && i < p.variants[0].store.n; i++) {
+        const struct store_entry *en = &p.variants[0].store.entries[i];
+        size_t len = strlen(sets);
+        snprintf(sets + len, cap - len, "%s %zu %08x; ", en->split, en->d->n, en->d->checksum);
+    }
+    plan_free(&p);
+    return rc;
+}
+
+static void files_read_together_give_what_one_at_a_time_gives(void **state)
+{
+    char *dir = testutil_tmpdir(), path[4200];
+    plantest_write_idx(dir, "train", 0);
+    plantest_write_idx(dir, "t10k", 3);
+    char msg[2][1024], sets[2][1024];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(plan_idx(dir, 1 + k, msg[k], sets[k], sizeof sets[k]), 0);
+    assert_string_equal(sets[0], sets[1]);
+    assert_non_null(strstr(sets[0], "train 30 "));
+    assert_non_null(strstr(sets[0], "test 30 "));
+    /* a broken test split, then both broken: the error one at a time meets first */
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
+    testutil_write(path, "not an IDX file", 15);
+    for (int broken = 0; broken < 2; broken++) {
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(plan_idx(dir, 1 + k, msg[k], sets[k], sizeof sets[k]), ERR_IO);
+        assert_string_equal(msg[0], msg[1]);
+        assert_non_null(strstr(msg[0], broken ? "train-images" : "t10k-images"));
+        snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+        testutil_write(path, "not an IDX file either", 22);
+    }
+    free(dir);
 }
 
 /* ---- units and their order ---- */
@@ -613,6 +671,7 @@ static void a_sweep_too_large_for_memory_is_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(files_read_together_give_what_one_at_a_time_gives),
         cmocka_unit_test(units_come_per_seed_pretrain_first_then_target_learner_shots),
         cmocka_unit_test(without_a_pretraining_learner_there_is_no_pretrain_unit),
         cmocka_unit_test(flop_estimates_follow_the_closed_forms),

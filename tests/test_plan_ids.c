@@ -116,32 +116,6 @@ static const char *const idx_files_fmt =
     "learners:\n"
     "  a: {kind: finetune, steps: 2}\n";
 
-/* Big-endian u32. */
-static void put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
-}
-
-/* 6 classes × 5 images of 4×4 bytes, a class-dependent pattern, per split. */
-static void write_idx(const char *dir, const char *prefix, int salt)
-{
-    enum { N = 30, R = 4, C = 4 };
-    unsigned char img[16 + N * R * C], lab[8 + N];
-    put32(img, 0x803), put32(img + 4, N), put32(img + 8, R), put32(img + 12, C);
-    put32(lab, 0x801), put32(lab + 4, N);
-    for (int i = 0; i < N; i++) {
-        lab[8 + i] = (unsigned char)(i % 6);
-        for (int j = 0; j < R * C; j++)
-            img[16 + i * R * C + j] = (unsigned char)((37 * (i % 6) + 11 * j + 7 * i + salt) % 256);
-    }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-    testutil_write(path, img, sizeof img);
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    testutil_write(path, lab, sizeof lab);
-}
-
 /* The same files under name a and name b. */
 static void write_data(const char *dir)
 {
@@ -149,8 +123,8 @@ static void write_data(const char *dir)
     for (int copy = 0; copy < 2; copy++) {
         snprintf(path, sizeof path, "%s/%s", dir, copy ? "b" : "a");
         assert_int_equal(mkdir(path, 0777), 0);
-        write_idx(path, "train", 0);
-        write_idx(path, "t10k", 3);
+        plantest_write_idx(path, "train", 0);
+        plantest_write_idx(path, "t10k", 3);
     }
     /* 3 numeric features, label ids 0..5, 5 rows each; two more columns to choose */
     char csv[8192] = "f1,f2,f3,extra,label\n";
