@@ -34,6 +34,20 @@ void plan_ok(struct plan *p, const char *text, const char *const *ovr, int n);
 
 /* ---- data ---- */
 
+/* An experiment on the IDX files of plantest_write_idx in directory
+ * "%s/%s" (a format: the directory's two parts), source classes 0-2,
+ * target classes 3-5, one finetune learner. */
+#define PLANTEST_IDX_YAML                                                                   \
+    "name: t\n"                                                                             \
+    "data:\n"                                                                               \
+    "  imgs: {format: idx, dir: %s/%s, scale: 255}\n"                                       \
+    "network: {hidden: [4]}\n"                                                              \
+    "source: {data: imgs, classes: [0, 1, 2], train: {epochs: 1, batch: 8}}\n"              \
+    "targets:\n"                                                                            \
+    "  t: {data: imgs, classes: [3, 4, 5], ways: 2, shots: [1], queries: 2, episodes: 3}\n" \
+    "learners:\n"                                                                           \
+    "  a: {kind: finetune, steps: 2}\n"
+
 /* IDX files DIR/PREFIX-images-idx3-ubyte and -labels-idx1-ubyte: 6 classes
  * × 5 images of 4×4 bytes, a class-dependent pattern shifted by salt. */
 void plantest_write_idx(const char *dir, const char *prefix, int salt);

@@ -39,23 +39,12 @@ static void plan_with(struct plan *p, const char *override)
 
 /* ---- data read several files at a time ---- */
 
-static const char *const idx_yaml =
-    "name: t\n"
-    "data:\n"
-    "  imgs: {format: idx, dir: %s, scale: 255}\n"
-    "network: {hidden: [4]}\n"
-    "source: {data: imgs, classes: [0, 1, 2], train: {epochs: 1, batch: 8}}\n"
-    "targets:\n"
-    "  t: {data: imgs, classes: [3, 4, 5], ways: 2, shots: [1], queries: 2, episodes: 3}\n"
-    "learners:\n"
-    "  a: {kind: finetune, steps: 2}\n";
-
-/* Plan idx_yaml on dir reading its two splits `threads` at a time: the
- * code, the message, and each data set's split, rows and checksum. */
+/* Plan PLANTEST_IDX_YAML on dir, its two splits read `threads` at a time:
+ * the code, the message, and each data set's split, rows and checksum. */
 static int plan_idx(const char *dir, int threads, char *msg, char *sets, size_t cap)
 {
     char text[1024];
-    snprintf(text, sizeof text, idx_yaml, dir);
+    snprintf(text, sizeof text, PLANTEST_IDX_YAML, dir, ".");
     struct plan p;
     struct err e;
     int rc = plan_core_threads(&p, text, NULL, 0, CORE, threads, &e);

@@ -90,15 +90,7 @@ static const char *const csv_reg_fmt =
     "  a: {kind: finetune, steps: 2}\n";
 
 static const char *const idx_fmt =
-    "name: t\n"
-    "data:\n"
-    "  imgs: {format: idx, dir: %s/%s, scale: 255}\n"
-    "network: {hidden: [4]}\n"
-    "source: {data: imgs, classes: [0, 1, 2], train: {epochs: 1, batch: 8}}\n"
-    "targets:\n"
-    "  t: {data: imgs, classes: [3, 4, 5], ways: 2, shots: [1], queries: 2, episodes: 3}\n"
-    "learners:\n"
-    "  a: {kind: finetune, steps: 2}\n"
+    PLANTEST_IDX_YAML
     "probes:\n"
     "  p: {kind: patch, size: [2], steps: 2}\n"
     "  c: {kind: cue_conflict, strength: [0.5]}\n";
