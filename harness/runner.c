@@ -131,6 +131,12 @@ static void warn_blas(const struct setup *s, struct blas_gain *gain)
 
 static int count_cpus(void);
 
+/* The workers a run asks for: -j, else the CPUs it may use. */
+static int jobs_of(const struct run_opts *o)
+{
+    return o->jobs > 0 ? o->jobs : count_cpus();
+}
+
 static int setup(struct setup *s, const struct run_opts *o, struct err *e)
 {
     memset(s, 0, sizeof *s);
@@ -141,7 +147,7 @@ static int setup(struct setup *s, const struct run_opts *o, struct err *e)
     if (!rc)
         rc = plan_variants(&s->plan, &s->doc, &s->base, e);
     if (!rc)
-        rc = plan_prepare(&s->plan, o->jobs > 0 ? o->jobs : count_cpus(), e);
+        rc = plan_prepare(&s->plan, jobs_of(o), e);
     if (!rc)
         rc = plan_build(&s->plan, s->blas.kernels, e);
     const char *dir = o->out_dir ? o->out_dir : s->base.output_dir ? s->base.output_dir : "";
@@ -178,7 +184,7 @@ int runner_plan(const struct run_opts *o, struct err *e)
         else
             printf("no transfer_gain rows in summary.csv: %s\n", why);
         printf("results directory: %s\n", s.dir);
-        int workers = o->jobs > 0 ? o->jobs : count_cpus();
+        int workers = jobs_of(o);
         struct mem_estimate m;
         memory_estimate(&s.plan, NULL, workers, &m);
         memory_print(stdout, &m, workers, o->max_memory);
@@ -774,7 +780,7 @@ int runner_run(const struct run_opts *opts, struct err *e)
         goto done;
     if ((rc = unitlist_from_plan(&ul, &s.plan, e)) || (rc = unitlist_write(s.dir, &ul, e)))
         goto done;
-    rec.workers = o->jobs > 0 ? o->jobs : count_cpus();
+    rec.workers = jobs_of(o);
     rec.blas = &s.blas, rec.plan = &s.plan, rec.config = &s.doc;
     r.p = &s.plan, r.dir = s.dir, r.quiet = o->quiet;
     r.outcome = calloc((size_t)s.plan.n_units + 1, sizeof *r.outcome);
